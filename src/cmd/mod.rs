@@ -1,0 +1,4 @@
+//! Implementations of the command-line subcommands (parsing lives in `cli.rs`).
+
+pub mod fs;
+pub mod sim;

@@ -1,0 +1,33 @@
+use clap::Parser;
+use color_eyre::eyre::Result;
+
+use shukka::cli::{Cli, Command};
+use shukka::cmd;
+
+fn main() -> Result<()> {
+    // Expected failures (wrong credentials, bad input) are reported as one clear message;
+    // backtraces stay available for panics and on request (RUST_LIB_BACKTRACE=1).
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+    let plain = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut hook = color_eyre::config::HookBuilder::default()
+        .display_location_section(false)
+        .display_env_section(false)
+        .capture_span_trace_by_default(false);
+    if plain {
+        hook = hook.theme(color_eyre::config::Theme::new());
+    }
+    hook.install()?;
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        shukka::logging::init_stderr();
+        match cli.command {
+            Command::Sim(a) => cmd::sim::run(a).await,
+            Command::Fs(c) => cmd::fs::run(c).await,
+        }
+    })
+}

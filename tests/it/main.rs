@@ -1,0 +1,5 @@
+//! Integration tests: everything runs for real on loopback (simulator, HTTP, sled, pty).
+
+mod common;
+mod futureshop_client;
+mod simulator;
