@@ -12,12 +12,50 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = None
 )]
 pub struct Cli {
+    /// Data directory (default: $SHUKKA_DATA_DIR, else the platform data directory)
+    #[arg(long, global = true, env = "SHUKKA_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Setup guide: apply a setup file, or show the checklist
+    #[command(subcommand)]
+    Setup(SetupCommand),
+    /// Run the linkage robots on their triggers (until Ctrl-C), or once with --once
+    Sync(SyncArgs),
+    /// List shipping instructions (出荷指示)
+    Orders(OrdersArgs),
+    /// Show one instruction: destinations, items, rule trace, history
+    Order(OrderArgs),
+    /// Hold an instruction (保留) with a reason
+    Hold(HoldArgs),
+    /// Release a held instruction (保留解除)
+    Release(OrderRef),
+    /// Mark an instruction as picked up by the warehouse (出荷作業中)
+    Start(OrderRef),
+    /// Mark an instruction shipped (出荷済み) with a tracking number
+    Ship(ShipArgs),
+    /// Cancel an instruction (キャンセル)
+    Cancel(CancelArgs),
+    /// List 取込エラー and 実績連携エラー
+    Errors(ErrorsArgs),
+    /// Re-run an intake error (取込エラー) through intake after fixing its cause
+    Retry(RetryArgs),
+    /// Converter, processing and linkage robots
+    #[command(subcommand)]
+    Robots(RobotsCommand),
+    /// Run log (APIログ) and audit log (履歴)
+    Log(LogArgs),
+    /// Product master (商品マスタ)
+    #[command(subcommand)]
+    Products(ProductsCommand),
+    /// Export everything (robot configuration, audit log, tracking numbers) to a file
+    Backup(BackupArgs),
+    /// Replace the store's content with a backup file
+    Restore(RestoreArgs),
     /// Run the local futureshop API simulator (seeded shop data, faults, /__sim/ control API)
     Sim(SimArgs),
     /// Talk to futureshop directly with the API client (connection test, orders, inventory)
@@ -122,4 +160,255 @@ pub struct FsInventoryArgs {
 pub enum Format {
     Table,
     Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SetupCommand {
+    /// Perform setup steps 1–6 from a TOML file (idempotent; see docs/setup.md)
+    Apply(SetupApplyArgs),
+    /// Show the setup checklist; exit 0 only when every item is ✓
+    Status(FormatArg),
+}
+
+#[derive(Args, Debug)]
+pub struct SetupApplyArgs {
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct FormatArg {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Run every enabled robot whose trigger is due (and those chained after it) once, then exit
+    #[arg(long)]
+    pub once: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct OrdersArgs {
+    /// Only this status (入金確認, 保留, 出荷待ち, 出荷作業中, 出荷済み, キャンセル)
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct OrderArgs {
+    /// futureshop order number (受注コード)
+    pub order_no: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct OrderRef {
+    /// futureshop order number (受注コード)
+    pub order_no: String,
+}
+
+#[derive(Args, Debug)]
+pub struct HoldArgs {
+    pub order_no: String,
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ShipArgs {
+    pub order_no: String,
+    /// Tracking number; several (comma-separated) for one per destination
+    #[arg(long)]
+    pub tracking: String,
+    #[arg(long)]
+    pub carrier: Option<String>,
+    /// Ship date (yyyy-mm-dd), default today
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Expected arrival (yyyy-mm-dd)
+    #[arg(long)]
+    pub arrival: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CancelArgs {
+    pub order_no: String,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ErrorsArgs {
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct RetryArgs {
+    /// The intake error's ID (see `shukka errors`)
+    pub error_id: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RobotsCommand {
+    /// List every robot: converters, processing robots (in order), linkage robots
+    List(FormatArg),
+    /// Enable a robot (有効)
+    Enable(RobotId),
+    /// Disable a robot
+    Disable(RobotId),
+    /// Apply a processing robot to a converter (適用)
+    Apply(ApplyArgs),
+    /// Stop applying a processing robot to a converter
+    Unapply(ApplyArgs),
+    /// Duplicate a converter (the copy gets a new ID and the name …- コピー)
+    Duplicate(RobotId),
+    /// Rename a robot
+    Rename(RenameArgs),
+    /// Run a linkage robot now (範囲指定 fetches take --from/--to)
+    Run(RunArgs),
+    /// Show the processing-robot order, or set it (IDs in the new order)
+    Order(OrderIds),
+    /// Show what a processing robot would change on stored instructions, changing nothing
+    DryRun(RobotId),
+    /// Set a linkage robot's trigger: 手動, 10m, 09:00,15:00, after:ID
+    Trigger(TriggerArgs),
+    /// Set the converter a fetch robot uses
+    SetConverter(ApplyArgs),
+    /// Add a user-defined processing robot from a TOML file (see docs/setup.md)
+    AddRule(AddRuleArgs),
+    /// Create a linkage robot
+    Create(CreateLinkageArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RobotId {
+    pub id: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    pub id: u64,
+    /// Converter ID
+    pub converter_id: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    pub id: u64,
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    pub id: u64,
+    /// Window start for 範囲指定 (JST)
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Window end for 範囲指定 (JST), default now
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct OrderIds {
+    pub ids: Vec<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    pub id: u64,
+    pub trigger: String,
+}
+
+#[derive(Args, Debug)]
+pub struct AddRuleArgs {
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateLinkageArgs {
+    /// Name
+    #[arg(long)]
+    pub name: String,
+    /// Action: 出荷指示取得(差分), 出荷指示取得(範囲指定), ステータス同期, 出荷実績連携, 在庫連携, 商品マスタ取得, 出荷指示 処理ロボット適用
+    #[arg(long)]
+    pub action: String,
+    /// API認証設定 ID (actions that talk to futureshop)
+    #[arg(long)]
+    pub auth: Option<u64>,
+    /// Converter ID (fetches)
+    #[arg(long)]
+    pub converter: Option<u64>,
+    /// Processing robot ID (処理ロボット適用)
+    #[arg(long)]
+    pub processing: Option<u64>,
+    /// Target status (処理ロボット適用)
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Window for 範囲指定
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long)]
+    pub to: Option<String>,
+    /// 手動, 10m, 09:00,15:00, after:ID
+    #[arg(long, default_value = "手動")]
+    pub trigger: String,
+    /// Create it disabled
+    #[arg(long)]
+    pub disabled: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// Keep printing new lines as they happen
+    #[arg(long)]
+    pub follow: bool,
+    /// Show the audit log (履歴) instead of the run log
+    #[arg(long)]
+    pub audit: bool,
+    #[arg(long, default_value_t = 30)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProductsCommand {
+    /// Import SKUs from a CSV file (columns 品番/sku_no, 商品名/name, 在庫/stock)
+    Import(ImportArgs),
+    /// List the product master
+    List(FormatArg),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    pub file: std::path::PathBuf,
+    /// Include the client secrets (the file is created owner-only either way)
+    #[arg(long)]
+    pub include_secrets: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    pub file: std::path::PathBuf,
+    /// Replace a store that already holds instructions
+    #[arg(long)]
+    pub force: bool,
 }

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod domain;
 pub mod futureshop;
 pub mod logging;
 pub mod sanitize;
@@ -9,3 +10,9 @@ pub mod secret;
 pub mod sim;
 pub mod textfmt;
 pub mod time;
+pub mod robots;
+pub mod store;
+pub mod user;
+pub mod engine;
+pub mod service;
+pub mod paths;

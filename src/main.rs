@@ -1,7 +1,7 @@
 use clap::Parser;
 use color_eyre::eyre::Result;
 
-use shukka::cli::{Cli, Command};
+use shukka::cli::Cli;
 use shukka::cmd;
 
 fn main() -> Result<()> {
@@ -23,11 +23,15 @@ fn main() -> Result<()> {
     hook.install()?;
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(async {
+    let result = rt.block_on(async {
         shukka::logging::init_stderr();
-        match cli.command {
-            Command::Sim(a) => cmd::sim::run(a).await,
-            Command::Fs(c) => cmd::fs::run(c).await,
-        }
-    })
+        cmd::dispatch(cli).await
+    });
+    if let Err(e) = result {
+        // One readable line (with its causes) for expected failures; panics keep color-eyre's
+        // full report.
+        eprintln!("shukka: {}", shukka::sanitize::sanitize(&format!("{e:#}")));
+        std::process::exit(1);
+    }
+    Ok(())
 }

@@ -1,4 +1,90 @@
 //! Implementations of the command-line subcommands (parsing lives in `cli.rs`).
 
+pub mod data;
 pub mod fs;
+pub mod log;
+pub mod orders;
+pub mod robots;
+pub mod setup;
 pub mod sim;
+
+use std::path::{Path, PathBuf};
+
+use color_eyre::eyre::{Result, eyre};
+
+use crate::domain::Actor;
+use crate::engine::Engine;
+use crate::service::{Backend, ServiceError};
+use crate::store::Store;
+
+/// Opens the store in `dir` and a backend over it, acting as the current Unix user.
+pub fn open_local(dir: &Path) -> Result<(Backend, Engine)> {
+    let store = Store::open(dir)?;
+    let engine = Engine::new(store);
+    let backend = Backend::local(engine.clone(), Actor::Operator(crate::user::current_user()));
+    Ok((backend, engine))
+}
+
+/// The backend for commands that only need the service API.
+pub fn backend(dir: &Path) -> Result<Backend> {
+    Ok(open_local(dir)?.0)
+}
+
+pub fn data_dir(opt: Option<PathBuf>) -> PathBuf {
+    crate::paths::data_dir(opt)
+}
+
+/// A service error as a one-line message for the terminal.
+pub fn fail(e: ServiceError) -> color_eyre::Report {
+    eyre!("{}", crate::sanitize::sanitize(&e.message))
+}
+
+pub fn parse_date(s: &str, what: &str) -> Result<chrono::NaiveDate> {
+    crate::time::parse_fs_date(s).ok_or_else(|| eyre!("{what} {s:?} is not a date like 2026-11-29"))
+}
+
+pub fn parse_datetime(s: &str, what: &str) -> Result<chrono::NaiveDateTime> {
+    crate::time::parse_user_datetime(s)
+        .ok_or_else(|| eyre!("{what} {s:?} is not a date-time like 2026-11-29 or 2026-11-29T09:00:00"))
+}
+
+/// Runs one parsed command line.
+pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
+    use crate::cli::{Command, ProductsCommand, SetupCommand};
+    let dir = data_dir(cli.data_dir);
+    match cli.command {
+        Command::Sim(a) => sim::run(a).await,
+        Command::Fs(c) => fs::run(c).await,
+        Command::Setup(SetupCommand::Apply(a)) => setup::apply(&backend(&dir)?, &a.file).await,
+        Command::Setup(SetupCommand::Status(f)) => {
+            if setup::status(&backend(&dir)?, f.format).await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::Sync(a) => {
+            let (b, engine) = open_local(&dir)?;
+            if setup::sync(&b, Some(&engine), a.once).await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::Orders(a) => orders::list(&backend(&dir)?, a.status.as_deref(), a.format).await,
+        Command::Order(a) => orders::show(&backend(&dir)?, &a.order_no, a.format).await,
+        Command::Hold(a) => orders::hold(&backend(&dir)?, &a.order_no, &a.reason).await,
+        Command::Release(a) => orders::release(&backend(&dir)?, &a.order_no).await,
+        Command::Start(a) => orders::start(&backend(&dir)?, &a.order_no).await,
+        Command::Ship(a) => orders::ship(&backend(&dir)?, &a).await,
+        Command::Cancel(a) => orders::cancel(&backend(&dir)?, &a.order_no, &a.reason).await,
+        Command::Errors(a) => orders::errors(&backend(&dir)?, a.format).await,
+        Command::Retry(a) => orders::retry(&backend(&dir)?, a.error_id).await,
+        Command::Robots(c) => robots::run(&backend(&dir)?, c).await,
+        Command::Log(a) => log::run(&backend(&dir)?, a.audit, a.follow, a.limit, a.format).await,
+        Command::Products(ProductsCommand::Import(a)) => data::import(&backend(&dir)?, &a.file).await,
+        Command::Products(ProductsCommand::List(f)) => data::list(&backend(&dir)?, f.format).await,
+        Command::Backup(a) => data::backup(&backend(&dir)?, &a.file, a.include_secrets).await,
+        Command::Restore(a) => data::restore(&dir, &a.file, a.force),
+    }
+}

@@ -365,6 +365,7 @@ impl Client {
                 outcome.get(&key).cloned().unwrap_or_else(|| ItemResult {
                     key,
                     accepted: false,
+                    answered: false,
                     code: None,
                     message: Some("not sent".into()),
                 })
@@ -426,6 +427,7 @@ impl Client {
                 outcome.get(&key).cloned().unwrap_or_else(|| ItemResult {
                     key,
                     accepted: false,
+                    answered: false,
                     code: None,
                     message: Some("not sent".into()),
                 })
@@ -843,6 +845,7 @@ fn record_batch(
                     ItemResult {
                         key,
                         accepted: code.is_none(),
+                        answered: true,
                         code,
                         message,
                     },
@@ -860,6 +863,7 @@ fn record_batch(
                     ItemResult {
                         key,
                         accepted: false,
+                        answered: false,
                         code: code.clone(),
                         message: Some(msg.clone()),
                     },

@@ -12,4 +12,4 @@ pub use client::{Client, OrderQuery, Page, Pager, PaymentFilter, ShippingFilter,
 pub use config::{ClientOptions, Credentials, FsConfig};
 pub use enums::{OrderStatus, OrderType, PaymentStatus, PaymentType};
 pub use error::FsError;
-pub use models::{InventoryUpdate, ItemResult, LineItem, Order, Person, Product, Shipment, ShippingUpdate, StockCount};
+pub use models::{Amounts, InventoryUpdate, ItemResult, LineItem, Order, Person, Product, Shipment, ShippingUpdate, StockCount};

@@ -647,6 +647,9 @@ pub struct ShippingUpdate {
 pub struct ItemResult {
     pub key: String,
     pub accepted: bool,
+    /// futureshop answered for this item (accepted or refused it). False when the request
+    /// could not be completed at all: the item may be sent again later.
+    pub answered: bool,
     /// futureshop's result code (`CannotUpdateStorePickup`, `ProductNotFound`, …) on failure.
     pub code: Option<String>,
     pub message: Option<String>,

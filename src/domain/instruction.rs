@@ -1,0 +1,382 @@
+//! 出荷指示 (shipping instructions), their statuses, and 取込エラー.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::futureshop::Amounts;
+
+/// The status of an instruction: the queues operators work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Status {
+    /// Held until payment is confirmed (shown as 保留(入金確認)).
+    #[serde(rename = "入金確認")]
+    AwaitingPayment,
+    /// Held for any other reason (see hold reasons).
+    #[serde(rename = "保留")]
+    Held,
+    #[serde(rename = "出荷待ち")]
+    Ready,
+    #[serde(rename = "出荷作業中")]
+    InProgress,
+    #[serde(rename = "出荷済み")]
+    Shipped,
+    #[serde(rename = "キャンセル")]
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::AwaitingPayment,
+        Status::Held,
+        Status::Ready,
+        Status::InProgress,
+        Status::Shipped,
+        Status::Cancelled,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::AwaitingPayment => "入金確認",
+            Status::Held => "保留",
+            Status::Ready => "出荷待ち",
+            Status::InProgress => "出荷作業中",
+            Status::Shipped => "出荷済み",
+            Status::Cancelled => "キャンセル",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        let s = s.trim();
+        Status::ALL.into_iter().find(|st| {
+            st.name() == s
+                || (s == "保留(入金確認)" && *st == Status::AwaitingPayment)
+                || st.code().eq_ignore_ascii_case(s)
+        })
+    }
+
+    /// A stable ASCII code (for keys and for scripts that cannot type Japanese).
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::AwaitingPayment => "awaiting-payment",
+            Status::Held => "held",
+            Status::Ready => "ready",
+            Status::InProgress => "in-progress",
+            Status::Shipped => "shipped",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_index(i: u8) -> Option<Status> {
+        Status::ALL.get(usize::from(i)).copied()
+    }
+
+    /// Still to be worked on (ステータス同期 re-reads these).
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::AwaitingPayment | Status::Held | Status::Ready | Status::InProgress)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// 入金フラグ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PaymentFlag {
+    #[serde(rename = "未入金")]
+    Unpaid,
+    #[serde(rename = "入金済")]
+    Paid,
+    /// Collected on or after delivery (COD, post-pay): never held for payment.
+    #[serde(rename = "入金不要")]
+    NotRequired,
+}
+
+impl PaymentFlag {
+    pub fn name(self) -> &'static str {
+        match self {
+            PaymentFlag::Unpaid => "未入金",
+            PaymentFlag::Paid => "入金済",
+            PaymentFlag::NotRequired => "入金不要",
+        }
+    }
+
+    pub fn settled(self) -> bool {
+        !matches!(self, PaymentFlag::Unpaid)
+    }
+}
+
+impl fmt::Display for PaymentFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: String,
+    pub name_kana: String,
+    pub postal_code: String,
+    /// futureshop's token (`TOKYO`) as received.
+    pub prefecture: String,
+    pub address: String,
+    pub phone: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub sku_no: String,
+    pub name: String,
+    pub count: i64,
+    pub price: i64,
+}
+
+/// One delivery address of an instruction (one futureshop shipment).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    pub shipment_no: i64,
+    pub address: Address,
+    pub delivery_method: String,
+    pub store_pickup: bool,
+    pub cool: bool,
+    pub requested_date: Option<NaiveDate>,
+    pub requested_time: Option<String>,
+    pub items: Vec<Item>,
+    pub tracking_no: Option<String>,
+    /// futureshop accepted this shipment's tracking data (never sent again).
+    #[serde(default)]
+    pub upstream_accepted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracking {
+    pub carrier: Option<String>,
+    pub ship_date: NaiveDate,
+    pub expected_arrival: Option<NaiveDate>,
+}
+
+/// Whether the shipment data reached futureshop (出荷実績連携).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Upstream {
+    /// Nothing to send (not shipped yet).
+    #[default]
+    Idle,
+    /// Shipped here, waiting for the next 出荷実績連携 run.
+    Pending,
+    /// futureshop accepted it: never sent again.
+    Accepted { at: DateTime<FixedOffset> },
+    /// futureshop refused it (e.g. CannotUpdateStorePickup): 実績連携エラー.
+    Refused { code: String, message: String, at: DateTime<FixedOffset> },
+    /// Could not be sent (network, 5xx): retried on later runs.
+    Failed { message: String, attempts: u32, at: DateTime<FixedOffset> },
+}
+
+impl Upstream {
+    pub fn needs_sending(&self) -> bool {
+        matches!(self, Upstream::Pending | Upstream::Failed { .. })
+    }
+    pub fn is_error(&self) -> bool {
+        matches!(self, Upstream::Refused { .. })
+    }
+}
+
+/// One decision of a processing robot on an instruction (the rule trace).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    pub at: DateTime<FixedOffset>,
+    pub robot_id: u64,
+    pub robot_name: String,
+    pub decision: String,
+}
+
+/// 出荷指示.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Instruction {
+    pub id: u64,
+    /// Bumped on every change: writers compare it to refuse lost updates.
+    pub version: u64,
+    pub auth_id: u64,
+    pub order_no: String,
+    pub converter_id: u64,
+    pub ship_from_id: Option<u64>,
+    pub order_date: Option<NaiveDateTime>,
+    pub order_type: Option<String>,
+    pub buyer: Address,
+    pub buyer_mail: String,
+    pub destinations: Vec<Destination>,
+    /// futureshop's token (`COD`, `BANK_TRANSFER`, or an unknown one kept verbatim).
+    pub payment_type: Option<String>,
+    pub amounts: Amounts,
+    pub payment: PaymentFlag,
+    pub status: Status,
+    pub hold_reasons: BTreeSet<String>,
+    pub notes: Option<String>,
+    pub tracking: Option<Tracking>,
+    pub upstream: Upstream,
+    /// futureshop cancelled it after the warehouse started (出荷後キャンセル).
+    pub cancelled_after_shipment: bool,
+    /// futureshop's order status as last seen.
+    pub upstream_status: Option<String>,
+    pub trace: Vec<TraceEntry>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub updated_by: String,
+    /// The futureshop order exactly as fetched.
+    pub raw: RawJson,
+}
+
+impl Instruction {
+    pub fn customer_name(&self) -> &str {
+        self.destinations
+            .first()
+            .map(|d| d.address.name.as_str())
+            .filter(|n| !n.is_empty())
+            .unwrap_or(self.buyer.name.as_str())
+    }
+
+    pub fn prefecture(&self) -> &str {
+        self.destinations
+            .first()
+            .map(|d| d.address.prefecture.as_str())
+            .unwrap_or(self.buyer.prefecture.as_str())
+    }
+
+    pub fn item_count(&self) -> i64 {
+        self.destinations.iter().flat_map(|d| &d.items).map(|i| i.count).sum()
+    }
+
+    pub fn skus(&self) -> impl Iterator<Item = &str> {
+        self.destinations.iter().flat_map(|d| d.items.iter().map(|i| i.sku_no.as_str()))
+    }
+
+    pub fn summary(&self) -> InstructionSummary {
+        InstructionSummary {
+            id: self.id,
+            version: self.version,
+            auth_id: self.auth_id,
+            order_no: self.order_no.clone(),
+            order_date: self.order_date,
+            customer: self.customer_name().to_string(),
+            prefecture: self.prefecture().to_string(),
+            items: self.item_count(),
+            skus: self.skus().map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect(),
+            amount: self.amounts.grand_total,
+            payment_type: self.payment_type.clone().unwrap_or_default(),
+            payment: self.payment,
+            status: self.status,
+            hold_reasons: self.hold_reasons.iter().cloned().collect(),
+            upstream_error: self.upstream.is_error(),
+            cancelled_after_shipment: self.cancelled_after_shipment,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// What a list of instructions shows: small, so that 100,000 of them load fast.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstructionSummary {
+    pub id: u64,
+    pub version: u64,
+    pub auth_id: u64,
+    pub order_no: String,
+    pub order_date: Option<NaiveDateTime>,
+    pub customer: String,
+    pub prefecture: String,
+    pub items: i64,
+    pub skus: Vec<String>,
+    pub amount: i64,
+    pub payment_type: String,
+    pub payment: PaymentFlag,
+    pub status: Status,
+    pub hold_reasons: Vec<String>,
+    pub upstream_error: bool,
+    pub cancelled_after_shipment: bool,
+    pub updated_at: DateTime<FixedOffset>,
+}
+
+/// 取込エラー: an order refused at intake, kept with its raw JSON so it can be re-tried.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntakeError {
+    pub id: u64,
+    pub auth_id: u64,
+    /// Empty when the order could not even be read.
+    pub order_no: String,
+    pub converter_id: u64,
+    pub reason: String,
+    /// Which robot refused it (None for conversion errors).
+    pub robot_id: Option<u64>,
+    pub order_date: Option<NaiveDateTime>,
+    pub first_seen: DateTime<FixedOffset>,
+    pub last_seen: DateTime<FixedOffset>,
+    pub attempts: u32,
+    pub raw: RawJson,
+}
+
+/// A JSON document kept as text: stored and re-served byte for byte, never re-parsed on load.
+#[derive(Clone)]
+pub struct RawJson(pub Box<serde_json::value::RawValue>);
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Eq for RawJson {}
+
+impl RawJson {
+    pub fn from_value(v: &serde_json::Value) -> RawJson {
+        let text = serde_json::to_string(v).unwrap_or_else(|_| "null".into());
+        RawJson::from_text(text)
+    }
+
+    pub fn from_text(text: String) -> RawJson {
+        match serde_json::value::RawValue::from_string(text) {
+            Ok(r) => RawJson(r),
+            Err(_) => RawJson(
+                serde_json::value::RawValue::from_string("null".into())
+                    .unwrap_or_else(|_| unreachable_null()),
+            ),
+        }
+    }
+
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+fn unreachable_null() -> Box<serde_json::value::RawValue> {
+    // "null" is always valid JSON.
+    serde_json::value::to_raw_value(&()).expect("null is valid JSON")
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawJson({} bytes)", self.0.get().len())
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(RawJson(Box::<serde_json::value::RawValue>::deserialize(d)?))
+    }
+}

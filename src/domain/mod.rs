@@ -1,0 +1,10 @@
+//! The domain of workflow.md: shipping instructions and their queues, setup records, logs.
+//! Japanese names are identifiers: they appear verbatim in the UI, the CLI and the data.
+
+mod instruction;
+mod log;
+mod setup;
+
+pub use instruction::*;
+pub use log::*;
+pub use setup::*;

@@ -1,0 +1,526 @@
+//! Robot and setup configuration: every change validated, audited, and refused with a message
+//! that says why (standard converter is read-only, rules 5 and 6 together, …).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, EngineError, Result, audit_entry, now};
+use crate::domain::*;
+use crate::robots::converter::Converter;
+use crate::robots::linkage::{LinkAction, LinkageRobot, Trigger};
+use crate::robots::processing::{self, Env, Phase, ProcessingRobot, RuleKind};
+use crate::robots::rules::UserRule;
+use crate::secret::Secret;
+use crate::store::{CFG_NO_PREPAYMENT, CFG_RULE_ORDER, SEQ_ROBOT, StoreError, Txn};
+
+/// What a processing robot would do to one stored instruction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DryRunChange {
+    pub id: u64,
+    pub order_no: String,
+    pub from: Status,
+    pub to: Status,
+    pub decision: String,
+}
+
+fn robot_target(kind: &str, id: u64, name: &str) -> Target {
+    Target::Robot {
+        kind: kind.to_string(),
+        id,
+        name: name.to_string(),
+    }
+}
+
+fn refused(m: impl Into<String>) -> StoreError {
+    StoreError::Invalid(m.into())
+}
+
+fn map_err(e: StoreError) -> EngineError {
+    match e {
+        StoreError::Invalid(m) => EngineError::Refused(m),
+        other => EngineError::from_store(other),
+    }
+}
+
+impl Engine {
+    fn config_write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> crate::store::Result<T>) -> Result<T> {
+        let out = self.store().write(f).map_err(map_err)?;
+        self.store().flush()?;
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------------------------
+    // 変換ロボット
+
+    pub fn duplicate_converter(&self, id: u64, actor: &Actor) -> Result<Converter> {
+        self.config_write(|t| {
+            let src = t.converter(id)?.ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+            let copy = src.duplicate(t.next_id(SEQ_ROBOT));
+            t.put_converter(&copy)?;
+            t.audit(audit_entry(actor, robot_target("変換ロボット", copy.id, &copy.name), "複製", None, None, format!("{} から複製", src.label())))?;
+            Ok(copy)
+        })
+    }
+
+    pub fn rename_converter(&self, id: u64, name: &str, actor: &Actor) -> Result<Converter> {
+        let name = clean_name(name)?;
+        self.config_write(|t| {
+            let mut c = t.converter(id)?.ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+            if c.standard {
+                return Err(refused(format!("{} は標準の変換ロボットのため変更できません: 複製して使ってください", c.label())));
+            }
+            let old = std::mem::replace(&mut c.name, name);
+            t.put_converter(&c)?;
+            t.audit(audit_entry(actor, robot_target("変換ロボット", c.id, &c.name), "名前変更", None, None, format!("「{old}」から")))?;
+            Ok(c)
+        })
+    }
+
+    pub fn set_converter_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<Converter> {
+        self.config_write(|t| {
+            let mut c = t.converter(id)?.ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+            if c.standard {
+                return Err(refused(format!("{} は標準の変換ロボットのため変更できません: 複製して使ってください", c.label())));
+            }
+            c.enabled = enabled;
+            t.put_converter(&c)?;
+            t.audit(audit_entry(actor, robot_target("変換ロボット", c.id, &c.name), if enabled { "有効化" } else { "無効化" }, None, None, ""))?;
+            Ok(c)
+        })
+    }
+
+    // ---------------------------------------------------------------------------------
+    // 処理ロボット
+
+    pub fn set_processing_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<ProcessingRobot> {
+        let mut all = self.store().processing_robots()?;
+        let Some(r) = all.iter_mut().find(|r| r.id == id) else {
+            return Err(EngineError::NotFound(format!("処理ロボット ID:{id} はありません")));
+        };
+        r.enabled = enabled;
+        processing::check_conflicts(&all).map_err(EngineError::Refused)?;
+        self.config_write(|t| {
+            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            r.enabled = enabled;
+            t.put_processing(&r)?;
+            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), if enabled { "有効化" } else { "無効化" }, None, None, ""))?;
+            Ok(r)
+        })
+    }
+
+    /// 適用 / 適用解除. Only enabled converters can be chosen.
+    pub fn apply_processing(&self, id: u64, converter_id: u64, applied: bool, actor: &Actor) -> Result<ProcessingRobot> {
+        self.config_write(|t| {
+            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            let c = t.converter(converter_id)?.ok_or_else(|| refused(format!("変換ロボット ID:{converter_id} はありません")))?;
+            if applied && !c.enabled {
+                return Err(refused(format!("{} は有効ではありません: 適用先に選べるのは有効な変換ロボットだけです", c.label())));
+            }
+            if applied {
+                r.applied_to.insert(converter_id);
+            } else {
+                r.applied_to.remove(&converter_id);
+            }
+            t.put_processing(&r)?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("処理ロボット", r.id, &r.name),
+                if applied { "適用" } else { "適用解除" },
+                None,
+                None,
+                c.label(),
+            ))?;
+            Ok(r)
+        })
+    }
+
+    /// Moves a processing robot `delta` places in the order (negative = earlier).
+    pub fn move_processing(&self, id: u64, delta: i64, actor: &Actor) -> Result<Vec<u64>> {
+        let robots = self.store().processing_robots()?;
+        let mut order: Vec<u64> = robots.iter().map(|r| r.id).collect();
+        let pos = order
+            .iter()
+            .position(|x| *x == id)
+            .ok_or_else(|| EngineError::NotFound(format!("処理ロボット ID:{id} はありません")))?;
+        let new = (pos as i64 + delta).clamp(0, order.len() as i64 - 1) as usize;
+        let moved = order.remove(pos);
+        order.insert(new, moved);
+        let name = robots.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_default();
+        self.config_write(|t| {
+            t.put_config(CFG_RULE_ORDER, &order)?;
+            t.audit(audit_entry(actor, robot_target("処理ロボット", id, &name), "順序変更", None, None, format!("{} 番目から {} 番目へ", pos + 1, new + 1)))?;
+            Ok(order.clone())
+        })
+    }
+
+    /// Sets the whole order at once (setup files, restore of a layout).
+    pub fn set_rule_order(&self, order: &[u64], actor: &Actor) -> Result<()> {
+        let known: BTreeSet<u64> = self.store().processing_robots()?.iter().map(|r| r.id).collect();
+        if let Some(x) = order.iter().find(|x| !known.contains(x)) {
+            return Err(EngineError::Refused(format!("処理ロボット ID:{x} はありません")));
+        }
+        let mut full: Vec<u64> = order.to_vec();
+        for id in known {
+            if !full.contains(&id) {
+                full.push(id);
+            }
+        }
+        self.config_write(|t| {
+            t.put_config(CFG_RULE_ORDER, &full)?;
+            t.audit(audit_entry(actor, Target::Setup { what: "処理ロボットの順序".into() }, "順序変更", None, None, format!("{full:?}")))?;
+            Ok(())
+        })
+    }
+
+    pub fn add_user_rule(&self, name: &str, description: &str, rule: UserRule, actor: &Actor) -> Result<ProcessingRobot> {
+        let name = clean_name(name)?;
+        rule.validate().map_err(EngineError::Refused)?;
+        self.config_write(|t| {
+            let r = ProcessingRobot {
+                id: t.next_id(SEQ_ROBOT),
+                name,
+                description: description.to_string(),
+                kind: RuleKind::User(rule),
+                enabled: false,
+                applied_to: BTreeSet::new(),
+            };
+            t.put_processing(&r)?;
+            let mut order: Vec<u64> = t.config(CFG_RULE_ORDER)?.unwrap_or_default();
+            order.push(r.id);
+            t.put_config(CFG_RULE_ORDER, &order)?;
+            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), "作成", None, None, ""))?;
+            Ok(r)
+        })
+    }
+
+    pub fn rename_processing(&self, id: u64, name: &str, actor: &Actor) -> Result<ProcessingRobot> {
+        let name = clean_name(name)?;
+        self.config_write(|t| {
+            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            if r.builtin_rule().is_some() {
+                return Err(refused(format!("{} は組み込みの処理ロボットのため名前を変更できません", r.label())));
+            }
+            let old = std::mem::replace(&mut r.name, name);
+            t.put_processing(&r)?;
+            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), "名前変更", None, None, format!("「{old}」から")))?;
+            Ok(r)
+        })
+    }
+
+    pub fn delete_user_rule(&self, id: u64, actor: &Actor) -> Result<()> {
+        self.config_write(|t| {
+            let r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            if r.builtin_rule().is_some() {
+                return Err(refused(format!("{} は組み込みの処理ロボットのため削除できません (無効にできます)", r.label())));
+            }
+            t.delete_processing(id);
+            let mut order: Vec<u64> = t.config(CFG_RULE_ORDER)?.unwrap_or_default();
+            order.retain(|x| *x != id);
+            t.put_config(CFG_RULE_ORDER, &order)?;
+            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), "削除", None, None, ""))?;
+            Ok(())
+        })
+    }
+
+    /// What a processing robot would change on the stored open instructions, as if it were
+    /// enabled (and, when applied nowhere, applied to every enabled converter). Changes nothing.
+    pub fn dry_run(&self, id: u64) -> Result<Vec<DryRunChange>> {
+        let store = self.store();
+        let r = store
+            .processing_robot(id)?
+            .ok_or_else(|| EngineError::NotFound(format!("処理ロボット ID:{id} はありません")))?;
+        let converters: BTreeSet<u64> = if r.applied_to.is_empty() {
+            store.converters()?.into_iter().filter(|c| c.enabled).map(|c| c.id).collect()
+        } else {
+            r.applied_to.clone()
+        };
+        let no_prepayment = store.no_prepayment()?;
+        let mut out = Vec::new();
+        for status in [Status::AwaitingPayment, Status::Held, Status::Ready] {
+            for i in store.instructions_in(status)? {
+                if !converters.contains(&i.converter_id) {
+                    continue;
+                }
+                let before = i.clone();
+                let mut w = processing::Working::new(i);
+                let known = |sku: &str| store.has_product(sku).unwrap_or(false);
+                let ship_from = |sid: u64| store.ship_from(sid).ok().flatten().is_some();
+                let env = Env {
+                    phase: Phase::Apply,
+                    now: now(),
+                    known_sku: &known,
+                    ship_from_exists: &ship_from,
+                    already_exists: true,
+                    upstream_paid: w.instr.payment == PaymentFlag::Paid,
+                    no_prepayment: &no_prepayment,
+                };
+                let Some(decision) = processing::run_one(&r, &mut w, &env) else { continue };
+                let mut after = w.instr;
+                processing::settle(&mut after);
+                let changed = before.status != after.status
+                    || before.payment != after.payment
+                    || before.hold_reasons != after.hold_reasons
+                    || before.destinations != after.destinations
+                    || before.notes != after.notes
+                    || before.ship_from_id != after.ship_from_id;
+                if changed {
+                    out.push(DryRunChange {
+                        id: before.id,
+                        order_no: before.order_no.clone(),
+                        from: before.status,
+                        to: after.status,
+                        decision,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn set_no_prepayment(&self, types: &[String], actor: &Actor) -> Result<()> {
+        let mut list: Vec<String> = types.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        list.sort();
+        list.dedup();
+        self.config_write(|t| {
+            t.put_config(CFG_NO_PREPAYMENT, &list)?;
+            t.audit(audit_entry(actor, Target::Setup { what: "入金不要の支払方法".into() }, "設定", None, None, list.join(", ")))?;
+            Ok(())
+        })
+    }
+
+    // ---------------------------------------------------------------------------------
+    // 連携ロボット
+
+    pub fn create_linkage(&self, mut robot: LinkageRobot, actor: &Actor) -> Result<LinkageRobot> {
+        robot.name = clean_name(&robot.name)?;
+        self.config_write(|t| {
+            validate_linkage(t, &robot, None)?;
+            robot.id = t.next_id(SEQ_ROBOT);
+            t.put_linkage(&robot)?;
+            t.audit(audit_entry(actor, robot_target("連携ロボット", robot.id, &robot.name), "作成", None, None, robot.action.name()))?;
+            Ok(robot.clone())
+        })
+    }
+
+    /// Replaces a linkage robot's settings (same id).
+    pub fn update_linkage(&self, robot: LinkageRobot, what: &str, actor: &Actor) -> Result<LinkageRobot> {
+        self.config_write(|t| {
+            if t.linkage_robot(robot.id)?.is_none() {
+                return Err(refused(format!("連携ロボット ID:{} はありません", robot.id)));
+            }
+            validate_linkage(t, &robot, Some(robot.id))?;
+            t.put_linkage(&robot)?;
+            t.audit(audit_entry(actor, robot_target("連携ロボット", robot.id, &robot.name), what, None, None, ""))?;
+            Ok(robot.clone())
+        })
+    }
+
+    pub fn linkage(&self, id: u64) -> Result<LinkageRobot> {
+        self.store()
+            .linkage_robot(id)?
+            .ok_or_else(|| EngineError::NotFound(format!("連携ロボット ID:{id} はありません")))
+    }
+
+    pub fn set_linkage_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<LinkageRobot> {
+        let mut r = self.linkage(id)?;
+        r.enabled = enabled;
+        self.update_linkage(r, if enabled { "有効化" } else { "無効化" }, actor)
+    }
+
+    pub fn rename_linkage(&self, id: u64, name: &str, actor: &Actor) -> Result<LinkageRobot> {
+        let mut r = self.linkage(id)?;
+        r.name = clean_name(name)?;
+        self.update_linkage(r, "名前変更", actor)
+    }
+
+    pub fn set_linkage_trigger(&self, id: u64, trigger: Trigger, actor: &Actor) -> Result<LinkageRobot> {
+        let mut r = self.linkage(id)?;
+        r.trigger = trigger;
+        self.update_linkage(r, "トリガー変更", actor)
+    }
+
+    pub fn set_linkage_converter(&self, id: u64, converter_id: u64, actor: &Actor) -> Result<LinkageRobot> {
+        let mut r = self.linkage(id)?;
+        r.converter_id = Some(converter_id);
+        self.update_linkage(r, "変換ロボット変更", actor)
+    }
+
+    pub fn delete_linkage(&self, id: u64, actor: &Actor) -> Result<()> {
+        let r = self.linkage(id)?;
+        self.config_write(|t| {
+            t.delete_linkage(id);
+            t.audit(audit_entry(actor, robot_target("連携ロボット", r.id, &r.name), "削除", None, None, ""))?;
+            Ok(())
+        })
+    }
+
+    // ---------------------------------------------------------------------------------
+    // 発送元, API認証設定
+
+    pub fn save_ship_from(&self, s: ShipFrom, actor: &Actor) -> Result<ShipFrom> {
+        if s.name.trim().is_empty() {
+            return Err(EngineError::Refused("発送元の名称を入力してください".into()));
+        }
+        self.config_write(|t| {
+            let saved = t.put_ship_from(s.clone())?;
+            t.audit(audit_entry(actor, Target::Setup { what: format!("発送元 ID:{} {}", saved.id, saved.name) }, "保存", None, None, ""))?;
+            Ok(saved)
+        })
+    }
+
+    /// Saves an API認証設定. `secret`: `Some` replaces it, `None` keeps the stored one.
+    pub fn save_auth(&self, mut a: ApiAuth, secret: Option<Secret>, actor: &Actor) -> Result<ApiAuth> {
+        if a.name.trim().is_empty() {
+            return Err(EngineError::Refused("API認証設定の名前を入力してください".into()));
+        }
+        if a.endpoint.trim().is_empty() {
+            return Err(EngineError::Refused("API ドメインを入力してください".into()));
+        }
+        if a.api.is_empty() {
+            a.api = "futureshop".into();
+        }
+        let store = self.store();
+        let old = if a.id == 0 { None } else { store.auth(a.id)? };
+        let secret_changed = secret.is_some();
+        let credentials_changed = old.as_ref().is_none_or(|o| {
+            o.shop_key != a.shop_key || o.client_id != a.client_id || o.endpoint != a.endpoint
+        }) || secret_changed;
+        self.config_write(|t| {
+            if let Some(sid) = a.ship_from_id
+                && !t.ship_from_exists(sid)?
+            {
+                return Err(refused(format!("発送元 ID:{sid} はありません")));
+            }
+            if let Some(s) = &secret {
+                a.has_secret = !s.is_empty();
+            } else if let Some(o) = &old {
+                a.has_secret = o.has_secret;
+            }
+            // A connection test only vouches for the credentials it was made with.
+            a.last_test = if credentials_changed { None } else { old.as_ref().and_then(|o| o.last_test.clone()) };
+            let saved = t.put_auth(a.clone())?;
+            if let Some(s) = secret.clone() {
+                t.put_secret(saved.id, s);
+            }
+            t.audit(audit_entry(
+                actor,
+                Target::Setup { what: format!("API認証設定 ID:{} {}", saved.id, saved.name) },
+                "保存",
+                None,
+                None,
+                if secret_changed { "シークレットを更新" } else { "" },
+            ))?;
+            Ok(saved)
+        })
+    }
+
+    /// Requests a token with the stored credentials and records the result.
+    pub async fn test_connection(&self, auth_id: u64, actor: &Actor) -> Result<ConnectionTest> {
+        let result = match self.client(auth_id) {
+            Ok(c) => c.test_connection().await.map_err(EngineError::from),
+            Err(e) => Err(e),
+        };
+        let test = ConnectionTest {
+            at: now(),
+            ok: result.is_ok(),
+            message: match &result {
+                Ok(info) => format!("OK: トークンを取得しました (有効期間 {} 秒)", info.expires_in.as_secs()),
+                Err(e) => e.to_string(),
+            },
+        };
+        self.config_write(|t| {
+            let mut a = t.auth(auth_id)?.ok_or_else(|| refused(format!("API認証設定 ID:{auth_id} はありません")))?;
+            a.last_test = Some(test.clone());
+            t.put_auth(a.clone())?;
+            t.audit(audit_entry(actor, Target::Setup { what: format!("API認証設定 ID:{} {}", a.id, a.name) }, "接続テスト", None, None, test.message.clone()))?;
+            Ok(())
+        })?;
+        Ok(test)
+    }
+
+    /// Adds or updates products by hand or from a CSV file.
+    pub fn put_products(&self, products: &[ProductMaster], actor: &Actor) -> Result<usize> {
+        self.config_write(|t| {
+            for p in products {
+                t.put_product(p)?;
+            }
+            t.audit(audit_entry(actor, Target::Setup { what: "商品マスタ".into() }, "登録", None, None, format!("{} 件", products.len())))?;
+            Ok(products.len())
+        })
+    }
+}
+
+fn clean_name(name: &str) -> Result<String> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(EngineError::Refused("名前を入力してください".into()));
+    }
+    if n.chars().any(char::is_control) {
+        return Err(EngineError::Refused("名前に制御文字は使えません".into()));
+    }
+    Ok(n.to_string())
+}
+
+fn validate_linkage(t: &Txn<'_>, r: &LinkageRobot, self_id: Option<u64>) -> crate::store::Result<()> {
+    if r.action.needs_auth() {
+        let Some(a) = r.auth_id else {
+            return Err(refused(format!("{} には API認証設定が必要です", r.action)));
+        };
+        if t.auth(a)?.is_none() {
+            return Err(refused(format!("API認証設定 ID:{a} はありません")));
+        }
+    }
+    if r.action.is_fetch() {
+        let Some(cid) = r.converter_id else {
+            return Err(refused("取得には変換ロボットが必要です".to_string()));
+        };
+        let c = t.converter(cid)?.ok_or_else(|| refused(format!("変換ロボット ID:{cid} はありません")))?;
+        if !c.enabled && !c.standard {
+            return Err(refused(format!("{} は有効ではありません: 取得に選べるのは有効な変換ロボットだけです", c.label())));
+        }
+    }
+    if r.action == LinkAction::FetchRange
+        && let Some((a, b)) = r.range
+        && a > b
+    {
+        return Err(refused("取得範囲の開始が終了より後です"));
+    }
+    if r.action == LinkAction::ApplyProcessingRobot {
+        let Some(pid) = r.processing_robot_id else {
+            return Err(refused("処理ロボット適用には処理ロボットが必要です"));
+        };
+        if t.processing_robot(pid)?.is_none() {
+            return Err(refused(format!("処理ロボット ID:{pid} はありません")));
+        }
+        if r.target_status.is_none() {
+            return Err(refused("処理ロボット適用には対象ステータスが必要です"));
+        }
+    }
+    if let Trigger::After { robot_id } = r.trigger {
+        if Some(robot_id) == self_id {
+            return Err(refused("自分自身の後には実行できません"));
+        }
+        if t.linkage_robot(robot_id)?.is_none() {
+            return Err(refused(format!("トリガーの連携ロボット ID:{robot_id} はありません")));
+        }
+        // No cycles: follow the chain upwards.
+        let mut cur = robot_id;
+        let mut seen = BTreeSet::new();
+        while let Some(up) = t.linkage_robot(cur)? {
+            if !seen.insert(cur) {
+                break;
+            }
+            match up.trigger {
+                Trigger::After { robot_id: next } => {
+                    if Some(next) == self_id {
+                        return Err(refused("トリガーが循環しています"));
+                    }
+                    cur = next;
+                }
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}

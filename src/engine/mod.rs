@@ -1,0 +1,256 @@
+//! The engine: runs linkage robots (fetch → convert → processing robots → commit), the
+//! scheduler, operator actions and setup, on top of the store. The console and the CLI use
+//! only this; they never touch sled or futureshop directly.
+
+mod actions;
+mod config;
+mod linkage;
+mod pipeline;
+pub mod scheduler;
+pub mod setup;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+pub use actions::ShipRequest;
+pub use config::DryRunChange;
+pub use linkage::RunOptions;
+pub use pipeline::PageOutcome;
+pub use setup::{CheckItem, FixTarget, SetupFile};
+
+use crate::domain::*;
+use crate::futureshop::config::{base_from_domain, parse_base};
+use crate::futureshop::{Client, ClientOptions, Credentials, FsConfig, FsError};
+use crate::store::{CFG_ENGINE, Store, StoreError, StoreEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Api(#[from] FsError),
+    #[error("{0}")]
+    NotFound(String),
+    /// The operation is not allowed (illegal transition, read-only robot, conflicting rules).
+    #[error("{0}")]
+    Refused(String),
+    /// Someone else changed the record first.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Busy(String),
+    /// Setup is incomplete (no API認証設定, no secret, …).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl EngineError {
+    fn from_store(e: StoreError) -> EngineError {
+        match e {
+            StoreError::Conflict(m) => EngineError::Conflict(m),
+            StoreError::NotFound(m) => EngineError::NotFound(m),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Tunables kept in the store (`shukka setup apply` writes them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EngineSettings {
+    /// The 差分 window starts this long before the last successful run's end.
+    pub overlap_secs: u64,
+    /// How far the first 差分 run looks back.
+    pub first_lookback_secs: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            overlap_secs: 10 * 60,
+            first_lookback_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+/// Client behaviour the engine imposes (tests shorten the retry waits).
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    pub client: ClientOptions,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            client: ClientOptions::default(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    options: EngineOptions,
+    clients: Mutex<HashMap<u64, (String, Client)>>,
+    running: Mutex<HashSet<u64>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+pub fn now() -> DateTime<FixedOffset> {
+    chrono::Utc::now().with_timezone(&crate::time::jst())
+}
+
+impl Engine {
+    pub fn new(store: Store) -> Engine {
+        Engine::with_options(store, EngineOptions::default())
+    }
+
+    pub fn with_options(store: Store, options: EngineOptions) -> Engine {
+        let (stop, _) = tokio::sync::watch::channel(false);
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                options,
+                clients: Mutex::new(HashMap::new()),
+                running: Mutex::new(HashSet::new()),
+                stop,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Committed changes, as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoreEvent>> {
+        self.inner.store.subscribe()
+    }
+
+    pub fn settings(&self) -> EngineSettings {
+        self.inner
+            .store
+            .config(CFG_ENGINE)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Asks running robots to stop after the page in flight (Ctrl-C, SIGTERM).
+    pub fn request_stop(&self) {
+        let _ = self.inner.stop.send(true);
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        *self.inner.stop.borrow()
+    }
+
+    pub fn stop_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stop.subscribe()
+    }
+
+    pub fn running_robots(&self) -> Vec<u64> {
+        self.inner
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    /// The futureshop client of one API認証設定 (cached while the settings are unchanged).
+    pub fn client(&self, auth_id: u64) -> Result<Client> {
+        let store = &self.inner.store;
+        let auth = store
+            .auth(auth_id)?
+            .ok_or_else(|| EngineError::Setup(format!("API認証設定 ID:{auth_id} がありません")))?;
+        let secret = store.secret(auth_id)?.filter(|s| !s.is_empty()).ok_or_else(|| {
+            EngineError::Setup(format!(
+                "API認証設定「{}」にシークレットが登録されていません: セットアップで入力してください",
+                auth.name
+            ))
+        })?;
+        let base_url = if auth.endpoint.contains("://") {
+            parse_base("endpoint", &auth.endpoint)
+        } else {
+            base_from_domain("endpoint", &auth.endpoint)
+        }
+        .map_err(|e| EngineError::Setup(format!("API認証設定「{}」の API ドメインが正しくありません: {e}", auth.name)))?;
+        // The fingerprint covers everything that shapes the client; the secret is hashed so it
+        // is never kept in clear outside the client itself.
+        let fingerprint = format!(
+            "{}|{}|{}|{}|{:x}",
+            base_url,
+            auth.shop_key,
+            auth.client_id,
+            auth.pacing_ms,
+            fxhash(secret.expose())
+        );
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((fp, c)) = clients.get(&auth_id)
+            && *fp == fingerprint
+        {
+            return Ok(c.clone());
+        }
+        let mut options = self.inner.options.client.clone();
+        options.pacing = Duration::from_millis(auth.pacing_ms);
+        let client = Client::new(FsConfig {
+            credentials: Credentials {
+                shop_key: auth.shop_key.clone(),
+                client_id: auth.client_id.clone(),
+                client_secret: secret,
+            },
+            base_url,
+            options,
+        })?;
+        clients.insert(auth_id, (fingerprint, client.clone()));
+        Ok(client)
+    }
+}
+
+fn fxhash(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Audit entry helper.
+pub(crate) fn audit_entry(
+    actor: &Actor,
+    target: Target,
+    action: impl Into<String>,
+    from: Option<Status>,
+    to: Option<Status>,
+    reason: impl Into<String>,
+) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at: now(),
+        actor: actor.clone(),
+        target,
+        action: action.into(),
+        from,
+        to,
+        reason: reason.into(),
+    }
+}
+
+pub(crate) fn instruction_target(i: &Instruction) -> Target {
+    Target::Instruction {
+        id: i.id,
+        order_no: i.order_no.clone(),
+    }
+}

@@ -1,0 +1,262 @@
+//! Intake: fetched orders → converter → processing robots (enabled AND applied, in order) →
+//! triage → one atomic commit per page.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+
+use super::{EngineError, Result, audit_entry, instruction_target};
+use crate::domain::*;
+use crate::futureshop::{Order, Unreadable};
+use crate::robots::converter::{self, Converter};
+use crate::robots::processing::{self, Env, Phase, ProcessingRobot, Working};
+use crate::store::{Store, Txn};
+
+/// Everything intake needs, loaded once per run.
+pub struct IntakeSetup {
+    pub auth: ApiAuth,
+    pub converter: Converter,
+    /// Active for this converter, in the configured order.
+    pub robots: Vec<ProcessingRobot>,
+    pub no_prepayment: Vec<String>,
+}
+
+impl IntakeSetup {
+    pub fn load(store: &Store, auth_id: u64, converter_id: u64) -> Result<IntakeSetup> {
+        let auth = store
+            .auth(auth_id)?
+            .ok_or_else(|| EngineError::Setup(format!("API認証設定 ID:{auth_id} がありません")))?;
+        let converter = store
+            .converter(converter_id)?
+            .ok_or_else(|| EngineError::Setup(format!("変換ロボット ID:{converter_id} がありません")))?;
+        if !converter.enabled {
+            return Err(EngineError::Setup(format!(
+                "変換ロボット {} が有効ではありません: 取込口として使うには有効にしてください",
+                converter.label()
+            )));
+        }
+        let robots = store
+            .processing_robots()?
+            .into_iter()
+            .filter(|r| r.active_for(converter.id))
+            .collect();
+        Ok(IntakeSetup {
+            auth,
+            converter,
+            robots,
+            no_prepayment: store.no_prepayment()?,
+        })
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::Robot {
+            id: self.converter.id,
+            name: self.converter.name.clone(),
+        }
+    }
+}
+
+/// What one page did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageOutcome {
+    pub created: u64,
+    pub refused: u64,
+    /// Orders that already had an instruction (re-delivery, the 差分 overlap).
+    pub skipped: u64,
+    pub by_status: BTreeMap<Status, u64>,
+}
+
+enum One {
+    Created(Status),
+    Refused,
+    Skipped,
+}
+
+/// Converts, triages and commits one page, together with whatever `also` writes (the cursor
+/// and the run-log line), in one atomic batch.
+pub fn ingest_page(
+    store: &Store,
+    setup: &IntakeSetup,
+    orders: &[Order],
+    unreadable: &[Unreadable],
+    also: impl FnOnce(&mut Txn<'_>, &PageOutcome) -> crate::store::Result<()>,
+) -> Result<PageOutcome> {
+    let now = super::now();
+    store
+        .write(|t| {
+            let mut out = PageOutcome::default();
+            for o in orders {
+                match ingest_one(t, setup, o, now)? {
+                    One::Created(st) => {
+                        out.created += 1;
+                        *out.by_status.entry(st).or_default() += 1;
+                    }
+                    One::Refused => out.refused += 1,
+                    One::Skipped => out.skipped += 1,
+                }
+            }
+            for u in unreadable {
+                unreadable_error(t, setup, u, now)?;
+                out.refused += 1;
+            }
+            also(t, &out)?;
+            Ok(out)
+        })
+        .map_err(EngineError::from_store)
+}
+
+fn ingest_one(t: &mut Txn<'_>, setup: &IntakeSetup, order: &Order, now: DateTime<FixedOffset>) -> crate::store::Result<One> {
+    let auth_id = setup.auth.id;
+    if t.instruction_id(auth_id, &order.order_no)?.is_some() {
+        return Ok(One::Skipped);
+    }
+    let previous_error = t.intake_error_id(auth_id, &order.order_no)?;
+    let instr = match converter::convert(order, &setup.converter, &setup.auth, now) {
+        Ok(i) => i,
+        Err(reason) => {
+            refuse(t, setup, order, None, reason, now)?;
+            return Ok(One::Refused);
+        }
+    };
+    let mut w = Working::new(instr);
+    {
+        let known = |sku: &str| t.has_product(sku).unwrap_or(false);
+        let ship_from = |id: u64| t.ship_from_exists(id).unwrap_or(false);
+        let env = Env {
+            phase: Phase::Intake,
+            now,
+            known_sku: &known,
+            ship_from_exists: &ship_from,
+            already_exists: false,
+            upstream_paid: order.is_paid(),
+            no_prepayment: &setup.no_prepayment,
+        };
+        let robots: Vec<&ProcessingRobot> = setup.robots.iter().collect();
+        processing::run_all(&robots, &mut w, &env);
+    }
+    if let Some((robot_id, reason)) = w.refused.take() {
+        refuse(t, setup, order, Some(robot_id), reason, now)?;
+        return Ok(One::Refused);
+    }
+    if w.duplicate {
+        return Ok(One::Skipped);
+    }
+    let mut instr = w.instr;
+    processing::settle(&mut instr);
+    if order.is_cancelled() {
+        instr.status = Status::Cancelled;
+        instr.trace.push(TraceEntry {
+            at: now,
+            robot_id: setup.converter.id,
+            robot_name: setup.converter.name.clone(),
+            decision: "futureshop でキャンセル済みのためキャンセル".into(),
+        });
+    }
+    let reason = if instr.trace.is_empty() {
+        "適用された処理ロボットなし".to_string()
+    } else {
+        instr
+            .trace
+            .iter()
+            .map(|e| format!("ID:{} {}", e.robot_id, e.decision))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    let status = instr.status;
+    let stored = t.insert_instruction(instr)?;
+    t.audit(audit_entry(
+        &setup.actor(),
+        instruction_target(&stored),
+        "取込",
+        None,
+        Some(status),
+        reason,
+    ))?;
+    if let Some(id) = previous_error
+        && let Some(e) = t.intake_error(id)?
+    {
+        t.delete_intake_error(&e)?;
+        t.audit(audit_entry(
+            &setup.actor(),
+            Target::IntakeError { id: e.id, order_no: e.order_no.clone() },
+            "取込エラー解消",
+            None,
+            Some(status),
+            format!("再取得で取り込み (以前の理由: {})", e.reason),
+        ))?;
+    }
+    Ok(One::Created(status))
+}
+
+fn refuse(
+    t: &mut Txn<'_>,
+    setup: &IntakeSetup,
+    order: &Order,
+    robot_id: Option<u64>,
+    reason: String,
+    now: DateTime<FixedOffset>,
+) -> crate::store::Result<()> {
+    let e = t.put_intake_error(IntakeError {
+        id: 0,
+        auth_id: setup.auth.id,
+        order_no: order.order_no.clone(),
+        converter_id: setup.converter.id,
+        reason: reason.clone(),
+        robot_id,
+        order_date: order.date,
+        first_seen: now,
+        last_seen: now,
+        attempts: 1,
+        raw: RawJson::from_value(&order.raw),
+    })?;
+    if e.attempts == 1 {
+        t.audit(audit_entry(
+            &setup.actor(),
+            Target::IntakeError { id: e.id, order_no: e.order_no.clone() },
+            "取込拒否",
+            None,
+            None,
+            reason,
+        ))?;
+    }
+    Ok(())
+}
+
+fn unreadable_error(t: &mut Txn<'_>, setup: &IntakeSetup, u: &Unreadable, now: DateTime<FixedOffset>) -> crate::store::Result<()> {
+    // Keyed by its orderNo when it has one, else by a digest of its content, so that the same
+    // broken order fetched again is one error, not many.
+    let order_no = u
+        .raw
+        .get("orderNo")
+        .and_then(|v| crate::futureshop::lenient::value_to_opt_string(Some(v)))
+        .unwrap_or_else(|| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            u.raw.to_string().hash(&mut h);
+            format!("(不明:{:08x})", h.finish() as u32)
+        });
+    let e = t.put_intake_error(IntakeError {
+        id: 0,
+        auth_id: setup.auth.id,
+        order_no,
+        converter_id: setup.converter.id,
+        reason: format!("変換エラー: 注文を読み取れません ({})", u.reason),
+        robot_id: None,
+        order_date: None,
+        first_seen: now,
+        last_seen: now,
+        attempts: 1,
+        raw: RawJson::from_value(&u.raw),
+    })?;
+    if e.attempts == 1 {
+        t.audit(audit_entry(
+            &setup.actor(),
+            Target::IntakeError { id: e.id, order_no: e.order_no.clone() },
+            "取込拒否",
+            None,
+            None,
+            e.reason.clone(),
+        ))?;
+    }
+    Ok(())
+}

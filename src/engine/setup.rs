@@ -1,0 +1,696 @@
+//! The setup guide of workflow.md §4: a checklist computed from the stored state, かんたん設定,
+//! and `shukka setup apply FILE.toml`, which performs steps 1–6 idempotently.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, EngineError, EngineSettings, Result};
+use crate::domain::*;
+use crate::robots::converter::{self, Converter, STANDARD_ID};
+use crate::robots::linkage::{
+    EASY_FETCH, EASY_INVENTORY, EASY_STATUS, EASY_TRACKING, LinkAction, LinkageRobot, RELEASE_ROBOT, Trigger,
+};
+use crate::robots::processing::BuiltinRule;
+use crate::secret::Secret;
+use crate::store::{CFG_ENGINE, Store};
+
+/// The robot `setup apply` creates to keep the product master filled.
+pub const PRODUCT_MASTER_ROBOT: &str = "futureshop 商品マスタ取得";
+
+/// Where an operator fixes a checklist item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FixTarget {
+    ShipFrom,
+    Converters,
+    Auth,
+    Linkage,
+    Processing,
+    Fetch,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckItem {
+    pub number: u8,
+    pub title: String,
+    pub ok: bool,
+    pub reason: String,
+    pub fix: FixTarget,
+}
+
+/// A converter duplicated (directly or through copies) from the standard one.
+fn derives_from_standard(c: &Converter, all: &[Converter]) -> bool {
+    let mut cur = c.copied_from;
+    let mut hops = 0;
+    while let Some(id) = cur {
+        if id == STANDARD_ID {
+            return true;
+        }
+        cur = all.iter().find(|x| x.id == id).and_then(|x| x.copied_from);
+        hops += 1;
+        if hops > all.len() {
+            break;
+        }
+    }
+    false
+}
+
+fn renamed(c: &Converter) -> bool {
+    !c.name.ends_with(converter::COPY_SUFFIX)
+}
+
+/// The checklist, derived from stored state only.
+pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
+    let ship_froms = store.ship_froms()?;
+    let converters = store.converters()?;
+    let auths = store.auths()?;
+    let linkage = store.linkage_robots()?;
+    let processing = store.processing_robots()?;
+    let runs = store.runs(usize::MAX)?;
+    let mut items = Vec::new();
+
+    // 1
+    items.push(match ship_froms.first() {
+        Some(s) => {
+            let missing = s.missing_fields();
+            CheckItem {
+                number: 1,
+                title: "発送元を登録する".into(),
+                ok: true,
+                reason: if missing.is_empty() {
+                    format!("発送元「{}」(ID:{})", s.name, s.id)
+                } else {
+                    format!("発送元「{}」(未入力: {})", s.name, missing.join("・"))
+                },
+                fix: FixTarget::ShipFrom,
+            }
+        }
+        None => CheckItem {
+            number: 1,
+            title: "発送元を登録する".into(),
+            ok: false,
+            reason: "発送元が登録されていません".into(),
+            fix: FixTarget::ShipFrom,
+        },
+    });
+
+    // 2
+    let copies: Vec<&Converter> = converters
+        .iter()
+        .filter(|c| !c.standard && derives_from_standard(c, &converters))
+        .collect();
+    let good: Vec<&Converter> = copies.iter().copied().filter(|c| renamed(c) && c.enabled).collect();
+    items.push(CheckItem {
+        number: 2,
+        title: "ID:18025 を複製し、名前を変えて有効にする".into(),
+        ok: !good.is_empty(),
+        reason: match (copies.is_empty(), good.first()) {
+            (_, Some(c)) => format!("{} が有効", c.label()),
+            (true, None) => "ID:18025 の複製がありません".into(),
+            (false, None) => {
+                let c = copies[0];
+                if !renamed(c) {
+                    format!("{} の名前が変更されていません", c.label())
+                } else {
+                    format!("{} が有効になっていません", c.label())
+                }
+            }
+        },
+        fix: FixTarget::Converters,
+    });
+
+    // 3
+    let auth_ok = |a: &ApiAuth| {
+        a.api == "futureshop"
+            && a.ship_from_id.is_some()
+            && !a.shop_key.is_empty()
+            && !a.client_id.is_empty()
+            && a.has_secret
+            && a.last_test.as_ref().is_some_and(|t| t.ok)
+    };
+    let auth = auths.iter().find(|a| auth_ok(a)).or(auths.first());
+    items.push(CheckItem {
+        number: 3,
+        title: "API認証設定を登録し、接続テストに成功する".into(),
+        ok: auth.is_some_and(auth_ok),
+        reason: match auth {
+            None => "API認証設定がありません".into(),
+            Some(a) => {
+                let mut missing = Vec::new();
+                if a.ship_from_id.is_none() {
+                    missing.push("発送元");
+                }
+                if a.shop_key.is_empty() {
+                    missing.push("店舗キー");
+                }
+                if a.client_id.is_empty() {
+                    missing.push("クライアントID");
+                }
+                if !a.has_secret {
+                    missing.push("シークレット");
+                }
+                if !missing.is_empty() {
+                    format!("「{}」: 未入力 {}", a.name, missing.join("・"))
+                } else {
+                    match &a.last_test {
+                        None => format!("「{}」: 接続テストをしていません", a.name),
+                        Some(t) if !t.ok => format!("「{}」: 接続テスト失敗 ({})", a.name, t.message),
+                        Some(t) => format!("「{}」: 接続テスト成功 ({})", a.name, t.at.format("%m/%d %H:%M")),
+                    }
+                }
+            }
+        },
+        fix: FixTarget::Auth,
+    });
+
+    // 4
+    let find = |name: &str| linkage.iter().find(|r| r.name == name);
+    let fetch = find(EASY_FETCH);
+    let missing: Vec<&str> = [EASY_FETCH, EASY_STATUS, EASY_TRACKING]
+        .into_iter()
+        .filter(|n| find(n).is_none())
+        .collect();
+    let fetch_conv = fetch.and_then(|f| f.converter_id).and_then(|id| converters.iter().find(|c| c.id == id));
+    items.push(CheckItem {
+        number: 4,
+        title: "かんたん設定で連携ロボットを作り、差分取得に複製した変換ロボットを使う".into(),
+        ok: missing.is_empty() && fetch_conv.is_some_and(|c| !c.standard),
+        reason: if !missing.is_empty() {
+            format!("ありません: {}", missing.join("、"))
+        } else {
+            match fetch_conv {
+                None => format!("{EASY_FETCH} に変換ロボットがありません"),
+                Some(c) if c.standard => format!("{EASY_FETCH} が標準の {} を使っています", c.label()),
+                Some(c) => format!("{EASY_FETCH} は {} を使用", c.label()),
+            }
+        },
+        fix: FixTarget::Linkage,
+    });
+
+    // 5
+    let target_conv = fetch_conv.filter(|c| !c.standard).or(good.first().copied());
+    let rule = |r: BuiltinRule| processing.iter().find(|p| p.builtin_rule() == Some(r));
+    let mut problems = Vec::new();
+    match target_conv {
+        None => problems.push("対象の変換ロボットがありません".to_string()),
+        Some(c) => {
+            for r in &BuiltinRule::ALL[..5] {
+                match rule(*r) {
+                    Some(p) if p.active_for(c.id) => {}
+                    Some(p) if !p.enabled => problems.push(format!("{} が無効", r.number())),
+                    Some(_) => problems.push(format!("{} が未適用", r.number())),
+                    None => problems.push(format!("{} がありません", r.number())),
+                }
+            }
+        }
+    }
+    if rule(BuiltinRule::GenericRelease).is_some_and(|p| p.enabled) {
+        problems.push("6 が有効 (5 と同時には使えません)".into());
+    }
+    items.push(CheckItem {
+        number: 5,
+        title: "処理ロボット 1〜5 を有効にして適用する (6 は無効)".into(),
+        ok: problems.is_empty(),
+        reason: if problems.is_empty() {
+            format!("1〜5 が {} に適用済み", target_conv.map(|c| c.label()).unwrap_or_default())
+        } else {
+            problems.join("、")
+        },
+        fix: FixTarget::Processing,
+    });
+
+    // 6
+    let status_robot = find(EASY_STATUS);
+    let custom = linkage.iter().find(|r| r.name == RELEASE_ROBOT);
+    let custom_ok = |r: &LinkageRobot| {
+        r.action == LinkAction::ApplyProcessingRobot
+            && r.processing_robot_id == Some(BuiltinRule::FutureshopRelease.number())
+            && r.target_status == Some(Status::AwaitingPayment)
+            && status_robot.is_some_and(|s| r.trigger == Trigger::After { robot_id: s.id })
+            && r.enabled
+    };
+    items.push(CheckItem {
+        number: 6,
+        title: "ステータス同期の後に処理ロボット5を入金確認へ適用する連携ロボットを作る".into(),
+        ok: custom.is_some_and(custom_ok),
+        reason: match custom {
+            None => format!("「{RELEASE_ROBOT}」がありません"),
+            Some(r) if custom_ok(r) => format!("{} が有効", r.label()),
+            Some(r) => {
+                let mut why = Vec::new();
+                if r.action != LinkAction::ApplyProcessingRobot {
+                    why.push("アクションが処理ロボット適用ではない");
+                }
+                if r.processing_robot_id != Some(5) {
+                    why.push("処理ロボットが 5 ではない");
+                }
+                if r.target_status != Some(Status::AwaitingPayment) {
+                    why.push("対象が入金確認ではない");
+                }
+                if !status_robot.is_some_and(|s| r.trigger == Trigger::After { robot_id: s.id }) {
+                    why.push("トリガーがステータス同期の後ではない");
+                }
+                if !r.enabled {
+                    why.push("無効");
+                }
+                format!("{}: {}", r.label(), why.join("、"))
+            }
+        },
+        fix: FixTarget::Linkage,
+    });
+
+    // 7
+    let good_fetch = runs.iter().find(|r| {
+        (r.action == LinkAction::FetchRange.name() || r.action == LinkAction::FetchDiff.name())
+            && r.state == RunState::Done
+            && r.success >= 1
+    });
+    let last_fetch = runs
+        .iter()
+        .find(|r| r.action == LinkAction::FetchRange.name() || r.action == LinkAction::FetchDiff.name());
+    items.push(CheckItem {
+        number: 7,
+        title: "取得テスト (範囲指定の手動実行) で出荷指示を登録する".into(),
+        ok: good_fetch.is_some(),
+        reason: match (good_fetch, last_fetch) {
+            (Some(r), _) => format!("{} {} ({})", r.started.format("%m/%d %H:%M"), r.robot_name, r.counts()),
+            (None, None) => "取得を実行していません".into(),
+            (None, Some(r)) => format!(
+                "最後の取得: {} {} {}{}",
+                r.state.name(),
+                r.counts(),
+                r.errors.first().map(String::as_str).unwrap_or(""),
+                if r.state == RunState::Done && r.success == 0 { " (登録 0 件)" } else { "" }
+            ),
+        },
+        fix: FixTarget::Fetch,
+    });
+    Ok(items)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup file
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SetupFile {
+    pub ship_from: ShipFromSection,
+    pub futureshop: FutureshopSection,
+    #[serde(default)]
+    pub sync: SyncSection,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShipFromSection {
+    pub name: String,
+    pub postal_code: String,
+    pub prefecture: String,
+    pub address: String,
+    pub phone: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FutureshopSection {
+    pub name: String,
+    pub shop_key: String,
+    pub client_id: String,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    /// Refused: secrets never go inline.
+    pub client_secret: Option<toml::Value>,
+    pub api_domain: Option<String>,
+    pub api_base: Option<String>,
+    pub pacing_ms: Option<u64>,
+    #[serde(default)]
+    pub inventory_sync: bool,
+    /// Keep the product master filled from futureshop's inventory search (default true).
+    #[serde(default = "yes")]
+    pub product_master: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSection {
+    /// How often the 【自動連携】 robots run.
+    pub interval_minutes: u64,
+    pub overlap_minutes: u64,
+    pub first_lookback_days: u64,
+    pub no_prepayment: Vec<String>,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        SyncSection {
+            interval_minutes: 10,
+            overlap_minutes: 10,
+            first_lookback_days: 7,
+            no_prepayment: vec!["COD".into()],
+        }
+    }
+}
+
+impl SetupFile {
+    pub fn parse(text: &str) -> std::result::Result<SetupFile, String> {
+        let f: SetupFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        if f.futureshop.client_secret.is_some() {
+            return Err("[futureshop] client_secret must not be written in the file: use client_secret_env = \"VAR\" or client_secret_file = \"PATH\"".into());
+        }
+        if f.futureshop.client_secret_env.is_some() == f.futureshop.client_secret_file.is_some() {
+            return Err("[futureshop] needs exactly one of client_secret_env or client_secret_file".into());
+        }
+        if f.futureshop.api_domain.is_some() == f.futureshop.api_base.is_some() {
+            return Err("[futureshop] needs exactly one of api_domain or api_base".into());
+        }
+        if f.sync.interval_minutes == 0 {
+            return Err("[sync] interval_minutes must be at least 1".into());
+        }
+        Ok(f)
+    }
+
+    pub fn load(path: &Path) -> std::result::Result<SetupFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        SetupFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Reads the secret from the environment variable or file the setup names.
+    pub fn secret(&self, base_dir: &Path) -> std::result::Result<Secret, String> {
+        if let Some(var) = &self.futureshop.client_secret_env {
+            return std::env::var(var)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Secret::new(v.trim()))
+                .ok_or_else(|| format!("the environment variable {var} (client_secret_env) is not set"));
+        }
+        let path = self.futureshop.client_secret_file.clone().unwrap_or_default();
+        let path = if path.is_relative() { base_dir.join(path) } else { path };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the client secret file {}: {e}", path.display()))?;
+        let s = text.trim();
+        if s.is_empty() {
+            return Err(format!("the client secret file {} is empty", path.display()));
+        }
+        Ok(Secret::new(s))
+    }
+}
+
+/// What `setup apply` did, step by step.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    pub steps: Vec<(String, String)>,
+    pub connection: Option<ConnectionTest>,
+}
+
+impl ApplyReport {
+    fn step(&mut self, what: impl Into<String>, done: impl Into<String>) {
+        self.steps.push((what.into(), done.into()));
+    }
+    pub fn changed(&self) -> bool {
+        self.steps.iter().any(|(_, d)| d != UNCHANGED)
+    }
+}
+
+const UNCHANGED: &str = "変更なし";
+
+impl Engine {
+    /// Performs steps 1–6 of the guide from a setup file. Applying the same file twice
+    /// changes nothing the second time.
+    pub async fn apply_setup(&self, file: &SetupFile, secret: Secret, actor: &Actor) -> Result<ApplyReport> {
+        let store = self.store().clone();
+        let mut report = ApplyReport::default();
+
+        // Settings.
+        let settings = EngineSettings {
+            overlap_secs: file.sync.overlap_minutes * 60,
+            first_lookback_secs: file.sync.first_lookback_days * 24 * 3600,
+        };
+        if self.settings() != settings {
+            let s = settings.clone();
+            store.write(|t| t.put_config(CFG_ENGINE, &s))?;
+            report.step("同期設定", "更新");
+        }
+        let mut np = file.sync.no_prepayment.clone();
+        np.sort();
+        np.dedup();
+        if store.no_prepayment()? != np {
+            self.set_no_prepayment(&np, actor)?;
+            report.step("入金不要の支払方法", "更新");
+        }
+
+        // 1. 発送元
+        let sf = &file.ship_from;
+        let wanted = ShipFrom {
+            id: 0,
+            name: sf.name.clone(),
+            postal_code: sf.postal_code.clone(),
+            prefecture: sf.prefecture.clone(),
+            address: sf.address.clone(),
+            phone: sf.phone.clone(),
+        };
+        let ship_from = match store.ship_froms()?.into_iter().find(|s| s.name == sf.name) {
+            Some(existing) if ShipFrom { id: existing.id, ..wanted.clone() } == existing => {
+                report.step("1. 発送元", UNCHANGED);
+                existing
+            }
+            Some(existing) => {
+                report.step("1. 発送元", "更新");
+                self.save_ship_from(ShipFrom { id: existing.id, ..wanted }, actor)?
+            }
+            None => {
+                report.step("1. 発送元", "作成");
+                self.save_ship_from(wanted, actor)?
+            }
+        };
+
+        // 2. 変換ロボット
+        let converters = store.converters()?;
+        let conv = match converters.iter().find(|c| !c.standard && c.name == converter::GUIDE_NAME) {
+            Some(c) if c.enabled => {
+                report.step("2. 変換ロボット", UNCHANGED);
+                c.clone()
+            }
+            Some(c) => {
+                report.step("2. 変換ロボット", "有効化");
+                self.set_converter_enabled(c.id, true, actor)?
+            }
+            None => {
+                let copy = self.duplicate_converter(STANDARD_ID, actor)?;
+                self.rename_converter(copy.id, converter::GUIDE_NAME, actor)?;
+                report.step("2. 変換ロボット", "複製・名前変更・有効化");
+                self.set_converter_enabled(copy.id, true, actor)?
+            }
+        };
+
+        // 3. API認証設定 + connection test
+        let fs = &file.futureshop;
+        let endpoint = fs.api_base.clone().or(fs.api_domain.clone()).unwrap_or_default();
+        let pacing = fs.pacing_ms.unwrap_or(1000);
+        let existing = store.auths()?.into_iter().find(|a| a.name == fs.name);
+        let stored_secret = match &existing {
+            Some(a) => store.secret(a.id)?,
+            None => None,
+        };
+        let secret_changed = stored_secret.as_ref() != Some(&secret);
+        let auth = match existing {
+            Some(a)
+                if a.shop_key == fs.shop_key
+                    && a.client_id == fs.client_id
+                    && a.endpoint == endpoint
+                    && a.pacing_ms == pacing
+                    && a.ship_from_id == Some(ship_from.id)
+                    && !secret_changed =>
+            {
+                report.step("3. API認証設定", UNCHANGED);
+                a
+            }
+            other => {
+                report.step("3. API認証設定", if other.is_some() { "更新" } else { "作成" });
+                let base = other.unwrap_or_default();
+                self.save_auth(
+                    ApiAuth {
+                        name: fs.name.clone(),
+                        api: "futureshop".into(),
+                        ship_from_id: Some(ship_from.id),
+                        shop_key: fs.shop_key.clone(),
+                        client_id: fs.client_id.clone(),
+                        endpoint: endpoint.clone(),
+                        pacing_ms: pacing,
+                        ..base
+                    },
+                    if secret_changed { Some(secret.clone()) } else { None },
+                    actor,
+                )?
+            }
+        };
+        if !auth.last_test.as_ref().is_some_and(|t| t.ok) {
+            let test = self.test_connection(auth.id, actor).await?;
+            report.step("3. 接続テスト", if test.ok { "成功" } else { "失敗" });
+            report.connection = Some(test);
+        }
+
+        // 4. かんたん設定, pointed at the copy.
+        let created = self.easy_setup(auth.id, Some(conv.id), fs.inventory_sync, file.sync.interval_minutes * 60, actor)?;
+        report.step("4. かんたん設定", if created.is_empty() { UNCHANGED.to_string() } else { format!("作成 {} 件", created.len()) });
+        let fetch = store
+            .linkage_robots()?
+            .into_iter()
+            .find(|r| r.name == EASY_FETCH && r.auth_id == Some(auth.id));
+        if let Some(f) = fetch
+            && f.converter_id != Some(conv.id)
+        {
+            self.set_linkage_converter(f.id, conv.id, actor)?;
+            report.step("4. 差分取得の変換ロボット", "変更");
+        }
+
+        // 5. rules 1–5 enabled and applied, 6 off (first, so 5 can be enabled).
+        let mut changed = Vec::new();
+        if store.processing_robot(6)?.is_some_and(|r| r.enabled) {
+            self.set_processing_enabled(6, false, actor)?;
+            changed.push("6 無効化".to_string());
+        }
+        for r in &BuiltinRule::ALL[..5] {
+            let id = r.number();
+            let p = store
+                .processing_robot(id)?
+                .ok_or_else(|| EngineError::Setup(format!("処理ロボット {id} がありません")))?;
+            if !p.enabled {
+                self.set_processing_enabled(id, true, actor)?;
+                changed.push(format!("{id} 有効化"));
+            }
+            if !p.applied_to.contains(&conv.id) {
+                self.apply_processing(id, conv.id, true, actor)?;
+                changed.push(format!("{id} 適用"));
+            }
+        }
+        report.step("5. 処理ロボット", if changed.is_empty() { UNCHANGED.to_string() } else { changed.join("、") });
+
+        // 6. the custom release robot.
+        let status_robot = store
+            .linkage_robots()?
+            .into_iter()
+            .find(|r| r.name == EASY_STATUS && r.auth_id == Some(auth.id))
+            .ok_or_else(|| EngineError::Setup(format!("{EASY_STATUS} がありません")))?;
+        let wanted = LinkageRobot {
+            id: 0,
+            name: RELEASE_ROBOT.into(),
+            action: LinkAction::ApplyProcessingRobot,
+            auth_id: None,
+            converter_id: None,
+            processing_robot_id: Some(BuiltinRule::FutureshopRelease.number()),
+            target_status: Some(Status::AwaitingPayment),
+            range: None,
+            trigger: Trigger::After { robot_id: status_robot.id },
+            enabled: true,
+        };
+        match store.linkage_robots()?.into_iter().find(|r| r.name == RELEASE_ROBOT) {
+            Some(r) if LinkageRobot { id: r.id, ..wanted.clone() } == r => report.step("6. 連携ロボット (処理ロボット適用)", UNCHANGED),
+            Some(r) => {
+                self.update_linkage(LinkageRobot { id: r.id, ..wanted }, "設定変更", actor)?;
+                report.step("6. 連携ロボット (処理ロボット適用)", "更新");
+            }
+            None => {
+                self.create_linkage(wanted, actor)?;
+                report.step("6. 連携ロボット (処理ロボット適用)", "作成");
+            }
+        }
+        // The product master: rule 1 refuses every order without it.
+        if fs.product_master {
+            let existing = store
+                .linkage_robots()?
+                .into_iter()
+                .find(|r| r.name == PRODUCT_MASTER_ROBOT && r.auth_id == Some(auth.id));
+            let robot = match existing {
+                Some(r) => r,
+                None => {
+                    report.step("商品マスタ取得ロボット", "作成");
+                    self.create_linkage(
+                        LinkageRobot {
+                            id: 0,
+                            name: PRODUCT_MASTER_ROBOT.into(),
+                            action: LinkAction::ProductMasterFetch,
+                            auth_id: Some(auth.id),
+                            converter_id: None,
+                            processing_robot_id: None,
+                            target_status: None,
+                            range: None,
+                            trigger: Trigger::Daily { times: vec![chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default()] },
+                            enabled: true,
+                        },
+                        actor,
+                    )?
+                }
+            };
+            if store.products()?.is_empty() && store.auth(auth.id)?.and_then(|a| a.last_test).is_some_and(|t| t.ok) {
+                let line = self
+                    .run_robot(robot.id, super::RunOptions { trigger: format!("セットアップ ({actor})"), ..Default::default() })
+                    .await?;
+                report.step("商品マスタ", format!("取得 {} 件 ({})", line.success, line.state.name()));
+            }
+        }
+        store.flush_async().await?;
+        Ok(report)
+    }
+
+    /// かんたん設定: creates the standard 【自動連携】 set for one API認証設定 (those missing).
+    /// Returns the robots created.
+    pub fn easy_setup(
+        &self,
+        auth_id: u64,
+        converter_id: Option<u64>,
+        inventory: bool,
+        interval_secs: u64,
+        actor: &Actor,
+    ) -> Result<Vec<LinkageRobot>> {
+        let store = self.store();
+        if store.auth(auth_id)?.is_none() {
+            return Err(EngineError::NotFound(format!("API認証設定 ID:{auth_id} はありません")));
+        }
+        let conv = match converter_id {
+            Some(id) => id,
+            None => store
+                .converters()?
+                .into_iter()
+                .find(|c| c.enabled && !c.standard)
+                .map(|c| c.id)
+                .unwrap_or(STANDARD_ID),
+        };
+        let existing = store.linkage_robots()?;
+        let mut wanted = vec![
+            (EASY_FETCH, LinkAction::FetchDiff),
+            (EASY_STATUS, LinkAction::StatusSync),
+            (EASY_TRACKING, LinkAction::TrackingUpload),
+        ];
+        if inventory {
+            wanted.push((EASY_INVENTORY, LinkAction::InventorySync));
+        }
+        let mut created = Vec::new();
+        for (name, action) in wanted {
+            if existing.iter().any(|r| r.name == name && r.auth_id == Some(auth_id)) {
+                continue;
+            }
+            let r = LinkageRobot {
+                id: 0,
+                name: name.to_string(),
+                action,
+                auth_id: Some(auth_id),
+                converter_id: action.is_fetch().then_some(conv),
+                processing_robot_id: None,
+                target_status: None,
+                range: None,
+                trigger: Trigger::Every { secs: interval_secs.max(1) },
+                enabled: true,
+            };
+            created.push(self.create_linkage(r, actor)?);
+        }
+        Ok(created)
+    }
+
+    pub fn checklist(&self) -> Result<Vec<CheckItem>> {
+        checklist(self.store())
+    }
+}

@@ -1,0 +1,323 @@
+//! User-defined rules of processing robots: conditions on a field and actions, stored as data.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Instruction;
+use crate::futureshop::prefecture::prefecture_ja;
+
+/// A field of an instruction a condition can look at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Field {
+    #[serde(rename = "受注コード")]
+    OrderNo,
+    #[serde(rename = "支払方法")]
+    PaymentType,
+    #[serde(rename = "入金フラグ")]
+    PaymentFlag,
+    #[serde(rename = "合計金額")]
+    Total,
+    #[serde(rename = "商品点数")]
+    ItemCount,
+    #[serde(rename = "受注種別")]
+    OrderType,
+    #[serde(rename = "注文者氏名")]
+    BuyerName,
+    #[serde(rename = "配送先氏名")]
+    RecipientName,
+    #[serde(rename = "郵便番号")]
+    PostalCode,
+    #[serde(rename = "都道府県")]
+    Prefecture,
+    #[serde(rename = "住所")]
+    Address,
+    #[serde(rename = "配送方法")]
+    DeliveryMethod,
+    #[serde(rename = "配送希望日")]
+    RequestedDate,
+    #[serde(rename = "配送希望時間帯")]
+    RequestedTime,
+    #[serde(rename = "品番")]
+    Sku,
+    #[serde(rename = "商品名")]
+    ProductName,
+    #[serde(rename = "備考")]
+    Notes,
+}
+
+impl Field {
+    pub const ALL: [Field; 17] = [
+        Field::OrderNo,
+        Field::PaymentType,
+        Field::PaymentFlag,
+        Field::Total,
+        Field::ItemCount,
+        Field::OrderType,
+        Field::BuyerName,
+        Field::RecipientName,
+        Field::PostalCode,
+        Field::Prefecture,
+        Field::Address,
+        Field::DeliveryMethod,
+        Field::RequestedDate,
+        Field::RequestedTime,
+        Field::Sku,
+        Field::ProductName,
+        Field::Notes,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::OrderNo => "受注コード",
+            Field::PaymentType => "支払方法",
+            Field::PaymentFlag => "入金フラグ",
+            Field::Total => "合計金額",
+            Field::ItemCount => "商品点数",
+            Field::OrderType => "受注種別",
+            Field::BuyerName => "注文者氏名",
+            Field::RecipientName => "配送先氏名",
+            Field::PostalCode => "郵便番号",
+            Field::Prefecture => "都道府県",
+            Field::Address => "住所",
+            Field::DeliveryMethod => "配送方法",
+            Field::RequestedDate => "配送希望日",
+            Field::RequestedTime => "配送希望時間帯",
+            Field::Sku => "品番",
+            Field::ProductName => "商品名",
+            Field::Notes => "備考",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == s.trim())
+    }
+
+    /// Fields a `SetField` action may write.
+    pub fn settable(self) -> bool {
+        matches!(
+            self,
+            Field::DeliveryMethod | Field::RequestedDate | Field::RequestedTime | Field::Notes
+        )
+    }
+
+    /// The values of this field on an instruction. Fields that exist per destination or per
+    /// item yield several values; a prefecture yields both its token and its Japanese name.
+    pub fn values(self, i: &Instruction) -> Vec<String> {
+        let per_dest = |f: &dyn Fn(&crate::domain::Destination) -> String| -> Vec<String> {
+            i.destinations.iter().map(f).collect()
+        };
+        match self {
+            Field::OrderNo => vec![i.order_no.clone()],
+            Field::PaymentType => vec![i.payment_type.clone().unwrap_or_default()],
+            Field::PaymentFlag => vec![i.payment.name().to_string()],
+            Field::Total => vec![i.amounts.grand_total.to_string()],
+            Field::ItemCount => vec![i.item_count().to_string()],
+            Field::OrderType => vec![i.order_type.clone().unwrap_or_default()],
+            Field::BuyerName => vec![i.buyer.name.clone()],
+            Field::RecipientName => per_dest(&|d| d.address.name.clone()),
+            Field::PostalCode => per_dest(&|d| d.address.postal_code.clone()),
+            Field::Prefecture => i
+                .destinations
+                .iter()
+                .flat_map(|d| {
+                    let token = d.address.prefecture.clone();
+                    let ja = prefecture_ja(&token).map(str::to_string);
+                    std::iter::once(token).chain(ja)
+                })
+                .collect(),
+            Field::Address => per_dest(&|d| d.address.address.clone()),
+            Field::DeliveryMethod => per_dest(&|d| d.delivery_method.clone()),
+            Field::RequestedDate => per_dest(&|d| d.requested_date.map(|x| x.to_string()).unwrap_or_default()),
+            Field::RequestedTime => per_dest(&|d| d.requested_time.clone().unwrap_or_default()),
+            Field::Sku => i.skus().map(str::to_string).collect(),
+            Field::ProductName => i.destinations.iter().flat_map(|d| d.items.iter().map(|x| x.name.clone())).collect(),
+            Field::Notes => vec![i.notes.clone().unwrap_or_default()],
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Comparison operators, as コマースロボ names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Op {
+    #[serde(rename = "全一致")]
+    Equals,
+    #[serde(rename = "部分一致")]
+    Contains,
+    #[serde(rename = "前方一致")]
+    StartsWith,
+    #[serde(rename = "後方一致")]
+    EndsWith,
+    #[serde(rename = "ではない")]
+    NotEquals,
+    /// Inclusive; numbers compare as numbers, anything else as text.
+    #[serde(rename = "以上")]
+    AtLeast,
+    #[serde(rename = "以下")]
+    AtMost,
+}
+
+impl Op {
+    pub const ALL: [Op; 7] = [Op::Equals, Op::Contains, Op::StartsWith, Op::EndsWith, Op::NotEquals, Op::AtLeast, Op::AtMost];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Equals => "全一致",
+            Op::Contains => "部分一致",
+            Op::StartsWith => "前方一致",
+            Op::EndsWith => "後方一致",
+            Op::NotEquals => "ではない",
+            Op::AtLeast => "以上",
+            Op::AtMost => "以下",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Op> {
+        Op::ALL.into_iter().find(|o| o.name() == s.trim())
+    }
+
+    /// Compares one field value with the condition's value.
+    pub fn test(self, actual: &str, expected: &str) -> bool {
+        match self {
+            Op::Equals => actual == expected,
+            Op::Contains => actual.contains(expected),
+            Op::StartsWith => actual.starts_with(expected),
+            Op::EndsWith => actual.ends_with(expected),
+            Op::NotEquals => actual != expected,
+            Op::AtLeast => compare(actual, expected).is_some_and(|o| o.is_ge()),
+            Op::AtMost => compare(actual, expected).is_some_and(|o| o.is_le()),
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+fn number(s: &str) -> Option<f64> {
+    let cleaned: String = s.trim().chars().filter(|c| !matches!(c, ',' | '¥' | '円')).collect();
+    if cleaned.is_empty() {
+        return None;
+    }
+    cleaned.parse().ok()
+}
+
+/// Numbers as numbers; otherwise text (which orders yyyy-mm-dd dates correctly). An empty
+/// value never satisfies 以上/以下.
+fn compare(actual: &str, expected: &str) -> Option<std::cmp::Ordering> {
+    if actual.trim().is_empty() {
+        return None;
+    }
+    match (number(actual), number(expected)) {
+        (Some(a), Some(b)) => a.partial_cmp(&b),
+        _ => Some(actual.cmp(expected)),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub field: Field,
+    pub op: Op,
+    pub value: String,
+}
+
+impl Condition {
+    /// A multi-valued field matches a positive operator when any value does, and ではない
+    /// when no value equals.
+    pub fn matches(&self, i: &Instruction) -> bool {
+        let values = self.field.values(i);
+        match self.op {
+            Op::NotEquals => values.iter().all(|v| v != &self.value),
+            op => values.iter().any(|v| op.test(v, &self.value)),
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} 「{}」", self.field, self.op, self.value)
+    }
+}
+
+/// What a user rule does when its conditions hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RuleAction {
+    #[serde(rename = "項目を設定")]
+    SetField { field: Field, value: String },
+    #[serde(rename = "発送元を設定")]
+    SetShipFrom { ship_from_id: u64 },
+    #[serde(rename = "配送方法を設定")]
+    SetDeliveryMethod { method: String },
+    #[serde(rename = "保留理由を追加")]
+    AddHoldReason { reason: String },
+    #[serde(rename = "取込拒否")]
+    RefuseIntake { reason: String },
+}
+
+impl fmt::Display for RuleAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleAction::SetField { field, value } => write!(f, "{field}を「{value}」に設定"),
+            RuleAction::SetShipFrom { ship_from_id } => write!(f, "発送元を ID:{ship_from_id} に設定"),
+            RuleAction::SetDeliveryMethod { method } => write!(f, "配送方法を「{method}」に設定"),
+            RuleAction::AddHoldReason { reason } => write!(f, "保留理由「{reason}」を追加"),
+            RuleAction::RefuseIntake { reason } => write!(f, "取込拒否「{reason}」"),
+        }
+    }
+}
+
+/// A user-defined rule: all (or any) conditions, then every action in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRule {
+    pub conditions: Vec<Condition>,
+    /// true: 全ての条件 (AND); false: いずれかの条件 (OR).
+    #[serde(default = "yes")]
+    pub match_all: bool,
+    pub actions: Vec<RuleAction>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl UserRule {
+    pub fn matches(&self, i: &Instruction) -> bool {
+        if self.conditions.is_empty() {
+            return true;
+        }
+        if self.match_all {
+            self.conditions.iter().all(|c| c.matches(i))
+        } else {
+            self.conditions.iter().any(|c| c.matches(i))
+        }
+    }
+
+    /// Problems that make the rule unusable, for a clear refusal when it is saved.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.actions.is_empty() {
+            return Err("アクションがありません".into());
+        }
+        for a in &self.actions {
+            if let RuleAction::SetField { field, .. } = a
+                && !field.settable()
+            {
+                return Err(format!("{field} は設定できない項目です (設定できるのは 配送方法・配送希望日・配送希望時間帯・備考)"));
+            }
+            if let RuleAction::SetField { field: Field::RequestedDate, value } = a
+                && !value.is_empty()
+                && crate::time::parse_fs_date(value).is_none()
+            {
+                return Err(format!("配送希望日「{value}」は yyyy-mm-dd ではありません"));
+            }
+        }
+        Ok(())
+    }
+}

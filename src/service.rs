@@ -1,0 +1,327 @@
+//! The service API: every operation the CLI and the console perform, as serializable requests.
+//! In one process they run against the engine directly ([`Backend::Local`]); with a `shukka
+//! serve` running they travel over its Unix socket, so that one process owns the store.
+
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::*;
+use crate::engine::{CheckItem, DryRunChange, Engine, EngineError, RunOptions, ShipRequest};
+use crate::robots::converter::Converter;
+use crate::robots::linkage::{LinkageRobot, Trigger};
+use crate::robots::processing::ProcessingRobot;
+use crate::robots::rules::UserRule;
+use crate::secret::Secret;
+use crate::store::{Counts, StoreEvent, SyncCursor, backup};
+
+/// Every operation. Field names are part of the wire protocol.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Counts,
+    Summaries { status: Option<Status> },
+    Instruction { id: u64 },
+    FindOrder { order_no: String },
+    History { id: u64 },
+    IntakeErrors,
+    Hold { id: u64, version: Option<u64>, reason: String },
+    Release { id: u64, version: Option<u64> },
+    StartWork { id: u64, version: Option<u64> },
+    Ship { id: u64, version: Option<u64>, ship: ShipRequest },
+    Cancel { id: u64, version: Option<u64>, reason: String },
+    ResendTracking { id: u64, version: Option<u64> },
+    RetryIntake { error_id: u64 },
+    Robots,
+    DuplicateConverter { id: u64 },
+    RenameConverter { id: u64, name: String },
+    SetConverterEnabled { id: u64, enabled: bool },
+    SetProcessingEnabled { id: u64, enabled: bool },
+    ApplyProcessing { id: u64, converter_id: u64, applied: bool },
+    MoveProcessing { id: u64, delta: i64 },
+    SetRuleOrder { order: Vec<u64> },
+    AddUserRule { name: String, description: String, rule: UserRule },
+    RenameProcessing { id: u64, name: String },
+    DryRun { id: u64 },
+    RunRobot { id: u64, range: Option<(NaiveDateTime, NaiveDateTime)> },
+    CreateLinkage { robot: LinkageRobot },
+    SetLinkageEnabled { id: u64, enabled: bool },
+    RenameLinkage { id: u64, name: String },
+    SetTrigger { id: u64, trigger: Trigger },
+    SetLinkageConverter { id: u64, converter_id: u64 },
+    SetNoPrepayment { types: Vec<String> },
+    Checklist,
+    ShipFroms,
+    SaveShipFrom { ship_from: ShipFrom },
+    Auths,
+    SaveAuth { auth: ApiAuth, secret: Option<String> },
+    TestConnection { auth_id: u64 },
+    EasySetup { auth_id: u64, converter_id: Option<u64>, inventory: bool, interval_secs: u64 },
+    ApplySetup { file: String, secret: String },
+    Runs { limit: usize },
+    Audit { limit: usize },
+    Products,
+    PutProducts { products: Vec<ProductMaster> },
+    SyncOnce,
+    Backup { path: String, include_secrets: bool },
+}
+
+impl Request {
+    /// Changes state (refused in read-only consoles).
+    pub fn mutates(&self) -> bool {
+        !matches!(
+            self,
+            Request::Counts
+                | Request::Summaries { .. }
+                | Request::Instruction { .. }
+                | Request::FindOrder { .. }
+                | Request::History { .. }
+                | Request::IntakeErrors
+                | Request::Robots
+                | Request::DryRun { .. }
+                | Request::Checklist
+                | Request::ShipFroms
+                | Request::Auths
+                | Request::Runs { .. }
+                | Request::Audit { .. }
+                | Request::Products
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    NotFound,
+    Refused,
+    Conflict,
+    Busy,
+    Setup,
+    Api,
+    Internal,
+    Disconnected,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ServiceError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl ServiceError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ServiceError { kind, message: message.into() }
+    }
+}
+
+impl From<EngineError> for ServiceError {
+    fn from(e: EngineError) -> Self {
+        let kind = match &e {
+            EngineError::NotFound(_) => ErrorKind::NotFound,
+            EngineError::Refused(_) => ErrorKind::Refused,
+            EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::Busy(_) => ErrorKind::Busy,
+            EngineError::Setup(_) => ErrorKind::Setup,
+            EngineError::Api(_) => ErrorKind::Api,
+            EngineError::Store(_) => ErrorKind::Internal,
+        };
+        ServiceError::new(kind, e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for ServiceError {
+    fn from(e: crate::store::StoreError) -> Self {
+        EngineError::from(e).into()
+    }
+}
+
+/// The robots pane in one answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RobotsView {
+    pub converters: Vec<Converter>,
+    /// In the configured order.
+    pub processing: Vec<ProcessingRobot>,
+    pub linkage: Vec<LinkageRow>,
+    pub no_prepayment: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkageRow {
+    pub robot: LinkageRobot,
+    pub trigger: String,
+    pub cursor: Option<SyncCursor>,
+    pub last_run: Option<RunLogEntry>,
+    pub next_run: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub running: bool,
+}
+
+/// One instruction with its history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstructionDetail {
+    pub instruction: Instruction,
+    pub history: Vec<AuditEntry>,
+}
+
+/// Runs one request against the engine as `actor`.
+pub async fn execute(engine: &Engine, actor: &Actor, req: Request) -> Result<Value, ServiceError> {
+    fn json<T: Serialize>(v: T) -> Result<Value, ServiceError> {
+        serde_json::to_value(v).map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+    }
+    let store = engine.store();
+    match req {
+        Request::Counts => json(store.counts()),
+        Request::Summaries { status } => json(store.summaries(status)?),
+        Request::Instruction { id } => {
+            let instruction = store
+                .instruction(id)?
+                .ok_or_else(|| ServiceError::new(ErrorKind::NotFound, format!("出荷指示 ID:{id} はありません")))?;
+            let history = store.audit_for(id)?;
+            json(InstructionDetail { instruction, history })
+        }
+        Request::FindOrder { order_no } => {
+            let instruction = engine.find_order(&order_no)?;
+            let history = store.audit_for(instruction.id)?;
+            json(InstructionDetail { instruction, history })
+        }
+        Request::History { id } => json(store.audit_for(id)?),
+        Request::IntakeErrors => json(store.intake_errors()?),
+        Request::Hold { id, version, reason } => json(engine.hold(id, version, &reason, actor)?),
+        Request::Release { id, version } => json(engine.release(id, version, actor)?),
+        Request::StartWork { id, version } => json(engine.start_work(id, version, actor)?),
+        Request::Ship { id, version, ship } => json(engine.ship(id, version, &ship, actor)?),
+        Request::Cancel { id, version, reason } => json(engine.cancel(id, version, &reason, actor)?),
+        Request::ResendTracking { id, version } => json(engine.resend_tracking(id, version, actor)?),
+        Request::RetryIntake { error_id } => {
+            let out = engine.retry_intake_error(error_id, actor)?;
+            json(serde_json::json!({"created": out.created, "refused": out.refused, "skipped": out.skipped}))
+        }
+        Request::Robots => json(robots_view(engine)?),
+        Request::DuplicateConverter { id } => json(engine.duplicate_converter(id, actor)?),
+        Request::RenameConverter { id, name } => json(engine.rename_converter(id, &name, actor)?),
+        Request::SetConverterEnabled { id, enabled } => json(engine.set_converter_enabled(id, enabled, actor)?),
+        Request::SetProcessingEnabled { id, enabled } => json(engine.set_processing_enabled(id, enabled, actor)?),
+        Request::ApplyProcessing { id, converter_id, applied } => {
+            json(engine.apply_processing(id, converter_id, applied, actor)?)
+        }
+        Request::MoveProcessing { id, delta } => json(engine.move_processing(id, delta, actor)?),
+        Request::SetRuleOrder { order } => json(engine.set_rule_order(&order, actor)?),
+        Request::AddUserRule { name, description, rule } => json(engine.add_user_rule(&name, &description, rule, actor)?),
+        Request::RenameProcessing { id, name } => json(engine.rename_processing(id, &name, actor)?),
+        Request::DryRun { id } => json(engine.dry_run(id)?),
+        Request::RunRobot { id, range } => {
+            let opts = RunOptions {
+                trigger: format!("手動 ({actor})"),
+                range,
+                chain: true,
+                chain_path: Vec::new(),
+            };
+            json(engine.run_robot(id, opts).await?)
+        }
+        Request::CreateLinkage { robot } => json(engine.create_linkage(robot, actor)?),
+        Request::SetLinkageEnabled { id, enabled } => json(engine.set_linkage_enabled(id, enabled, actor)?),
+        Request::RenameLinkage { id, name } => json(engine.rename_linkage(id, &name, actor)?),
+        Request::SetTrigger { id, trigger } => json(engine.set_linkage_trigger(id, trigger, actor)?),
+        Request::SetLinkageConverter { id, converter_id } => json(engine.set_linkage_converter(id, converter_id, actor)?),
+        Request::SetNoPrepayment { types } => json(engine.set_no_prepayment(&types, actor)?),
+        Request::Checklist => json(engine.checklist()?),
+        Request::ShipFroms => json(store.ship_froms()?),
+        Request::SaveShipFrom { ship_from } => json(engine.save_ship_from(ship_from, actor)?),
+        Request::Auths => json(store.auths()?),
+        Request::SaveAuth { auth, secret } => json(engine.save_auth(auth, secret.map(Secret::new), actor)?),
+        Request::TestConnection { auth_id } => json(engine.test_connection(auth_id, actor).await?),
+        Request::EasySetup { auth_id, converter_id, inventory, interval_secs } => {
+            json(engine.easy_setup(auth_id, converter_id, inventory, interval_secs, actor)?)
+        }
+        Request::ApplySetup { file, secret } => {
+            let parsed = crate::engine::SetupFile::parse(&file).map_err(|e| ServiceError::new(ErrorKind::Refused, e))?;
+            json(engine.apply_setup(&parsed, Secret::new(secret), actor).await?)
+        }
+        Request::Runs { limit } => json(store.runs(limit)?),
+        Request::Audit { limit } => json(store.audit(limit)?),
+        Request::Products => json(store.products()?),
+        Request::PutProducts { products } => json(engine.put_products(&products, actor)?),
+        Request::SyncOnce => json(engine.run_due_once().await),
+        Request::Backup { path, include_secrets } => {
+            let s = backup::backup(store, std::path::Path::new(&path), include_secrets)?;
+            json(serde_json::json!({"records": s.records, "secrets": s.secrets}))
+        }
+    }
+}
+
+pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
+    let store = engine.store();
+    let linkage = store.linkage_robots()?;
+    let running = engine.running_robots();
+    let runs = store.runs(2000)?;
+    let names: Vec<(u64, String)> = linkage.iter().map(|r| (r.id, r.name.clone())).collect();
+    let now = crate::engine::now();
+    let rows = linkage
+        .into_iter()
+        .map(|r| {
+            let cursor = store.cursor(r.id).ok().flatten();
+            let last = cursor.as_ref().and_then(|c| c.last_start);
+            LinkageRow {
+                trigger: r.trigger.describe(|id| {
+                    names.iter().find(|(x, _)| *x == id).map(|(_, n)| n.clone()).unwrap_or_else(|| format!("ID:{id}"))
+                }),
+                next_run: if r.enabled { r.trigger.next_run(last, now) } else { None },
+                last_run: runs.iter().find(|l| l.robot_id == r.id).cloned(),
+                running: running.contains(&r.id),
+                cursor,
+                robot: r,
+            }
+        })
+        .collect();
+    Ok(RobotsView {
+        converters: store.converters()?,
+        processing: store.processing_robots()?,
+        linkage: rows,
+        no_prepayment: store.no_prepayment()?,
+    })
+}
+
+/// Where requests go.
+#[derive(Clone)]
+pub enum Backend {
+    /// This process owns the store.
+    Local { engine: Engine, actor: Actor },
+}
+
+impl Backend {
+    pub fn local(engine: Engine, actor: Actor) -> Backend {
+        Backend::Local { engine, actor }
+    }
+
+    pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
+        match self {
+            Backend::Local { engine, actor } => execute(engine, actor, req).await,
+        }
+    }
+
+    /// `call`, with the answer decoded.
+    pub async fn get<T: DeserializeOwned>(&self, req: Request) -> Result<T, ServiceError> {
+        let v = self.call(req).await?;
+        serde_json::from_value(v).map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {
+        match self {
+            Backend::Local { engine, .. } => engine.subscribe(),
+        }
+    }
+
+    pub async fn counts(&self) -> Result<Counts, ServiceError> {
+        self.get(Request::Counts).await
+    }
+
+    pub async fn checklist(&self) -> Result<Vec<CheckItem>, ServiceError> {
+        self.get(Request::Checklist).await
+    }
+
+    pub async fn dry_run(&self, id: u64) -> Result<Vec<DryRunChange>, ServiceError> {
+        self.get(Request::DryRun { id }).await
+    }
+}

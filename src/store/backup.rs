@@ -1,0 +1,174 @@
+//! `shukka backup` / `shukka restore`: everything in the store as one JSON-lines file.
+//! Robot configuration, the audit log and tracking numbers cannot be re-fetched from futureshop,
+//! so they must be exportable. Secrets are included only when asked for.
+
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{AUTH, SCHEMA_VERSION, Store, StoreError};
+use crate::domain::ApiAuth;
+use crate::secret::Secret;
+
+const FORMAT: &str = "shukka-backup";
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    format: String,
+    schema: u64,
+    created: String,
+    secrets: bool,
+    records: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Line {
+    k: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    b: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret_for_auth: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSummary {
+    pub records: usize,
+    pub secrets: usize,
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// Writes every record (and, if asked, the secrets) to `file`, created owner-only.
+pub fn backup(store: &Store, file: &Path, include_secrets: bool) -> Result<BackupSummary, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let entries = store.dump()?;
+    let secrets = if include_secrets { store.dump_secrets()? } else { Vec::new() };
+    let io = |e: std::io::Error| StoreError::Invalid(format!("cannot write {}: {e}", file.display()));
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(io)?;
+    let mut w = BufWriter::new(f);
+    let header = Header {
+        format: FORMAT.into(),
+        schema: SCHEMA_VERSION,
+        created: chrono::Utc::now().to_rfc3339(),
+        secrets: include_secrets,
+        records: entries.len(),
+    };
+    let line = |w: &mut BufWriter<std::fs::File>, v: &dyn erased::Ser| -> Result<(), StoreError> {
+        v.write_to(w).map_err(|e| StoreError::Invalid(format!("cannot write {}: {e}", file.display())))
+    };
+    line(&mut w, &header)?;
+    for (k, v) in &entries {
+        let json = if v.is_empty() { None } else { serde_json::from_slice::<Value>(v).ok() };
+        let rec = match json {
+            Some(j) => Line { k: b64().encode(k), v: Some(j), b: None, secret_for_auth: None },
+            None => Line { k: b64().encode(k), v: None, b: Some(b64().encode(v)), secret_for_auth: None },
+        };
+        line(&mut w, &rec)?;
+    }
+    for (id, s) in &secrets {
+        let rec = Line {
+            k: String::new(),
+            v: Some(Value::String(s.expose().to_string())),
+            b: None,
+            secret_for_auth: Some(*id),
+        };
+        line(&mut w, &rec)?;
+    }
+    w.flush().map_err(io)?;
+    w.get_ref().sync_all().map_err(io)?;
+    Ok(BackupSummary { records: entries.len(), secrets: secrets.len() })
+}
+
+/// Replaces the store's content with a backup. Refuses a non-empty store unless `force`.
+pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary, StoreError> {
+    let bad = |m: String| StoreError::Invalid(format!("{}: {m}", file.display()));
+    let f = std::fs::File::open(file).map_err(|e| bad(format!("cannot open: {e}")))?;
+    let mut lines = BufReader::new(f).lines();
+    let first = lines
+        .next()
+        .ok_or_else(|| bad("empty file".into()))?
+        .map_err(|e| bad(e.to_string()))?;
+    let header: Header = serde_json::from_str(&first).map_err(|_| bad("not a shukka backup (no header)".into()))?;
+    if header.format != FORMAT {
+        return Err(bad("not a shukka backup".into()));
+    }
+    if header.schema > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema { found: header.schema });
+    }
+    if !force && store.counts().instructions() + store.counts().intake_errors > 0 {
+        return Err(StoreError::Invalid(
+            "this store already holds instructions; restore into an empty data directory, or pass --force to replace everything".into(),
+        ));
+    }
+    let mut entries = Vec::new();
+    let mut secrets = Vec::new();
+    for (n, l) in lines.enumerate() {
+        let l = l.map_err(|e| bad(e.to_string()))?;
+        if l.trim().is_empty() {
+            continue;
+        }
+        let rec: Line = serde_json::from_str(&l).map_err(|e| bad(format!("line {}: {e}", n + 2)))?;
+        if let Some(id) = rec.secret_for_auth {
+            let s = rec.v.as_ref().and_then(Value::as_str).unwrap_or_default();
+            secrets.push((id, Secret::new(s)));
+            continue;
+        }
+        let k = b64().decode(&rec.k).map_err(|e| bad(format!("line {}: {e}", n + 2)))?;
+        let v = match (rec.v, rec.b) {
+            (Some(j), _) => serde_json::to_vec(&j).map_err(|e| bad(e.to_string()))?,
+            (None, Some(b)) => b64().decode(b).map_err(|e| bad(format!("line {}: {e}", n + 2)))?,
+            (None, None) => Vec::new(),
+        };
+        entries.push((k, v));
+    }
+    if entries.len() != header.records {
+        return Err(bad(format!("truncated: {} of {} records", entries.len(), header.records)));
+    }
+    // Auth records say whether their secret is present; without the secret, the operator must
+    // enter it again (and test the connection).
+    for (k, v) in entries.iter_mut() {
+        if k.first() == Some(&AUTH)
+            && let Ok(mut a) = serde_json::from_slice::<ApiAuth>(v)
+        {
+            let has = secrets.iter().any(|(id, _)| *id == a.id);
+            if !has {
+                a.has_secret = false;
+                a.last_test = None;
+                if let Ok(bytes) = serde_json::to_vec(&a) {
+                    *v = bytes;
+                }
+            }
+        }
+    }
+    let summary = BackupSummary { records: entries.len(), secrets: secrets.len() };
+    store.replace_all(entries, secrets)?;
+    Ok(summary)
+}
+
+mod erased {
+    use std::io::Write;
+
+    pub trait Ser {
+        fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Ser for T {
+        fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
+            serde_json::to_writer(&mut *w, self)?;
+            w.write_all(b"\n")
+        }
+    }
+}

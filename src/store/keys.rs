@@ -1,0 +1,71 @@
+//! Key layout of the `data` tree. One tree with one-byte prefixes, so that every logical write
+//! (a fetched page, an operator action) is a single atomic sled batch.
+
+use crate::domain::Status;
+
+pub const INSTRUCTION: u8 = b'i';
+pub const SUMMARY: u8 = b'v';
+pub const STATUS_INDEX: u8 = b's';
+pub const ORDER_INDEX: u8 = b'o';
+pub const INTAKE: u8 = b'e';
+pub const INTAKE_ORDER: u8 = b'E';
+pub const PRODUCT: u8 = b'p';
+pub const SHIP_FROM: u8 = b'f';
+pub const AUTH: u8 = b'a';
+pub const CONVERTER: u8 = b'C';
+pub const PROCESSING: u8 = b'P';
+pub const LINKAGE: u8 = b'L';
+pub const CONFIG: u8 = b'c';
+pub const CURSOR: u8 = b'k';
+pub const RUN: u8 = b'l';
+pub const AUDIT: u8 = b'h';
+pub const AUDIT_BY_INSTRUCTION: u8 = b'H';
+pub const META: u8 = b'm';
+
+pub fn id_key(prefix: u8, id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9);
+    k.push(prefix);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+pub fn str_key(prefix: u8, s: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + s.len());
+    k.push(prefix);
+    k.extend_from_slice(s.as_bytes());
+    k
+}
+
+pub fn status_key(st: Status, id: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(10);
+    k.push(STATUS_INDEX);
+    k.push(st.index());
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+pub fn status_prefix(st: Status) -> [u8; 2] {
+    [STATUS_INDEX, st.index()]
+}
+
+/// (shop, orderNo) → unique.
+pub fn order_key(prefix: u8, auth_id: u64, order_no: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + order_no.len());
+    k.push(prefix);
+    k.extend_from_slice(&auth_id.to_be_bytes());
+    k.extend_from_slice(order_no.as_bytes());
+    k
+}
+
+pub fn audit_instruction_key(instruction_id: u64, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(AUDIT_BY_INSTRUCTION);
+    k.extend_from_slice(&instruction_id.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn be_u64(bytes: &[u8]) -> Option<u64> {
+    let arr: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    Some(u64::from_be_bytes(arr))
+}

@@ -1,0 +1,966 @@
+//! The store: an adapter over sled 0.34. Nothing outside this module touches sled.
+//!
+//! All data lives in one tree with prefixed keys (see `keys.rs`); every write goes through a
+//! [`Txn`] that becomes one atomic sled batch, so a page of orders, its cursor and its run-log
+//! line land together or not at all. Writes are serialized by a lock (one writer), which is what
+//! makes the compare-and-swap on instruction versions sound. The client secret lives in a
+//! separate tree and is never returned by list operations.
+
+pub mod backup;
+mod keys;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::broadcast;
+
+use crate::domain::*;
+use crate::robots::converter::Converter;
+use crate::robots::linkage::LinkageRobot;
+use crate::robots::processing::{BuiltinRule, ProcessingRobot};
+use crate::secret::Secret;
+use keys::*;
+
+/// The schema this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the data directory {0} is in use by another shukka process; work through that process (or stop it) and try again"
+    )]
+    Locked(PathBuf),
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the store in {path} cannot be opened: {detail}")]
+    Open { path: PathBuf, detail: String },
+    #[error("the store was written by a newer shukka (schema {found}, this build knows {SCHEMA_VERSION}); upgrade shukka")]
+    NewerSchema { found: u64 },
+    #[error("storage error: {0}")]
+    Sled(String),
+    #[error("stored record {key} is unreadable: {detail}")]
+    Corrupt { key: String, detail: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Sled(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// One change, as published to subscribers (console, server clients).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub enum Change {
+    Instruction(Box<InstructionSummary>),
+    IntakeError { id: u64, order_no: String, reason: Option<String> },
+    Run(Box<RunLogEntry>),
+    Audit(Box<AuditEntry>),
+    /// Robots, setup records or configuration changed.
+    Config,
+    Products,
+}
+
+/// The changes of one committed transaction.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct StoreEvent {
+    pub changes: Vec<Change>,
+}
+
+/// Sizes of the queues.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub by_status: BTreeMap<Status, u64>,
+    pub intake_errors: u64,
+    /// Shipped instructions futureshop refused (実績連携エラー).
+    pub upstream_errors: u64,
+}
+
+impl Counts {
+    pub fn get(&self, s: Status) -> u64 {
+        self.by_status.get(&s).copied().unwrap_or(0)
+    }
+    pub fn instructions(&self) -> u64 {
+        self.by_status.values().sum()
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    db: sled::Db,
+    data: sled::Tree,
+    secrets: sled::Tree,
+    write: Mutex<Counters>,
+    counts: RwLock<Counts>,
+    events: broadcast::Sender<Arc<StoreEvent>>,
+}
+
+/// Sequence counters, kept in memory under the write lock and persisted in each batch.
+#[derive(Default)]
+struct Counters {
+    next: HashMap<&'static str, u64>,
+}
+
+pub const SEQ_INSTRUCTION: &str = "instruction";
+pub const SEQ_INTAKE: &str = "intake";
+pub const SEQ_AUDIT: &str = "audit";
+pub const SEQ_RUN: &str = "run";
+pub const SEQ_ROBOT: &str = "robot";
+pub const SEQ_SHIP_FROM: &str = "ship_from";
+pub const SEQ_AUTH: &str = "auth";
+const SEQS: [(&str, u64); 7] = [
+    (SEQ_INSTRUCTION, 1),
+    (SEQ_INTAKE, 1),
+    (SEQ_AUDIT, 1),
+    (SEQ_RUN, 1),
+    // User-created robots get IDs after the standard converter's.
+    (SEQ_ROBOT, 18026),
+    (SEQ_SHIP_FROM, 1),
+    (SEQ_AUTH, 1),
+];
+
+/// Configuration keys.
+pub const CFG_RULE_ORDER: &str = "rule_order";
+pub const CFG_NO_PREPAYMENT: &str = "no_prepayment";
+pub const CFG_ENGINE: &str = "engine";
+
+/// Creates `dir` (and parents) owner-only.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let err = |source| StoreError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(err)?;
+    }
+    let meta = std::fs::metadata(dir).map_err(err)?;
+    if meta.permissions().mode() & 0o077 != 0 && meta.uid_is_ours() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+trait UidExt {
+    fn uid_is_ours(&self) -> bool;
+}
+
+impl UidExt for std::fs::Metadata {
+    fn uid_is_ours(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.uid() == nix::unistd::geteuid().as_raw()
+    }
+}
+
+fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Invalid(format!("cannot encode a record: {e}")))
+}
+
+fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).chars().take(40).collect(),
+        detail: e.to_string(),
+    })
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`. The directory is created owner-only.
+    pub fn open(dir: &Path) -> Result<Store> {
+        create_private_dir(dir)?;
+        let path = dir.join("store");
+        let db = sled::Config::new()
+            .path(&path)
+            .mode(sled::Mode::LowSpace)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(Some(200))
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                    StoreError::Locked(dir.to_path_buf())
+                }
+                _ => StoreError::Open {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                },
+            })?;
+        let data = db.open_tree("data")?;
+        let secrets = db.open_tree("secrets")?;
+        let (events, _) = broadcast::channel(4096);
+        let store = Store {
+            inner: Arc::new(Inner {
+                path: dir.to_path_buf(),
+                db,
+                data,
+                secrets,
+                write: Mutex::new(Counters::default()),
+                counts: RwLock::new(Counts::default()),
+                events,
+            }),
+        };
+        store.init()?;
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn init(&self) -> Result<()> {
+        let found = self.meta_u64("schema")?;
+        match found {
+            Some(v) if v > SCHEMA_VERSION => return Err(StoreError::NewerSchema { found: v }),
+            Some(v) if v < SCHEMA_VERSION => self.migrate(v)?,
+            Some(_) => {}
+            None => self.seed()?,
+        }
+        // Counters: stored value, never below what the keys show.
+        {
+            let mut c = self.lock();
+            for (name, start) in SEQS {
+                let stored = self.meta_u64(&format!("next/{name}"))?.unwrap_or(start);
+                c.next.insert(name, stored.max(start));
+            }
+        }
+        self.recount()?;
+        self.mark_interrupted_runs()?;
+        Ok(())
+    }
+
+    /// Schema upgrades go here, one step at a time.
+    fn migrate(&self, from: u64) -> Result<()> {
+        let mut v = from;
+        while v < SCHEMA_VERSION {
+            // No older schema exists yet; each future step rewrites what changed.
+            v += 1;
+        }
+        self.inner.data.insert(str_key(META, "schema"), &SCHEMA_VERSION.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// A new store: the standard converter, the built-in processing robots in catalogue order,
+    /// COD as the payment type that needs no prepayment.
+    fn seed(&self) -> Result<()> {
+        self.write(|t| {
+            t.put_converter(&Converter::standard())?;
+            let mut order = Vec::new();
+            for r in BuiltinRule::ALL {
+                let robot = ProcessingRobot::builtin(r);
+                order.push(robot.id);
+                t.put_processing(&robot)?;
+            }
+            t.put_config(CFG_RULE_ORDER, &order)?;
+            t.put_config(CFG_NO_PREPAYMENT, &vec!["COD".to_string()])?;
+            t.put_raw(str_key(META, "schema"), SCHEMA_VERSION.to_be_bytes().to_vec());
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    fn recount(&self) -> Result<()> {
+        let mut counts = Counts::default();
+        for kv in self.inner.data.scan_prefix([SUMMARY]) {
+            let (k, v) = kv?;
+            let s: InstructionSummary = dec(&k, &v)?;
+            *counts.by_status.entry(s.status).or_default() += 1;
+            if s.upstream_error {
+                counts.upstream_errors += 1;
+            }
+        }
+        counts.intake_errors = self.inner.data.scan_prefix([INTAKE]).count() as u64;
+        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
+        Ok(())
+    }
+
+    /// A run left "running" by a process that stopped is marked 中断.
+    fn mark_interrupted_runs(&self) -> Result<()> {
+        let stale: Vec<RunLogEntry> = self
+            .runs(usize::MAX)?
+            .into_iter()
+            .filter(|r| r.state == RunState::Running)
+            .collect();
+        if stale.is_empty() {
+            return Ok(());
+        }
+        self.write(|t| {
+            for mut r in stale {
+                r.state = RunState::Interrupted;
+                r.errors.push("shukka が実行中に停止しました (次回の実行で取り直します)".into());
+                t.put_run(&r)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Counters> {
+        self.inner.write.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn meta_u64(&self, name: &str) -> Result<Option<u64>> {
+        Ok(self.inner.data.get(str_key(META, name))?.and_then(|v| be_u64(&v)))
+    }
+
+    /// Subscribes to committed changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoreEvent>> {
+        self.inner.events.subscribe()
+    }
+
+    /// Runs `f` as one atomic write. Nothing is written if `f` fails.
+    pub fn write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
+        let mut counters = self.lock();
+        let mut txn = Txn {
+            data: &self.inner.data,
+            secrets: &self.inner.secrets,
+            counters: &mut counters,
+            batch: sled::Batch::default(),
+            overlay: HashMap::new(),
+            secret_ops: Vec::new(),
+            counts: self.counts(),
+            changes: Vec::new(),
+            bumped: Vec::new(),
+        };
+        let out = f(&mut txn)?;
+        let Txn {
+            mut batch,
+            secret_ops,
+            counts,
+            changes,
+            bumped,
+            ..
+        } = txn;
+        for name in bumped {
+            let next = counters.next.get(name).copied().unwrap_or(1);
+            batch.insert(str_key(META, &format!("next/{name}")), &next.to_be_bytes());
+        }
+        // Secrets first: a secret without its record is harmless, the reverse is not.
+        for (id, secret) in secret_ops {
+            match secret {
+                Some(s) => self.inner.secrets.insert(id.to_be_bytes(), s.expose().as_bytes())?,
+                None => self.inner.secrets.remove(id.to_be_bytes())?,
+            };
+        }
+        self.inner.data.apply_batch(batch)?;
+        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
+        drop(counters);
+        if !changes.is_empty() {
+            let _ = self.inner.events.send(Arc::new(StoreEvent { changes }));
+        }
+        Ok(out)
+    }
+
+    /// Makes every committed write durable.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    pub async fn flush_async(&self) -> Result<()> {
+        self.inner.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Reads
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.inner.data.get(key)? {
+            Some(v) => Ok(Some(dec(key, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for kv in self.inner.data.scan_prefix(prefix) {
+            let (k, v) = kv?;
+            out.push(dec(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    pub fn counts(&self) -> Counts {
+        self.inner.counts.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn instruction(&self, id: u64) -> Result<Option<Instruction>> {
+        self.get(&id_key(INSTRUCTION, id))
+    }
+
+    pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
+        Ok(self
+            .inner
+            .data
+            .get(order_key(ORDER_INDEX, auth_id, order_no))?
+            .and_then(|v| be_u64(&v)))
+    }
+
+    /// Instructions with this futureshop order number, across every API認証設定.
+    pub fn instructions_by_order_no(&self, order_no: &str) -> Result<Vec<Instruction>> {
+        let mut out = Vec::new();
+        for a in self.auths()? {
+            if let Some(id) = self.instruction_id(a.id, order_no)?
+                && let Some(i) = self.instruction(id)?
+            {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Summaries of every instruction, or of one status, in id order.
+    pub fn summaries(&self, status: Option<Status>) -> Result<Vec<InstructionSummary>> {
+        match status {
+            None => self.scan(&[SUMMARY]),
+            Some(st) => {
+                let mut out = Vec::new();
+                for id in self.ids_in(st)? {
+                    if let Some(s) = self.get(&id_key(SUMMARY, id))? {
+                        out.push(s);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    pub fn ids_in(&self, status: Status) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for k in self.inner.data.scan_prefix(status_prefix(status)).keys() {
+            let k = k?;
+            if let Some(id) = be_u64(&k[2..]) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn instructions_in(&self, status: Status) -> Result<Vec<Instruction>> {
+        let mut out = Vec::new();
+        for id in self.ids_in(status)? {
+            if let Some(i) = self.instruction(id)? {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn intake_errors(&self) -> Result<Vec<IntakeError>> {
+        self.scan(&[INTAKE])
+    }
+
+    pub fn intake_error(&self, id: u64) -> Result<Option<IntakeError>> {
+        self.get(&id_key(INTAKE, id))
+    }
+
+    pub fn intake_error_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
+        Ok(self
+            .inner
+            .data
+            .get(order_key(INTAKE_ORDER, auth_id, order_no))?
+            .and_then(|v| be_u64(&v)))
+    }
+
+    pub fn product(&self, sku: &str) -> Result<Option<ProductMaster>> {
+        self.get(&str_key(PRODUCT, sku))
+    }
+
+    pub fn has_product(&self, sku: &str) -> Result<bool> {
+        Ok(self.inner.data.contains_key(str_key(PRODUCT, sku))?)
+    }
+
+    pub fn products(&self) -> Result<Vec<ProductMaster>> {
+        self.scan(&[PRODUCT])
+    }
+
+    pub fn ship_froms(&self) -> Result<Vec<ShipFrom>> {
+        self.scan(&[SHIP_FROM])
+    }
+
+    pub fn ship_from(&self, id: u64) -> Result<Option<ShipFrom>> {
+        self.get(&id_key(SHIP_FROM, id))
+    }
+
+    pub fn auths(&self) -> Result<Vec<ApiAuth>> {
+        self.scan(&[AUTH])
+    }
+
+    pub fn auth(&self, id: u64) -> Result<Option<ApiAuth>> {
+        self.get(&id_key(AUTH, id))
+    }
+
+    /// The client secret of one API認証設定: only the engine's client factory calls this.
+    pub fn secret(&self, auth_id: u64) -> Result<Option<Secret>> {
+        Ok(self
+            .inner
+            .secrets
+            .get(auth_id.to_be_bytes())?
+            .map(|v| Secret::new(String::from_utf8_lossy(&v).into_owned())))
+    }
+
+    pub fn converters(&self) -> Result<Vec<Converter>> {
+        self.scan(&[CONVERTER])
+    }
+
+    pub fn converter(&self, id: u64) -> Result<Option<Converter>> {
+        self.get(&id_key(CONVERTER, id))
+    }
+
+    /// Processing robots in their configured order (robots missing from the order come last).
+    pub fn processing_robots(&self) -> Result<Vec<ProcessingRobot>> {
+        let mut all: Vec<ProcessingRobot> = self.scan(&[PROCESSING])?;
+        let order = self.rule_order()?;
+        all.sort_by_key(|r| (order.iter().position(|x| *x == r.id).unwrap_or(usize::MAX), r.id));
+        Ok(all)
+    }
+
+    pub fn processing_robot(&self, id: u64) -> Result<Option<ProcessingRobot>> {
+        self.get(&id_key(PROCESSING, id))
+    }
+
+    pub fn linkage_robots(&self) -> Result<Vec<LinkageRobot>> {
+        self.scan(&[LINKAGE])
+    }
+
+    pub fn linkage_robot(&self, id: u64) -> Result<Option<LinkageRobot>> {
+        self.get(&id_key(LINKAGE, id))
+    }
+
+    pub fn rule_order(&self) -> Result<Vec<u64>> {
+        Ok(self.config(CFG_RULE_ORDER)?.unwrap_or_default())
+    }
+
+    pub fn no_prepayment(&self) -> Result<Vec<String>> {
+        Ok(self.config(CFG_NO_PREPAYMENT)?.unwrap_or_else(|| vec!["COD".into()]))
+    }
+
+    pub fn config<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        self.get(&str_key(CONFIG, name))
+    }
+
+    pub fn cursor(&self, robot_id: u64) -> Result<Option<SyncCursor>> {
+        self.get(&id_key(CURSOR, robot_id))
+    }
+
+    /// Run log, newest first.
+    pub fn runs(&self, limit: usize) -> Result<Vec<RunLogEntry>> {
+        let mut out = Vec::new();
+        for kv in self.inner.data.scan_prefix([RUN]).rev().take(limit) {
+            let (k, v) = kv?;
+            out.push(dec(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Audit log, newest first.
+    pub fn audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let mut out = Vec::new();
+        for kv in self.inner.data.scan_prefix([AUDIT]).rev().take(limit) {
+            let (k, v) = kv?;
+            out.push(dec(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// The history of one instruction, oldest first.
+    pub fn audit_for(&self, instruction_id: u64) -> Result<Vec<AuditEntry>> {
+        let mut prefix = vec![AUDIT_BY_INSTRUCTION];
+        prefix.extend_from_slice(&instruction_id.to_be_bytes());
+        let mut out = Vec::new();
+        for k in self.inner.data.scan_prefix(&prefix).keys() {
+            let k = k?;
+            if let Some(seq) = be_u64(&k[9..])
+                && let Some(e) = self.get(&id_key(AUDIT, seq))?
+            {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every key/value of the data tree (backup).
+    pub(crate) fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for kv in self.inner.data.iter() {
+            let (k, v) = kv?;
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn dump_secrets(&self) -> Result<Vec<(u64, Secret)>> {
+        let mut out = Vec::new();
+        for kv in self.inner.secrets.iter() {
+            let (k, v) = kv?;
+            if let Some(id) = be_u64(&k) {
+                out.push((id, Secret::new(String::from_utf8_lossy(&v).into_owned())));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces everything with `entries` (restore). Counters and counts are rebuilt.
+    pub(crate) fn replace_all(&self, entries: Vec<(Vec<u8>, Vec<u8>)>, secrets: Vec<(u64, Secret)>) -> Result<()> {
+        let mut counters = self.lock();
+        self.inner.data.clear()?;
+        self.inner.secrets.clear()?;
+        let mut batch = sled::Batch::default();
+        for (k, v) in entries {
+            batch.insert(k, v);
+        }
+        self.inner.data.apply_batch(batch)?;
+        for (id, s) in secrets {
+            self.inner.secrets.insert(id.to_be_bytes(), s.expose().as_bytes())?;
+        }
+        counters.next.clear();
+        for (name, start) in SEQS {
+            let stored = self.meta_u64(&format!("next/{name}"))?.unwrap_or(start);
+            counters.next.insert(name, stored.max(start));
+        }
+        drop(counters);
+        self.recount()?;
+        self.flush()?;
+        let _ = self.inner.events.send(Arc::new(StoreEvent { changes: vec![Change::Config] }));
+        Ok(())
+    }
+}
+
+/// Progress of a fetch robot (差分), committed with each page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SyncCursor {
+    /// End of the window of the last run that completed.
+    pub last_success_end: Option<chrono::NaiveDateTime>,
+    /// The newest order date committed by the run in progress (or the last run).
+    pub high_water: Option<chrono::NaiveDateTime>,
+    /// The run-log line of the run that last advanced this cursor.
+    pub run_seq: Option<u64>,
+    pub pages: u64,
+    /// Last start of this robot (for time triggers).
+    pub last_start: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// One atomic write. Reads see the transaction's own writes.
+pub struct Txn<'a> {
+    data: &'a sled::Tree,
+    #[allow(dead_code)]
+    secrets: &'a sled::Tree,
+    counters: &'a mut Counters,
+    batch: sled::Batch,
+    overlay: HashMap<Vec<u8>, Option<Vec<u8>>>,
+    secret_ops: Vec<(u64, Option<Secret>)>,
+    counts: Counts,
+    changes: Vec<Change>,
+    bumped: Vec<&'static str>,
+}
+
+impl Txn<'_> {
+    fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(v) = self.overlay.get(key) {
+            return Ok(v.clone());
+        }
+        Ok(self.data.get(key)?.map(|v| v.to_vec()))
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.get_raw(key)? {
+            Some(v) => Ok(Some(dec(key, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.batch.insert(key.clone(), value.clone());
+        self.overlay.insert(key, Some(value));
+    }
+
+    fn put<T: Serialize>(&mut self, key: Vec<u8>, v: &T) -> Result<()> {
+        let bytes = enc(v)?;
+        self.put_raw(key, bytes);
+        Ok(())
+    }
+
+    fn del(&mut self, key: Vec<u8>) {
+        self.batch.remove(key.clone());
+        self.overlay.insert(key, None);
+    }
+
+    /// The next value of a sequence.
+    pub fn next_id(&mut self, seq: &'static str) -> u64 {
+        let n = self.counters.next.entry(seq).or_insert(1);
+        let id = *n;
+        *n += 1;
+        if !self.bumped.contains(&seq) {
+            self.bumped.push(seq);
+        }
+        id
+    }
+
+    pub fn instruction(&self, id: u64) -> Result<Option<Instruction>> {
+        self.get(&id_key(INSTRUCTION, id))
+    }
+
+    pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
+        Ok(self.get_raw(&order_key(ORDER_INDEX, auth_id, order_no))?.and_then(|v| be_u64(&v)))
+    }
+
+    /// Stores a new instruction: assigns its id, version 1. Refuses a second instruction for
+    /// the same (shop, orderNo).
+    pub fn insert_instruction(&mut self, mut i: Instruction) -> Result<Instruction> {
+        if self.instruction_id(i.auth_id, &i.order_no)?.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "受注 {} の出荷指示は既にあります",
+                i.order_no
+            )));
+        }
+        i.id = self.next_id(SEQ_INSTRUCTION);
+        i.version = 1;
+        self.put_raw(order_key(ORDER_INDEX, i.auth_id, &i.order_no), i.id.to_be_bytes().to_vec());
+        self.write_instruction(None, &i)?;
+        Ok(i)
+    }
+
+    /// Replaces an instruction if its stored version is still `expected_version`
+    /// (compare-and-swap); bumps the version.
+    pub fn update_instruction(&mut self, expected_version: u64, mut i: Instruction) -> Result<Instruction> {
+        let old: Instruction = self
+            .instruction(i.id)?
+            .ok_or_else(|| StoreError::NotFound(format!("出荷指示 {} がありません", i.order_no)))?;
+        if old.version != expected_version {
+            return Err(StoreError::Conflict(format!(
+                "出荷指示 {} は {} に {} が変更しました",
+                old.order_no,
+                old.updated_at.format("%H:%M:%S"),
+                old.updated_by
+            )));
+        }
+        i.version = old.version + 1;
+        let old_summary = old.summary();
+        self.write_instruction(Some(&old_summary), &i)?;
+        Ok(i)
+    }
+
+    fn write_instruction(&mut self, old: Option<&InstructionSummary>, i: &Instruction) -> Result<()> {
+        let summary = i.summary();
+        if let Some(o) = old {
+            if o.status != summary.status {
+                self.del(status_key(o.status, i.id));
+            }
+            adjust(&mut self.counts, o, -1);
+        }
+        self.put_raw(status_key(summary.status, i.id), Vec::new());
+        adjust(&mut self.counts, &summary, 1);
+        self.put(id_key(INSTRUCTION, i.id), i)?;
+        self.put(id_key(SUMMARY, i.id), &summary)?;
+        self.changes.push(Change::Instruction(Box::new(summary)));
+        Ok(())
+    }
+
+    pub fn intake_error_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
+        Ok(self.get_raw(&order_key(INTAKE_ORDER, auth_id, order_no))?.and_then(|v| be_u64(&v)))
+    }
+
+    pub fn intake_error(&self, id: u64) -> Result<Option<IntakeError>> {
+        self.get(&id_key(INTAKE, id))
+    }
+
+    /// Records (or refreshes) an intake error; one per (shop, orderNo).
+    pub fn put_intake_error(&mut self, mut e: IntakeError) -> Result<IntakeError> {
+        let existing = if e.order_no.is_empty() {
+            None
+        } else {
+            self.intake_error_id(e.auth_id, &e.order_no)?
+        };
+        match existing.and_then(|id| self.intake_error(id).ok().flatten()) {
+            Some(old) => {
+                e.id = old.id;
+                e.first_seen = old.first_seen;
+                e.attempts = old.attempts + 1;
+            }
+            None => {
+                e.id = self.next_id(SEQ_INTAKE);
+                self.counts.intake_errors += 1;
+                if !e.order_no.is_empty() {
+                    self.put_raw(order_key(INTAKE_ORDER, e.auth_id, &e.order_no), e.id.to_be_bytes().to_vec());
+                }
+            }
+        }
+        self.put(id_key(INTAKE, e.id), &e)?;
+        self.changes.push(Change::IntakeError {
+            id: e.id,
+            order_no: e.order_no.clone(),
+            reason: Some(e.reason.clone()),
+        });
+        Ok(e)
+    }
+
+    pub fn delete_intake_error(&mut self, e: &IntakeError) -> Result<()> {
+        if self.get_raw(&id_key(INTAKE, e.id))?.is_some() {
+            self.counts.intake_errors = self.counts.intake_errors.saturating_sub(1);
+        }
+        self.del(id_key(INTAKE, e.id));
+        if !e.order_no.is_empty() {
+            self.del(order_key(INTAKE_ORDER, e.auth_id, &e.order_no));
+        }
+        self.changes.push(Change::IntakeError {
+            id: e.id,
+            order_no: e.order_no.clone(),
+            reason: None,
+        });
+        Ok(())
+    }
+
+    /// Appends to the audit log; returns the entry with its sequence number.
+    pub fn audit(&mut self, mut e: AuditEntry) -> Result<AuditEntry> {
+        e.seq = self.next_id(SEQ_AUDIT);
+        if let Target::Instruction { id, .. } = &e.target {
+            self.put_raw(audit_instruction_key(*id, e.seq), Vec::new());
+        }
+        self.put(id_key(AUDIT, e.seq), &e)?;
+        self.changes.push(Change::Audit(Box::new(e.clone())));
+        Ok(e)
+    }
+
+    /// Writes a run-log line (new lines get a sequence number).
+    pub fn put_run(&mut self, r: &RunLogEntry) -> Result<RunLogEntry> {
+        let mut r = r.clone();
+        if r.seq == 0 {
+            r.seq = self.next_id(SEQ_RUN);
+        }
+        self.put(id_key(RUN, r.seq), &r)?;
+        self.changes.push(Change::Run(Box::new(r.clone())));
+        Ok(r)
+    }
+
+    pub fn cursor(&self, robot_id: u64) -> Result<Option<SyncCursor>> {
+        self.get(&id_key(CURSOR, robot_id))
+    }
+
+    pub fn put_cursor(&mut self, robot_id: u64, c: &SyncCursor) -> Result<()> {
+        self.put(id_key(CURSOR, robot_id), c)
+    }
+
+    pub fn product(&self, sku: &str) -> Result<Option<ProductMaster>> {
+        self.get(&str_key(PRODUCT, sku))
+    }
+
+    pub fn has_product(&self, sku: &str) -> Result<bool> {
+        Ok(self.get_raw(&str_key(PRODUCT, sku))?.is_some())
+    }
+
+    pub fn ship_from_exists(&self, id: u64) -> Result<bool> {
+        Ok(self.get_raw(&id_key(SHIP_FROM, id))?.is_some())
+    }
+
+    pub fn put_product(&mut self, p: &ProductMaster) -> Result<()> {
+        if !self.changes.iter().any(|c| matches!(c, Change::Products)) {
+            self.changes.push(Change::Products);
+        }
+        self.put(str_key(PRODUCT, &p.sku_no), p)
+    }
+
+    fn config_changed(&mut self) {
+        if !self.changes.iter().any(|c| matches!(c, Change::Config)) {
+            self.changes.push(Change::Config);
+        }
+    }
+
+    pub fn put_ship_from(&mut self, mut s: ShipFrom) -> Result<ShipFrom> {
+        if s.id == 0 {
+            s.id = self.next_id(SEQ_SHIP_FROM);
+        }
+        self.put(id_key(SHIP_FROM, s.id), &s)?;
+        self.config_changed();
+        Ok(s)
+    }
+
+    pub fn auth(&self, id: u64) -> Result<Option<ApiAuth>> {
+        self.get(&id_key(AUTH, id))
+    }
+
+    pub fn put_auth(&mut self, mut a: ApiAuth) -> Result<ApiAuth> {
+        if a.id == 0 {
+            a.id = self.next_id(SEQ_AUTH);
+        }
+        self.put(id_key(AUTH, a.id), &a)?;
+        self.config_changed();
+        Ok(a)
+    }
+
+    pub fn put_secret(&mut self, auth_id: u64, secret: Secret) {
+        self.secret_ops.push((auth_id, Some(secret)));
+    }
+
+    pub fn converter(&self, id: u64) -> Result<Option<Converter>> {
+        self.get(&id_key(CONVERTER, id))
+    }
+
+    pub fn put_converter(&mut self, c: &Converter) -> Result<()> {
+        self.config_changed();
+        self.put(id_key(CONVERTER, c.id), c)
+    }
+
+    pub fn processing_robot(&self, id: u64) -> Result<Option<ProcessingRobot>> {
+        self.get(&id_key(PROCESSING, id))
+    }
+
+    pub fn put_processing(&mut self, r: &ProcessingRobot) -> Result<()> {
+        self.config_changed();
+        self.put(id_key(PROCESSING, r.id), r)
+    }
+
+    pub fn delete_processing(&mut self, id: u64) {
+        self.config_changed();
+        self.del(id_key(PROCESSING, id));
+    }
+
+    pub fn linkage_robot(&self, id: u64) -> Result<Option<LinkageRobot>> {
+        self.get(&id_key(LINKAGE, id))
+    }
+
+    pub fn put_linkage(&mut self, r: &LinkageRobot) -> Result<()> {
+        self.config_changed();
+        self.put(id_key(LINKAGE, r.id), r)
+    }
+
+    pub fn delete_linkage(&mut self, id: u64) {
+        self.config_changed();
+        self.del(id_key(LINKAGE, id));
+    }
+
+    pub fn config<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
+        self.get(&str_key(CONFIG, name))
+    }
+
+    pub fn put_config<T: Serialize>(&mut self, name: &str, v: &T) -> Result<()> {
+        self.config_changed();
+        self.put(str_key(CONFIG, name), v)
+    }
+}
+
+fn adjust(c: &mut Counts, s: &InstructionSummary, delta: i64) {
+    let e = c.by_status.entry(s.status).or_default();
+    *e = e.saturating_add_signed(delta);
+    if s.upstream_error {
+        c.upstream_errors = c.upstream_errors.saturating_add_signed(delta);
+    }
+}
