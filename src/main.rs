@@ -22,7 +22,9 @@ fn main() -> Result<()> {
     }
     hook.install()?;
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let result = rt.block_on(async {
         shukka::logging::init_stderr();
         cmd::dispatch(cli).await

@@ -23,50 +23,153 @@ use crate::store::{Counts, StoreEvent, SyncCursor, backup};
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     Counts,
-    Summaries { status: Option<Status> },
-    Instruction { id: u64 },
-    FindOrder { order_no: String },
-    History { id: u64 },
+    Summaries {
+        status: Option<Status>,
+    },
+    Instruction {
+        id: u64,
+    },
+    FindOrder {
+        order_no: String,
+    },
+    History {
+        id: u64,
+    },
     IntakeErrors,
-    Hold { id: u64, version: Option<u64>, reason: String },
-    Release { id: u64, version: Option<u64> },
-    StartWork { id: u64, version: Option<u64> },
-    Ship { id: u64, version: Option<u64>, ship: ShipRequest },
-    Cancel { id: u64, version: Option<u64>, reason: String },
-    ResendTracking { id: u64, version: Option<u64> },
-    RetryIntake { error_id: u64 },
+    Hold {
+        id: u64,
+        version: Option<u64>,
+        reason: String,
+    },
+    Release {
+        id: u64,
+        version: Option<u64>,
+    },
+    StartWork {
+        id: u64,
+        version: Option<u64>,
+    },
+    Ship {
+        id: u64,
+        version: Option<u64>,
+        ship: ShipRequest,
+    },
+    Cancel {
+        id: u64,
+        version: Option<u64>,
+        reason: String,
+    },
+    ResendTracking {
+        id: u64,
+        version: Option<u64>,
+    },
+    RetryIntake {
+        error_id: u64,
+    },
     Robots,
-    DuplicateConverter { id: u64 },
-    RenameConverter { id: u64, name: String },
-    SetConverterEnabled { id: u64, enabled: bool },
-    SetProcessingEnabled { id: u64, enabled: bool },
-    ApplyProcessing { id: u64, converter_id: u64, applied: bool },
-    MoveProcessing { id: u64, delta: i64 },
-    SetRuleOrder { order: Vec<u64> },
-    AddUserRule { name: String, description: String, rule: UserRule },
-    RenameProcessing { id: u64, name: String },
-    DryRun { id: u64 },
-    RunRobot { id: u64, range: Option<(NaiveDateTime, NaiveDateTime)> },
-    CreateLinkage { robot: LinkageRobot },
-    SetLinkageEnabled { id: u64, enabled: bool },
-    RenameLinkage { id: u64, name: String },
-    SetTrigger { id: u64, trigger: Trigger },
-    SetLinkageConverter { id: u64, converter_id: u64 },
-    SetNoPrepayment { types: Vec<String> },
+    DuplicateConverter {
+        id: u64,
+    },
+    RenameConverter {
+        id: u64,
+        name: String,
+    },
+    SetConverterEnabled {
+        id: u64,
+        enabled: bool,
+    },
+    SetProcessingEnabled {
+        id: u64,
+        enabled: bool,
+    },
+    ApplyProcessing {
+        id: u64,
+        converter_id: u64,
+        applied: bool,
+    },
+    MoveProcessing {
+        id: u64,
+        delta: i64,
+    },
+    SetRuleOrder {
+        order: Vec<u64>,
+    },
+    AddUserRule {
+        name: String,
+        description: String,
+        rule: UserRule,
+    },
+    RenameProcessing {
+        id: u64,
+        name: String,
+    },
+    DryRun {
+        id: u64,
+    },
+    RunRobot {
+        id: u64,
+        range: Option<(NaiveDateTime, NaiveDateTime)>,
+    },
+    CreateLinkage {
+        robot: LinkageRobot,
+    },
+    SetLinkageEnabled {
+        id: u64,
+        enabled: bool,
+    },
+    RenameLinkage {
+        id: u64,
+        name: String,
+    },
+    SetTrigger {
+        id: u64,
+        trigger: Trigger,
+    },
+    SetLinkageConverter {
+        id: u64,
+        converter_id: u64,
+    },
+    SetNoPrepayment {
+        types: Vec<String>,
+    },
     Checklist,
     ShipFroms,
-    SaveShipFrom { ship_from: ShipFrom },
+    SaveShipFrom {
+        ship_from: ShipFrom,
+    },
     Auths,
-    SaveAuth { auth: ApiAuth, secret: Option<String> },
-    TestConnection { auth_id: u64 },
-    EasySetup { auth_id: u64, converter_id: Option<u64>, inventory: bool, interval_secs: u64 },
-    ApplySetup { file: String, secret: String },
-    Runs { limit: usize },
-    Audit { limit: usize },
+    SaveAuth {
+        auth: ApiAuth,
+        secret: Option<String>,
+    },
+    TestConnection {
+        auth_id: u64,
+    },
+    EasySetup {
+        auth_id: u64,
+        converter_id: Option<u64>,
+        inventory: bool,
+        interval_secs: u64,
+    },
+    ApplySetup {
+        file: String,
+        secret: String,
+    },
+    Runs {
+        limit: usize,
+    },
+    Audit {
+        limit: usize,
+    },
     Products,
-    PutProducts { products: Vec<ProductMaster> },
+    PutProducts {
+        products: Vec<ProductMaster>,
+    },
     SyncOnce,
-    Backup { path: String, include_secrets: bool },
+    Backup {
+        path: String,
+        include_secrets: bool,
+    },
 }
 
 impl Request {
@@ -113,7 +216,10 @@ pub struct ServiceError {
 
 impl ServiceError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ServiceError { kind, message: message.into() }
+        ServiceError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -175,40 +281,71 @@ pub async fn execute(engine: &Engine, actor: &Actor, req: Request) -> Result<Val
         Request::Counts => json(store.counts()),
         Request::Summaries { status } => json(store.summaries(status)?),
         Request::Instruction { id } => {
-            let instruction = store
-                .instruction(id)?
-                .ok_or_else(|| ServiceError::new(ErrorKind::NotFound, format!("出荷指示 ID:{id} はありません")))?;
+            let instruction = store.instruction(id)?.ok_or_else(|| {
+                ServiceError::new(
+                    ErrorKind::NotFound,
+                    format!("出荷指示 ID:{id} はありません"),
+                )
+            })?;
             let history = store.audit_for(id)?;
-            json(InstructionDetail { instruction, history })
+            json(InstructionDetail {
+                instruction,
+                history,
+            })
         }
         Request::FindOrder { order_no } => {
             let instruction = engine.find_order(&order_no)?;
             let history = store.audit_for(instruction.id)?;
-            json(InstructionDetail { instruction, history })
+            json(InstructionDetail {
+                instruction,
+                history,
+            })
         }
         Request::History { id } => json(store.audit_for(id)?),
         Request::IntakeErrors => json(store.intake_errors()?),
-        Request::Hold { id, version, reason } => json(engine.hold(id, version, &reason, actor)?),
+        Request::Hold {
+            id,
+            version,
+            reason,
+        } => json(engine.hold(id, version, &reason, actor)?),
         Request::Release { id, version } => json(engine.release(id, version, actor)?),
         Request::StartWork { id, version } => json(engine.start_work(id, version, actor)?),
         Request::Ship { id, version, ship } => json(engine.ship(id, version, &ship, actor)?),
-        Request::Cancel { id, version, reason } => json(engine.cancel(id, version, &reason, actor)?),
-        Request::ResendTracking { id, version } => json(engine.resend_tracking(id, version, actor)?),
+        Request::Cancel {
+            id,
+            version,
+            reason,
+        } => json(engine.cancel(id, version, &reason, actor)?),
+        Request::ResendTracking { id, version } => {
+            json(engine.resend_tracking(id, version, actor)?)
+        }
         Request::RetryIntake { error_id } => {
             let out = engine.retry_intake_error(error_id, actor)?;
-            json(serde_json::json!({"created": out.created, "refused": out.refused, "skipped": out.skipped}))
+            json(
+                serde_json::json!({"created": out.created, "refused": out.refused, "skipped": out.skipped}),
+            )
         }
         Request::Robots => json(robots_view(engine)?),
         Request::DuplicateConverter { id } => json(engine.duplicate_converter(id, actor)?),
         Request::RenameConverter { id, name } => json(engine.rename_converter(id, &name, actor)?),
-        Request::SetConverterEnabled { id, enabled } => json(engine.set_converter_enabled(id, enabled, actor)?),
-        Request::SetProcessingEnabled { id, enabled } => json(engine.set_processing_enabled(id, enabled, actor)?),
-        Request::ApplyProcessing { id, converter_id, applied } => {
-            json(engine.apply_processing(id, converter_id, applied, actor)?)
+        Request::SetConverterEnabled { id, enabled } => {
+            json(engine.set_converter_enabled(id, enabled, actor)?)
         }
+        Request::SetProcessingEnabled { id, enabled } => {
+            json(engine.set_processing_enabled(id, enabled, actor)?)
+        }
+        Request::ApplyProcessing {
+            id,
+            converter_id,
+            applied,
+        } => json(engine.apply_processing(id, converter_id, applied, actor)?),
         Request::MoveProcessing { id, delta } => json(engine.move_processing(id, delta, actor)?),
         Request::SetRuleOrder { order } => json(engine.set_rule_order(&order, actor)?),
-        Request::AddUserRule { name, description, rule } => json(engine.add_user_rule(&name, &description, rule, actor)?),
+        Request::AddUserRule {
+            name,
+            description,
+            rule,
+        } => json(engine.add_user_rule(&name, &description, rule, actor)?),
         Request::RenameProcessing { id, name } => json(engine.rename_processing(id, &name, actor)?),
         Request::DryRun { id } => json(engine.dry_run(id)?),
         Request::RunRobot { id, range } => {
@@ -221,30 +358,49 @@ pub async fn execute(engine: &Engine, actor: &Actor, req: Request) -> Result<Val
             json(engine.run_robot(id, opts).await?)
         }
         Request::CreateLinkage { robot } => json(engine.create_linkage(robot, actor)?),
-        Request::SetLinkageEnabled { id, enabled } => json(engine.set_linkage_enabled(id, enabled, actor)?),
+        Request::SetLinkageEnabled { id, enabled } => {
+            json(engine.set_linkage_enabled(id, enabled, actor)?)
+        }
         Request::RenameLinkage { id, name } => json(engine.rename_linkage(id, &name, actor)?),
-        Request::SetTrigger { id, trigger } => json(engine.set_linkage_trigger(id, trigger, actor)?),
-        Request::SetLinkageConverter { id, converter_id } => json(engine.set_linkage_converter(id, converter_id, actor)?),
+        Request::SetTrigger { id, trigger } => {
+            json(engine.set_linkage_trigger(id, trigger, actor)?)
+        }
+        Request::SetLinkageConverter { id, converter_id } => {
+            json(engine.set_linkage_converter(id, converter_id, actor)?)
+        }
         Request::SetNoPrepayment { types } => json(engine.set_no_prepayment(&types, actor)?),
         Request::Checklist => json(engine.checklist()?),
         Request::ShipFroms => json(store.ship_froms()?),
         Request::SaveShipFrom { ship_from } => json(engine.save_ship_from(ship_from, actor)?),
         Request::Auths => json(store.auths()?),
-        Request::SaveAuth { auth, secret } => json(engine.save_auth(auth, secret.map(Secret::new), actor)?),
-        Request::TestConnection { auth_id } => json(engine.test_connection(auth_id, actor).await?),
-        Request::EasySetup { auth_id, converter_id, inventory, interval_secs } => {
-            json(engine.easy_setup(auth_id, converter_id, inventory, interval_secs, actor)?)
+        Request::SaveAuth { auth, secret } => {
+            json(engine.save_auth(auth, secret.map(Secret::new), actor)?)
         }
+        Request::TestConnection { auth_id } => json(engine.test_connection(auth_id, actor).await?),
+        Request::EasySetup {
+            auth_id,
+            converter_id,
+            inventory,
+            interval_secs,
+        } => json(engine.easy_setup(auth_id, converter_id, inventory, interval_secs, actor)?),
         Request::ApplySetup { file, secret } => {
-            let parsed = crate::engine::SetupFile::parse(&file).map_err(|e| ServiceError::new(ErrorKind::Refused, e))?;
-            json(engine.apply_setup(&parsed, Secret::new(secret), actor).await?)
+            let parsed = crate::engine::SetupFile::parse(&file)
+                .map_err(|e| ServiceError::new(ErrorKind::Refused, e))?;
+            json(
+                engine
+                    .apply_setup(&parsed, Secret::new(secret), actor)
+                    .await?,
+            )
         }
         Request::Runs { limit } => json(store.runs(limit)?),
         Request::Audit { limit } => json(store.audit(limit)?),
         Request::Products => json(store.products()?),
         Request::PutProducts { products } => json(engine.put_products(&products, actor)?),
         Request::SyncOnce => json(engine.run_due_once().await),
-        Request::Backup { path, include_secrets } => {
+        Request::Backup {
+            path,
+            include_secrets,
+        } => {
             let s = backup::backup(store, std::path::Path::new(&path), include_secrets)?;
             json(serde_json::json!({"records": s.records, "secrets": s.secrets}))
         }
@@ -265,9 +421,17 @@ pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
             let last = cursor.as_ref().and_then(|c| c.last_start);
             LinkageRow {
                 trigger: r.trigger.describe(|id| {
-                    names.iter().find(|(x, _)| *x == id).map(|(_, n)| n.clone()).unwrap_or_else(|| format!("ID:{id}"))
+                    names
+                        .iter()
+                        .find(|(x, _)| *x == id)
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_else(|| format!("ID:{id}"))
                 }),
-                next_run: if r.enabled { r.trigger.next_run(last, now) } else { None },
+                next_run: if r.enabled {
+                    r.trigger.next_run(last, now)
+                } else {
+                    None
+                },
                 last_run: runs.iter().find(|l| l.robot_id == r.id).cloned(),
                 running: running.contains(&r.id),
                 cursor,
@@ -304,7 +468,8 @@ impl Backend {
     /// `call`, with the answer decoded.
     pub async fn get<T: DeserializeOwned>(&self, req: Request) -> Result<T, ServiceError> {
         let v = self.call(req).await?;
-        serde_json::from_value(v).map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
+        serde_json::from_value(v)
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
     }
 
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {

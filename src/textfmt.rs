@@ -108,7 +108,11 @@ pub fn yen(n: i64) -> String {
         }
         out.push(c);
     }
-    if n < 0 { format!("-¥{out}") } else { format!("¥{out}") }
+    if n < 0 {
+        format!("-¥{out}")
+    } else {
+        format!("¥{out}")
+    }
 }
 
 #[cfg(test)]

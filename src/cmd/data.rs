@@ -18,10 +18,23 @@ pub fn read_products_csv(path: &Path) -> Result<Vec<ProductMaster>> {
         .flexible(true)
         .from_path(path)
         .map_err(|e| eyre!("cannot read {}: {e}", path.display()))?;
-    let headers: Vec<String> = r.headers()?.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect();
-    let col = |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)));
-    let sku = col(&["品番", "sku_no", "sku", "skuNo"])
-        .ok_or_else(|| eyre!("{}: no 品番 (sku_no) column in the header {:?}", path.display(), headers))?;
+    let headers: Vec<String> = r
+        .headers()?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
+    let sku = col(&["品番", "sku_no", "sku", "skuNo"]).ok_or_else(|| {
+        eyre!(
+            "{}: no 品番 (sku_no) column in the header {:?}",
+            path.display(),
+            headers
+        )
+    })?;
     let name = col(&["商品名", "name"]);
     let stock = col(&["在庫", "在庫数", "stock", "count"]);
     let mut out = Vec::new();
@@ -33,16 +46,23 @@ pub fn read_products_csv(path: &Path) -> Result<Vec<ProductMaster>> {
             continue;
         }
         if sku_no.chars().any(char::is_control) {
-            return Err(eyre!("{} line {}: 品番 contains control characters", path.display(), n + 2));
+            return Err(eyre!(
+                "{} line {}: 品番 contains control characters",
+                path.display(),
+                n + 2
+            ));
         }
         let stock_text = get(stock);
         let stock_n = if stock_text.is_empty() {
             0
         } else {
-            stock_text
-                .replace(',', "")
-                .parse()
-                .map_err(|_| eyre!("{} line {}: 在庫 {stock_text:?} is not a number", path.display(), n + 2))?
+            stock_text.replace(',', "").parse().map_err(|_| {
+                eyre!(
+                    "{} line {}: 在庫 {stock_text:?} is not a number",
+                    path.display(),
+                    n + 2
+                )
+            })?
         };
         out.push(ProductMaster {
             sku_no: sku_no.to_string(),
@@ -59,7 +79,10 @@ pub fn read_products_csv(path: &Path) -> Result<Vec<ProductMaster>> {
 
 pub async fn import(b: &Backend, path: &Path) -> Result<()> {
     let products = read_products_csv(path)?;
-    let n: usize = b.get(Request::PutProducts { products }).await.map_err(fail)?;
+    let n: usize = b
+        .get(Request::PutProducts { products })
+        .await
+        .map_err(fail)?;
     println!("商品マスタに {n} 件を登録しました");
     Ok(())
 }
@@ -70,9 +93,16 @@ pub async fn list(b: &Backend, format: Format) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&products)?);
         return Ok(());
     }
-    let mut t = Table::new(&["品番", "商品名", "在庫", "futureshop 商品番号", "登録元"]).align_right(&[2]);
+    let mut t =
+        Table::new(&["品番", "商品名", "在庫", "futureshop 商品番号", "登録元"]).align_right(&[2]);
     for p in &products {
-        t.row(&[p.sku_no.clone(), p.name.clone(), p.stock.to_string(), p.product_no.clone().unwrap_or_default(), p.source.clone()]);
+        t.row(&[
+            p.sku_no.clone(),
+            p.name.clone(),
+            p.stock.to_string(),
+            p.product_no.clone().unwrap_or_default(),
+            p.source.clone(),
+        ]);
     }
     print!("{}", t.render());
     println!("{} 件", products.len());
@@ -82,14 +112,21 @@ pub async fn list(b: &Backend, format: Format) -> Result<()> {
 pub async fn backup(b: &Backend, file: &Path, include_secrets: bool) -> Result<()> {
     let abs = std::path::absolute(file)?;
     let v = b
-        .call(Request::Backup { path: abs.to_string_lossy().into_owned(), include_secrets })
+        .call(Request::Backup {
+            path: abs.to_string_lossy().into_owned(),
+            include_secrets,
+        })
         .await
         .map_err(fail)?;
     println!(
         "{} に {} 件を書き出しました{}",
         abs.display(),
         v["records"].as_u64().unwrap_or(0),
-        if include_secrets { " (シークレットを含む: 取り扱いに注意してください)" } else { " (シークレットは含みません)" }
+        if include_secrets {
+            " (シークレットを含む: 取り扱いに注意してください)"
+        } else {
+            " (シークレットは含みません)"
+        }
     );
     Ok(())
 }
@@ -97,9 +134,14 @@ pub async fn backup(b: &Backend, file: &Path, include_secrets: bool) -> Result<(
 pub fn restore(dir: &Path, file: &Path, force: bool) -> Result<()> {
     let store = Store::open(dir)?;
     let s = backup::restore(&store, file, force)?;
-    println!("{} 件を復元しました (シークレット {} 件)", s.records, s.secrets);
+    println!(
+        "{} 件を復元しました (シークレット {} 件)",
+        s.records, s.secrets
+    );
     if s.secrets == 0 {
-        println!("シークレットは含まれていませんでした: API認証設定でシークレットを入力し、接続テストをしてください");
+        println!(
+            "シークレットは含まれていませんでした: API認証設定でシークレットを入力し、接続テストをしてください"
+        );
     }
     Ok(())
 }

@@ -35,8 +35,17 @@ async fn token(client: &Client) -> Result<()> {
     Ok(())
 }
 
-async fn orders(client: &Client, from: Option<&str>, to: Option<&str>, format: Format) -> Result<()> {
-    let parse = |s: &str| parse_user_datetime(s).ok_or_else(|| eyre!("{s:?} is not a date-time (use 2026-11-01 or 2026-11-01T09:00:00)"));
+async fn orders(
+    client: &Client,
+    from: Option<&str>,
+    to: Option<&str>,
+    format: Format,
+) -> Result<()> {
+    let parse = |s: &str| {
+        parse_user_datetime(s).ok_or_else(|| {
+            eyre!("{s:?} is not a date-time (use 2026-11-01 or 2026-11-01T09:00:00)")
+        })
+    };
     let end = match to {
         Some(s) => parse(s)?,
         None => now_jst(),
@@ -46,7 +55,11 @@ async fn orders(client: &Client, from: Option<&str>, to: Option<&str>, format: F
         None => end - Duration::days(7),
     };
     if start > end {
-        return Err(eyre!("--from ({}) is after --to ({})", fmt_fs(start), fmt_fs(end)));
+        return Err(eyre!(
+            "--from ({}) is after --to ({})",
+            fmt_fs(start),
+            fmt_fs(end)
+        ));
     }
     let query = OrderQuery {
         order_date_start: Some(start),
@@ -62,12 +75,26 @@ async fn orders(client: &Client, from: Option<&str>, to: Option<&str>, format: F
     }
     match format {
         Format::Json => {
-            let raw: Vec<&Value> = orders.iter().map(|o| &o.raw).chain(unreadable.iter().map(|u| &u.raw)).collect();
+            let raw: Vec<&Value> = orders
+                .iter()
+                .map(|o| &o.raw)
+                .chain(unreadable.iter().map(|u| &u.raw))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&raw)?);
         }
         Format::Table => {
-            let mut t = Table::new(&["受注コード", "注文日時", "注文者", "都道府県", "支払方法", "入金", "合計", "点数", "配送"])
-                .align_right(&[6, 7]);
+            let mut t = Table::new(&[
+                "受注コード",
+                "注文日時",
+                "注文者",
+                "都道府県",
+                "支払方法",
+                "入金",
+                "合計",
+                "点数",
+                "配送",
+            ])
+            .align_right(&[6, 7]);
             for o in &orders {
                 t.row(&order_row(o));
             }
@@ -84,21 +111,38 @@ async fn orders(client: &Client, from: Option<&str>, to: Option<&str>, format: F
         }
     }
     for u in &unreadable {
-        eprintln!("warning: an order could not be read ({}); shown raw in --format json", sanitize(&u.reason));
+        eprintln!(
+            "warning: an order could not be read ({}); shown raw in --format json",
+            sanitize(&u.reason)
+        );
     }
     Ok(())
 }
 
 fn order_row(o: &Order) -> Vec<String> {
     let first = o.shipments.first();
-    let pref = first.map(|s| s.address.prefecture.as_str()).unwrap_or(o.buyer.prefecture.as_str());
-    let items: i64 = o.shipments.iter().flat_map(|s| &s.products).map(|p| p.count).sum();
+    let pref = first
+        .map(|s| s.address.prefecture.as_str())
+        .unwrap_or(o.buyer.prefecture.as_str());
+    let items: i64 = o
+        .shipments
+        .iter()
+        .flat_map(|s| &s.products)
+        .map(|p| p.count)
+        .sum();
     vec![
         o.order_no.clone(),
-        o.date.map(|d| d.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+        o.date
+            .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default(),
         o.buyer.full_name(),
-        prefecture_ja(pref).map(str::to_string).unwrap_or_else(|| pref.to_string()),
-        o.payment_type.as_ref().map(|p| p.label_ja().to_string()).unwrap_or_default(),
+        prefecture_ja(pref)
+            .map(str::to_string)
+            .unwrap_or_else(|| pref.to_string()),
+        o.payment_type
+            .as_ref()
+            .map(|p| p.label_ja().to_string())
+            .unwrap_or_default(),
         if o.is_cancelled() {
             "取消".into()
         } else if o.is_paid() {
@@ -123,15 +167,32 @@ async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
     let mut out = std::io::stdout().lock();
     let s = |v: &str| sanitize(v).into_owned();
     writeln!(out, "受注コード  {}", s(&o.order_no))?;
-    writeln!(out, "注文日時    {}", o.date.map(fmt_fs).unwrap_or_default())?;
-    writeln!(out, "状態        {}", o.status.as_ref().map(|v| v.label_ja()).unwrap_or("-"))?;
+    writeln!(
+        out,
+        "注文日時    {}",
+        o.date.map(fmt_fs).unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "状態        {}",
+        o.status.as_ref().map(|v| v.label_ja()).unwrap_or("-")
+    )?;
     writeln!(
         out,
         "支払方法    {}  ({})",
         s(o.payment_type.as_ref().map(|p| p.label_ja()).unwrap_or("-")),
-        if o.is_paid() { "入金済" } else { "未入金" }
+        if o.is_paid() {
+            "入金済"
+        } else {
+            "未入金"
+        }
     )?;
-    writeln!(out, "注文者      {}  {}", s(&o.buyer.full_name()), s(&o.buyer.mail))?;
+    writeln!(
+        out,
+        "注文者      {}  {}",
+        s(&o.buyer.full_name()),
+        s(&o.buyer.mail)
+    )?;
     writeln!(out, "合計        {}", yen(o.amounts.grand_total))?;
     for sh in &o.shipments {
         let a = &sh.address;
@@ -152,7 +213,14 @@ async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
             if sh.shipped { "済" } else { "未" }
         )?;
         for p in &sh.products {
-            writeln!(out, "  {}  {}  x{}  {}", s(&p.sku_no), s(&p.name), p.count, yen(p.price))?;
+            writeln!(
+                out,
+                "  {}  {}  x{}  {}",
+                s(&p.sku_no),
+                s(&p.name),
+                p.count,
+                yen(p.price)
+            )?;
         }
     }
     if let Some(c) = &o.communication {
@@ -164,7 +232,11 @@ async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
 async fn inventory(client: &Client, format: Format) -> Result<()> {
     let (products, unreadable) = client.search_inventory(&[])?.collect_all().await?;
     if format == Format::Json {
-        let raw: Vec<&Value> = products.iter().map(|p| &p.raw).chain(unreadable.iter().map(|u| &u.raw)).collect();
+        let raw: Vec<&Value> = products
+            .iter()
+            .map(|p| &p.raw)
+            .chain(unreadable.iter().map(|u| &u.raw))
+            .collect();
         println!("{}", serde_json::to_string_pretty(&raw)?);
         return Ok(());
     }
@@ -172,7 +244,12 @@ async fn inventory(client: &Client, format: Format) -> Result<()> {
     let mut skus = 0;
     for p in &products {
         for s in &p.skus {
-            t.row(&[p.product_no.clone(), s.sku_no.clone(), p.name.clone(), s.count.to_string()]);
+            t.row(&[
+                p.product_no.clone(),
+                s.sku_no.clone(),
+                p.name.clone(),
+                s.count.to_string(),
+            ]);
             skus += 1;
         }
     }

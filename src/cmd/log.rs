@@ -26,7 +26,13 @@ pub fn print_audit(e: &AuditEntry) {
     );
 }
 
-pub async fn run(b: &Backend, audit: bool, follow: bool, limit: usize, format: Format) -> Result<()> {
+pub async fn run(
+    b: &Backend,
+    audit: bool,
+    follow: bool,
+    limit: usize,
+    format: Format,
+) -> Result<()> {
     if audit {
         let mut entries: Vec<AuditEntry> = b.get(Request::Audit { limit }).await.map_err(fail)?;
         entries.reverse();

@@ -44,8 +44,9 @@ pub fn parse_date(s: &str, what: &str) -> Result<chrono::NaiveDate> {
 }
 
 pub fn parse_datetime(s: &str, what: &str) -> Result<chrono::NaiveDateTime> {
-    crate::time::parse_user_datetime(s)
-        .ok_or_else(|| eyre!("{what} {s:?} is not a date-time like 2026-11-29 or 2026-11-29T09:00:00"))
+    crate::time::parse_user_datetime(s).ok_or_else(|| {
+        eyre!("{what} {s:?} is not a date-time like 2026-11-29 or 2026-11-29T09:00:00")
+    })
 }
 
 /// Runs one parsed command line.
@@ -82,7 +83,9 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Retry(a) => orders::retry(&backend(&dir)?, a.error_id).await,
         Command::Robots(c) => robots::run(&backend(&dir)?, c).await,
         Command::Log(a) => log::run(&backend(&dir)?, a.audit, a.follow, a.limit, a.format).await,
-        Command::Products(ProductsCommand::Import(a)) => data::import(&backend(&dir)?, &a.file).await,
+        Command::Products(ProductsCommand::Import(a)) => {
+            data::import(&backend(&dir)?, &a.file).await
+        }
         Command::Products(ProductsCommand::List(f)) => data::list(&backend(&dir)?, f.format).await,
         Command::Backup(a) => data::backup(&backend(&dir)?, &a.file, a.include_secrets).await,
         Command::Restore(a) => data::restore(&dir, &a.file, a.force),

@@ -13,7 +13,9 @@ use crate::service::{Backend, InstructionDetail, Request};
 use crate::textfmt::{Table, yen};
 
 pub fn pref(token: &str) -> String {
-    prefecture_ja(token).map(str::to_string).unwrap_or_else(|| token.to_string())
+    prefecture_ja(token)
+        .map(str::to_string)
+        .unwrap_or_else(|| token.to_string())
 }
 
 pub async fn list(b: &Backend, status: Option<&str>, format: DataFormat) -> Result<()> {
@@ -29,11 +31,24 @@ pub async fn list(b: &Backend, status: Option<&str>, format: DataFormat) -> Resu
         DataFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         DataFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(["受注コード", "注文日時", "配送先", "都道府県", "点数", "金額", "支払方法", "入金フラグ", "ステータス", "保留理由"])?;
+            w.write_record([
+                "受注コード",
+                "注文日時",
+                "配送先",
+                "都道府県",
+                "点数",
+                "金額",
+                "支払方法",
+                "入金フラグ",
+                "ステータス",
+                "保留理由",
+            ])?;
             for r in &rows {
                 w.write_record([
                     sanitize(&r.order_no).as_ref(),
-                    &r.order_date.map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
+                    &r.order_date
+                        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default(),
                     sanitize(&r.customer).as_ref(),
                     &pref(&r.prefecture),
                     &r.items.to_string(),
@@ -47,12 +62,25 @@ pub async fn list(b: &Backend, status: Option<&str>, format: DataFormat) -> Resu
             w.flush()?;
         }
         DataFormat::Table => {
-            let mut t = Table::new(&["受注コード", "注文日時", "配送先", "都道府県", "点数", "金額", "支払方法", "入金", "ステータス", "保留理由"])
-                .align_right(&[4, 5]);
+            let mut t = Table::new(&[
+                "受注コード",
+                "注文日時",
+                "配送先",
+                "都道府県",
+                "点数",
+                "金額",
+                "支払方法",
+                "入金",
+                "ステータス",
+                "保留理由",
+            ])
+            .align_right(&[4, 5]);
             for r in &rows {
                 t.row(&[
                     r.order_no.clone(),
-                    r.order_date.map(|d| d.format("%m/%d %H:%M").to_string()).unwrap_or_default(),
+                    r.order_date
+                        .map(|d| d.format("%m/%d %H:%M").to_string())
+                        .unwrap_or_default(),
                     r.customer.clone(),
                     pref(&r.prefecture),
                     r.items.to_string(),
@@ -71,7 +99,9 @@ pub async fn list(b: &Backend, status: Option<&str>, format: DataFormat) -> Resu
 }
 
 pub fn payment_label(token: &str) -> String {
-    crate::futureshop::PaymentType::parse(token).label_ja().to_string()
+    crate::futureshop::PaymentType::parse(token)
+        .label_ja()
+        .to_string()
 }
 
 fn status_label(r: &InstructionSummary) -> String {
@@ -86,7 +116,12 @@ fn status_label(r: &InstructionSummary) -> String {
 }
 
 pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
-    let d: InstructionDetail = b.get(Request::FindOrder { order_no: order_no.into() }).await.map_err(fail)?;
+    let d: InstructionDetail = b
+        .get(Request::FindOrder {
+            order_no: order_no.into(),
+        })
+        .await
+        .map_err(fail)?;
     let mut out = std::io::stdout().lock();
     if format == Format::Json {
         writeln!(out, "{}", serde_json::to_string_pretty(&d)?)?;
@@ -94,38 +129,126 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
     }
     let i = &d.instruction;
     let s = |v: &str| sanitize(v).into_owned();
-    writeln!(out, "出荷指示 ID:{}  受注コード {}  (version {})", i.id, s(&i.order_no), i.version)?;
-    writeln!(out, "ステータス   {}{}", i.status, if i.cancelled_after_shipment { "  ⚠ 出荷後キャンセル" } else { "" })?;
+    writeln!(
+        out,
+        "出荷指示 ID:{}  受注コード {}  (version {})",
+        i.id,
+        s(&i.order_no),
+        i.version
+    )?;
+    writeln!(
+        out,
+        "ステータス   {}{}",
+        i.status,
+        if i.cancelled_after_shipment {
+            "  ⚠ 出荷後キャンセル"
+        } else {
+            ""
+        }
+    )?;
     if !i.hold_reasons.is_empty() {
-        writeln!(out, "保留理由     {}", s(&i.hold_reasons.iter().cloned().collect::<Vec<_>>().join(" / ")))?;
+        writeln!(
+            out,
+            "保留理由     {}",
+            s(&i.hold_reasons
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" / "))
+        )?;
     }
     writeln!(out, "入金フラグ   {}", i.payment)?;
-    writeln!(out, "支払方法     {}", s(&payment_label(i.payment_type.as_deref().unwrap_or(""))))?;
-    writeln!(out, "注文日時     {}", i.order_date.map(|d| d.to_string()).unwrap_or_default())?;
-    writeln!(out, "注文者       {}  {}", s(&i.buyer.name), s(&i.buyer_mail))?;
-    writeln!(out, "金額         合計 {}  (商品 {} 送料 {} 手数料 {} ポイント -{})",
-        yen(i.amounts.grand_total), yen(i.amounts.product_total), yen(i.amounts.postage),
-        yen(i.amounts.payment_charge_total), yen(i.amounts.used_point_price))?;
+    writeln!(
+        out,
+        "支払方法     {}",
+        s(&payment_label(i.payment_type.as_deref().unwrap_or("")))
+    )?;
+    writeln!(
+        out,
+        "注文日時     {}",
+        i.order_date.map(|d| d.to_string()).unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "注文者       {}  {}",
+        s(&i.buyer.name),
+        s(&i.buyer_mail)
+    )?;
+    writeln!(
+        out,
+        "金額         合計 {}  (商品 {} 送料 {} 手数料 {} ポイント -{})",
+        yen(i.amounts.grand_total),
+        yen(i.amounts.product_total),
+        yen(i.amounts.postage),
+        yen(i.amounts.payment_charge_total),
+        yen(i.amounts.used_point_price)
+    )?;
     if let Some(n) = &i.notes {
-        writeln!(out, "備考         {}", sanitize_multiline(n).replace('\n', "\n             "))?;
+        writeln!(
+            out,
+            "備考         {}",
+            sanitize_multiline(n).replace('\n', "\n             ")
+        )?;
     }
     for dest in &i.destinations {
         let a = &dest.address;
-        writeln!(out, "\n配送先 {}: {}  〒{} {} {}  {}", dest.shipment_no, s(&a.name), s(&a.postal_code), pref(&a.prefecture), s(&a.address), s(&a.phone))?;
-        writeln!(out, "  配送方法 {}{}{}", s(&dest.delivery_method),
-            dest.requested_date.map(|d| format!("  希望日 {d}")).unwrap_or_default(),
-            dest.requested_time.as_ref().map(|t| format!("  時間帯 {}", s(t))).unwrap_or_default())?;
+        writeln!(
+            out,
+            "\n配送先 {}: {}  〒{} {} {}  {}",
+            dest.shipment_no,
+            s(&a.name),
+            s(&a.postal_code),
+            pref(&a.prefecture),
+            s(&a.address),
+            s(&a.phone)
+        )?;
+        writeln!(
+            out,
+            "  配送方法 {}{}{}",
+            s(&dest.delivery_method),
+            dest.requested_date
+                .map(|d| format!("  希望日 {d}"))
+                .unwrap_or_default(),
+            dest.requested_time
+                .as_ref()
+                .map(|t| format!("  時間帯 {}", s(t)))
+                .unwrap_or_default()
+        )?;
         if let Some(t) = &dest.tracking_no {
-            writeln!(out, "  送り状番号 {}{}", s(t), if dest.upstream_accepted { "  (futureshop 連携済み)" } else { "" })?;
+            writeln!(
+                out,
+                "  送り状番号 {}{}",
+                s(t),
+                if dest.upstream_accepted {
+                    "  (futureshop 連携済み)"
+                } else {
+                    ""
+                }
+            )?;
         }
         for it in &dest.items {
-            writeln!(out, "  {}  {}  x{}  {}", s(&it.sku_no), s(&it.name), it.count, yen(it.price))?;
+            writeln!(
+                out,
+                "  {}  {}  x{}  {}",
+                s(&it.sku_no),
+                s(&it.name),
+                it.count,
+                yen(it.price)
+            )?;
         }
     }
     match &i.upstream {
-        Upstream::Refused { code, message, .. } => writeln!(out, "\n実績連携エラー: {} {}", s(code), s(message))?,
-        Upstream::Failed { message, attempts, .. } => writeln!(out, "\n実績連携: 送信失敗 {attempts} 回 ({})", s(message))?,
-        Upstream::Accepted { at } => writeln!(out, "\n実績連携: 連携済み ({})", at.format("%Y-%m-%d %H:%M"))?,
+        Upstream::Refused { code, message, .. } => {
+            writeln!(out, "\n実績連携エラー: {} {}", s(code), s(message))?
+        }
+        Upstream::Failed {
+            message, attempts, ..
+        } => writeln!(out, "\n実績連携: 送信失敗 {attempts} 回 ({})", s(message))?,
+        Upstream::Accepted { at } => writeln!(
+            out,
+            "\n実績連携: 連携済み ({})",
+            at.format("%Y-%m-%d %H:%M")
+        )?,
         Upstream::Pending => writeln!(out, "\n実績連携: 次回の出荷実績連携で送信")?,
         Upstream::Idle => {}
     }
@@ -134,7 +257,14 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
         writeln!(out, "  (なし)")?;
     }
     for (n, e) in i.trace.iter().enumerate() {
-        writeln!(out, "  {}. ID:{} {} — {}", n + 1, e.robot_id, s(&e.robot_name), s(&e.decision))?;
+        writeln!(
+            out,
+            "  {}. ID:{} {} — {}",
+            n + 1,
+            e.robot_id,
+            s(&e.robot_name),
+            s(&e.decision)
+        )?;
     }
     writeln!(out, "\n履歴:")?;
     for h in &d.history {
@@ -143,13 +273,26 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
             (None, Some(b)) => format!(" → {b}"),
             _ => String::new(),
         };
-        writeln!(out, "  {}  {}  {}{}  {}", h.at.format("%Y-%m-%d %H:%M:%S"), s(&h.actor.to_string()), s(&h.action), moved, s(&h.reason))?;
+        writeln!(
+            out,
+            "  {}  {}  {}{}  {}",
+            h.at.format("%Y-%m-%d %H:%M:%S"),
+            s(&h.actor.to_string()),
+            s(&h.action),
+            moved,
+            s(&h.reason)
+        )?;
     }
     Ok(())
 }
 
 async fn resolve(b: &Backend, order_no: &str) -> Result<Instruction> {
-    let d: InstructionDetail = b.get(Request::FindOrder { order_no: order_no.into() }).await.map_err(fail)?;
+    let d: InstructionDetail = b
+        .get(Request::FindOrder {
+            order_no: order_no.into(),
+        })
+        .await
+        .map_err(fail)?;
     Ok(d.instruction)
 }
 
@@ -159,21 +302,40 @@ fn done(i: &Instruction, what: &str) {
 
 pub async fn hold(b: &Backend, order_no: &str, reason: &str) -> Result<()> {
     let i = resolve(b, order_no).await?;
-    let i: Instruction = b.get(Request::Hold { id: i.id, version: Some(i.version), reason: reason.into() }).await.map_err(fail)?;
+    let i: Instruction = b
+        .get(Request::Hold {
+            id: i.id,
+            version: Some(i.version),
+            reason: reason.into(),
+        })
+        .await
+        .map_err(fail)?;
     done(&i, "を保留にしました");
     Ok(())
 }
 
 pub async fn release(b: &Backend, order_no: &str) -> Result<()> {
     let i = resolve(b, order_no).await?;
-    let i: Instruction = b.get(Request::Release { id: i.id, version: Some(i.version) }).await.map_err(fail)?;
+    let i: Instruction = b
+        .get(Request::Release {
+            id: i.id,
+            version: Some(i.version),
+        })
+        .await
+        .map_err(fail)?;
     done(&i, "の保留を解除しました");
     Ok(())
 }
 
 pub async fn start(b: &Backend, order_no: &str) -> Result<()> {
     let i = resolve(b, order_no).await?;
-    let i: Instruction = b.get(Request::StartWork { id: i.id, version: Some(i.version) }).await.map_err(fail)?;
+    let i: Instruction = b
+        .get(Request::StartWork {
+            id: i.id,
+            version: Some(i.version),
+        })
+        .await
+        .map_err(fail)?;
     done(&i, "の出荷作業を開始しました");
     Ok(())
 }
@@ -181,19 +343,49 @@ pub async fn start(b: &Backend, order_no: &str) -> Result<()> {
 pub async fn ship(b: &Backend, a: &crate::cli::ShipArgs) -> Result<()> {
     let i = resolve(b, &a.order_no).await?;
     let ship = crate::engine::ShipRequest {
-        tracking: a.tracking.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+        tracking: a
+            .tracking
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
         carrier: a.carrier.clone(),
-        ship_date: a.date.as_deref().map(|d| parse_date(d, "--date")).transpose()?,
-        expected_arrival: a.arrival.as_deref().map(|d| parse_date(d, "--arrival")).transpose()?,
+        ship_date: a
+            .date
+            .as_deref()
+            .map(|d| parse_date(d, "--date"))
+            .transpose()?,
+        expected_arrival: a
+            .arrival
+            .as_deref()
+            .map(|d| parse_date(d, "--arrival"))
+            .transpose()?,
     };
-    let i: Instruction = b.get(Request::Ship { id: i.id, version: Some(i.version), ship }).await.map_err(fail)?;
-    done(&i, "を出荷済みにしました (次回の出荷実績連携で futureshop に送信)");
+    let i: Instruction = b
+        .get(Request::Ship {
+            id: i.id,
+            version: Some(i.version),
+            ship,
+        })
+        .await
+        .map_err(fail)?;
+    done(
+        &i,
+        "を出荷済みにしました (次回の出荷実績連携で futureshop に送信)",
+    );
     Ok(())
 }
 
 pub async fn cancel(b: &Backend, order_no: &str, reason: &str) -> Result<()> {
     let i = resolve(b, order_no).await?;
-    let i: Instruction = b.get(Request::Cancel { id: i.id, version: Some(i.version), reason: reason.into() }).await.map_err(fail)?;
+    let i: Instruction = b
+        .get(Request::Cancel {
+            id: i.id,
+            version: Some(i.version),
+            reason: reason.into(),
+        })
+        .await
+        .map_err(fail)?;
     done(&i, "をキャンセルしました");
     Ok(())
 }
@@ -222,9 +414,17 @@ pub async fn errors(b: &Backend, format: Format) -> Result<()> {
             attempts: e.attempts,
         })
         .collect();
-    let shipped: Vec<InstructionSummary> = b.get(Request::Summaries { status: Some(Status::Shipped) }).await.map_err(fail)?;
+    let shipped: Vec<InstructionSummary> = b
+        .get(Request::Summaries {
+            status: Some(Status::Shipped),
+        })
+        .await
+        .map_err(fail)?;
     for s in shipped.iter().filter(|s| s.upstream_error) {
-        let d: InstructionDetail = b.get(Request::Instruction { id: s.id }).await.map_err(fail)?;
+        let d: InstructionDetail = b
+            .get(Request::Instruction { id: s.id })
+            .await
+            .map_err(fail)?;
         if let Upstream::Refused { code, message, at } = &d.instruction.upstream {
             rows.push(ErrorRow {
                 kind: "実績連携エラー",
@@ -240,17 +440,31 @@ pub async fn errors(b: &Backend, format: Format) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    let mut t = Table::new(&["種別", "ID", "受注コード", "理由", "日時", "回数"]).align_right(&[1, 5]);
+    let mut t =
+        Table::new(&["種別", "ID", "受注コード", "理由", "日時", "回数"]).align_right(&[1, 5]);
     for r in &rows {
-        t.row(&[r.kind.to_string(), r.id.to_string(), r.order_no.clone(), r.reason.clone(), r.when.clone(), r.attempts.to_string()]);
+        t.row(&[
+            r.kind.to_string(),
+            r.id.to_string(),
+            r.order_no.clone(),
+            r.reason.clone(),
+            r.when.clone(),
+            r.attempts.to_string(),
+        ]);
     }
     print!("{}", t.render());
-    println!("{} 件 (取込エラーは原因を直してから `shukka retry ID` で再取込できます)", rows.len());
+    println!(
+        "{} 件 (取込エラーは原因を直してから `shukka retry ID` で再取込できます)",
+        rows.len()
+    );
     Ok(())
 }
 
 pub async fn retry(b: &Backend, error_id: u64) -> Result<()> {
-    let v = b.call(Request::RetryIntake { error_id }).await.map_err(fail)?;
+    let v = b
+        .call(Request::RetryIntake { error_id })
+        .await
+        .map_err(fail)?;
     if v["created"].as_u64().unwrap_or(0) > 0 {
         println!("取り込みました");
     } else if v["skipped"].as_u64().unwrap_or(0) > 0 {

@@ -17,17 +17,27 @@ pub async fn apply(b: &Backend, file: &Path) -> Result<()> {
     let base = file.parent().unwrap_or(Path::new("."));
     let secret = parsed.secret(base).map_err(|e| eyre!(e))?;
     let report: serde_json::Value = b
-        .call(Request::ApplySetup { file: text, secret: secret.expose().to_string() })
+        .call(Request::ApplySetup {
+            file: text,
+            secret: secret.expose().to_string(),
+        })
         .await
         .map_err(fail)?;
     if let Some(steps) = report["steps"].as_array() {
         for s in steps {
-            println!("{}: {}", s[0].as_str().unwrap_or(""), s[1].as_str().unwrap_or(""));
+            println!(
+                "{}: {}",
+                s[0].as_str().unwrap_or(""),
+                s[1].as_str().unwrap_or("")
+            );
         }
     }
     if let Some(t) = report.get("connection").filter(|v| !v.is_null()) {
         if t["ok"].as_bool() == Some(true) {
-            println!("接続テスト: {}", sanitize(t["message"].as_str().unwrap_or("")));
+            println!(
+                "接続テスト: {}",
+                sanitize(t["message"].as_str().unwrap_or(""))
+            );
         } else {
             return Err(eyre!(
                 "接続テストに失敗しました: {}\n(設定は保存しました。認証情報を直して再度 apply してください)",
@@ -46,7 +56,13 @@ pub async fn status(b: &Backend, format: Format) -> Result<bool> {
         println!("{}", serde_json::to_string_pretty(&items)?);
     } else {
         for i in &items {
-            println!("{} {}. {}\n     {}", if i.ok { "✓" } else { "✗" }, i.number, i.title, sanitize(&i.reason));
+            println!(
+                "{} {}. {}\n     {}",
+                if i.ok { "✓" } else { "✗" },
+                i.number,
+                i.title,
+                sanitize(&i.reason)
+            );
         }
         let done = items.iter().filter(|i| i.ok).count();
         println!("\n{done}/{} 完了", items.len());
@@ -57,16 +73,22 @@ pub async fn status(b: &Backend, format: Format) -> Result<bool> {
 /// `sync --once` goes through the service; continuous `sync` runs the scheduler here.
 pub async fn sync(b: &Backend, engine: Option<&Engine>, once: bool) -> Result<bool> {
     if once {
-        let lines: Vec<crate::domain::RunLogEntry> = b.get(Request::SyncOnce).await.map_err(fail)?;
+        let lines: Vec<crate::domain::RunLogEntry> =
+            b.get(Request::SyncOnce).await.map_err(fail)?;
         if lines.is_empty() {
-            println!("実行するロボットはありません (トリガーが来ていないか、有効な連携ロボットがありません)");
+            println!(
+                "実行するロボットはありません (トリガーが来ていないか、有効な連携ロボットがありません)"
+            );
         }
         for l in &lines {
             super::robots::print_run(l);
         }
-        return Ok(lines.iter().all(|l| l.state == crate::domain::RunState::Done));
+        return Ok(lines
+            .iter()
+            .all(|l| l.state == crate::domain::RunState::Done));
     }
-    let engine = engine.ok_or_else(|| eyre!("the shukka server already runs the robots on their triggers"))?;
+    let engine = engine
+        .ok_or_else(|| eyre!("the shukka server already runs the robots on their triggers"))?;
     eprintln!("同期を開始しました (Ctrl-C で停止)");
     let stopper = engine.clone();
     tokio::spawn(async move {
@@ -75,7 +97,8 @@ pub async fn sync(b: &Backend, engine: Option<&Engine>, once: bool) -> Result<bo
             stopper.request_stop();
         }
     });
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).wrap_err("SIGTERM handler")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .wrap_err("SIGTERM handler")?;
     let stopper = engine.clone();
     tokio::spawn(async move {
         term.recv().await;
@@ -93,6 +116,8 @@ pub async fn sync(b: &Backend, engine: Option<&Engine>, once: bool) -> Result<bo
             }
         }
     });
-    engine.run_scheduler(Duration::from_secs(1), Duration::from_secs(20)).await;
+    engine
+        .run_scheduler(Duration::from_secs(1), Duration::from_secs(20))
+        .await;
     Ok(true)
 }

@@ -11,11 +11,16 @@ use crate::time::parse_user_datetime;
 
 pub fn config_from_args(a: &SimArgs) -> Result<SimConfig> {
     let now = match &a.now {
-        Some(s) => Some(parse_user_datetime(s).ok_or_else(|| eyre!("--now {s:?} is not a date-time like 2026-11-01T12:00:00"))?),
+        Some(s) => Some(
+            parse_user_datetime(s)
+                .ok_or_else(|| eyre!("--now {s:?} is not a date-time like 2026-11-01T12:00:00"))?,
+        ),
         None => None,
     };
     if !(0.0..=1.0).contains(&a.error_rate) || !(0.0..=1.0).contains(&a.unknown_sku_rate) {
-        return Err(eyre!("--error-rate and --unknown-sku-rate must be between 0 and 1"));
+        return Err(eyre!(
+            "--error-rate and --unknown-sku-rate must be between 0 and 1"
+        ));
     }
     Ok(SimConfig {
         addr: a.addr,
@@ -57,20 +62,33 @@ pub async fn run(a: SimArgs) -> Result<()> {
         .wrap_err_with(|| format!("cannot listen on {}", a.addr))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", handle.base_url())?;
-    writeln!(out, "# {} orders seeded (seed {}); use the client with:", a.orders, a.seed)?;
+    writeln!(
+        out,
+        "# {} orders seeded (seed {}); use the client with:",
+        a.orders, a.seed
+    )?;
     writeln!(out, "export FUTURESHOP_API_BASE={}", handle.base_url())?;
     writeln!(out, "export FUTURESHOP_SHOP_KEY={}", a.shop_key)?;
     writeln!(out, "export FUTURESHOP_CLIENT_ID={}", a.client_id)?;
     if a.client_secret == "demo-secret" {
         writeln!(out, "export FUTURESHOP_CLIENT_SECRET=demo-secret")?;
     } else {
-        writeln!(out, "export FUTURESHOP_CLIENT_SECRET=...   # the value given to --client-secret")?;
+        writeln!(
+            out,
+            "export FUTURESHOP_CLIENT_SECRET=...   # the value given to --client-secret"
+        )?;
     }
     writeln!(out, "export FUTURESHOP_PACING_MS=0")?;
-    writeln!(out, "# control API: {}/__sim/stats  (Ctrl-C stops)", handle.base_url())?;
+    writeln!(
+        out,
+        "# control API: {}/__sim/stats  (Ctrl-C stops)",
+        handle.base_url()
+    )?;
     out.flush()?;
     drop(out);
-    tokio::signal::ctrl_c().await.wrap_err("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .wrap_err("waiting for Ctrl-C")?;
     tokio::time::timeout(Duration::from_secs(5), handle.shutdown())
         .await
         .ok();

@@ -79,7 +79,10 @@ impl Status {
 
     /// Still to be worked on (ステータス同期 re-reads these).
     pub fn is_open(self) -> bool {
-        matches!(self, Status::AwaitingPayment | Status::Held | Status::Ready | Status::InProgress)
+        matches!(
+            self,
+            Status::AwaitingPayment | Status::Held | Status::Ready | Status::InProgress
+        )
     }
 }
 
@@ -175,9 +178,17 @@ pub enum Upstream {
     /// futureshop accepted it: never sent again.
     Accepted { at: DateTime<FixedOffset> },
     /// futureshop refused it (e.g. CannotUpdateStorePickup): 実績連携エラー.
-    Refused { code: String, message: String, at: DateTime<FixedOffset> },
+    Refused {
+        code: String,
+        message: String,
+        at: DateTime<FixedOffset>,
+    },
     /// Could not be sent (network, 5xx): retried on later runs.
-    Failed { message: String, attempts: u32, at: DateTime<FixedOffset> },
+    Failed {
+        message: String,
+        attempts: u32,
+        at: DateTime<FixedOffset>,
+    },
 }
 
 impl Upstream {
@@ -251,11 +262,17 @@ impl Instruction {
     }
 
     pub fn item_count(&self) -> i64 {
-        self.destinations.iter().flat_map(|d| &d.items).map(|i| i.count).sum()
+        self.destinations
+            .iter()
+            .flat_map(|d| &d.items)
+            .map(|i| i.count)
+            .sum()
     }
 
     pub fn skus(&self) -> impl Iterator<Item = &str> {
-        self.destinations.iter().flat_map(|d| d.items.iter().map(|i| i.sku_no.as_str()))
+        self.destinations
+            .iter()
+            .flat_map(|d| d.items.iter().map(|i| i.sku_no.as_str()))
     }
 
     pub fn summary(&self) -> InstructionSummary {
@@ -268,7 +285,12 @@ impl Instruction {
             customer: self.customer_name().to_string(),
             prefecture: self.prefecture().to_string(),
             items: self.item_count(),
-            skus: self.skus().map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect(),
+            skus: self
+                .skus()
+                .map(str::to_string)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             amount: self.amounts.grand_total,
             payment_type: self.payment_type.clone().unwrap_or_default(),
             payment: self.payment,

@@ -12,7 +12,10 @@ use super::Status;
 pub enum Actor {
     /// A person, by Unix user name.
     Operator(String),
-    Robot { id: u64, name: String },
+    Robot {
+        id: u64,
+        name: String,
+    },
     System,
 }
 

@@ -25,7 +25,9 @@ impl Engine {
     pub fn find_order(&self, order_no: &str) -> Result<Instruction> {
         let mut found = self.store().instructions_by_order_no(order_no.trim())?;
         match found.len() {
-            0 => Err(EngineError::NotFound(format!("受注 {order_no} の出荷指示はありません"))),
+            0 => Err(EngineError::NotFound(format!(
+                "受注 {order_no} の出荷指示はありません"
+            ))),
             1 => Ok(found.remove(0)),
             n => Err(EngineError::Refused(format!(
                 "受注 {order_no} の出荷指示が {n} 件あります (複数の API認証設定): ID で指定してください"
@@ -45,9 +47,9 @@ impl Engine {
         let store = self.store();
         let out = store
             .write(|t| {
-                let mut i = t
-                    .instruction(id)?
-                    .ok_or_else(|| crate::store::StoreError::NotFound(format!("出荷指示 ID:{id} はありません")))?;
+                let mut i = t.instruction(id)?.ok_or_else(|| {
+                    crate::store::StoreError::NotFound(format!("出荷指示 ID:{id} はありません"))
+                })?;
                 if let Some(v) = expected_version
                     && v != i.version
                 {
@@ -60,7 +62,14 @@ impl Engine {
                 i.updated_by = actor.to_string();
                 let to = i.status;
                 let stored = t.update_instruction(version, i)?;
-                t.audit(audit_entry(actor, instruction_target(&stored), action, Some(from), Some(to), reason))?;
+                t.audit(audit_entry(
+                    actor,
+                    instruction_target(&stored),
+                    action,
+                    Some(from),
+                    Some(to),
+                    reason,
+                ))?;
                 Ok(stored)
             })
             .map_err(|e| match e {
@@ -71,14 +80,23 @@ impl Engine {
         Ok(out)
     }
 
-    pub fn hold(&self, id: u64, expected_version: Option<u64>, reason: &str, actor: &Actor) -> Result<Instruction> {
+    pub fn hold(
+        &self,
+        id: u64,
+        expected_version: Option<u64>,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Instruction> {
         let reason = reason.trim().to_string();
         if reason.is_empty() {
             return Err(EngineError::Refused("保留理由を入力してください".into()));
         }
         let r = reason.clone();
         self.transition(id, expected_version, actor, "保留", reason, move |i| {
-            if !matches!(i.status, Status::AwaitingPayment | Status::Held | Status::Ready | Status::InProgress) {
+            if !matches!(
+                i.status,
+                Status::AwaitingPayment | Status::Held | Status::Ready | Status::InProgress
+            ) {
                 return Err(format!("{} の出荷指示は保留にできません", i.status));
             }
             i.hold_reasons.insert(r);
@@ -90,12 +108,26 @@ impl Engine {
     /// Clears every hold reason. A 保留 instruction goes to 出荷待ち when its payment is settled,
     /// else back to 入金確認. Releasing a 入金確認 instruction means the operator confirmed the
     /// payment themselves.
-    pub fn release(&self, id: u64, expected_version: Option<u64>, actor: &Actor) -> Result<Instruction> {
-        self.transition(id, expected_version, actor, "保留解除", "手動で解除".into(), |i| {
-            match i.status {
+    pub fn release(
+        &self,
+        id: u64,
+        expected_version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<Instruction> {
+        self.transition(
+            id,
+            expected_version,
+            actor,
+            "保留解除",
+            "手動で解除".into(),
+            |i| match i.status {
                 Status::Held => {
                     i.hold_reasons.clear();
-                    i.status = if i.payment.settled() { Status::Ready } else { Status::AwaitingPayment };
+                    i.status = if i.payment.settled() {
+                        Status::Ready
+                    } else {
+                        Status::AwaitingPayment
+                    };
                     Ok(())
                 }
                 Status::AwaitingPayment => {
@@ -107,34 +139,67 @@ impl Engine {
                     Ok(())
                 }
                 other => Err(format!("{other} の出荷指示は保留されていません")),
-            }
-        })
+            },
+        )
     }
 
     /// The warehouse picked it up: 出荷待ち → 出荷作業中.
-    pub fn start_work(&self, id: u64, expected_version: Option<u64>, actor: &Actor) -> Result<Instruction> {
-        self.transition(id, expected_version, actor, "出荷作業開始", String::new(), |i| {
-            if i.status != Status::Ready {
-                return Err(format!("出荷作業を始められるのは出荷待ちだけです (現在 {})", i.status));
-            }
-            i.status = Status::InProgress;
-            Ok(())
-        })
+    pub fn start_work(
+        &self,
+        id: u64,
+        expected_version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<Instruction> {
+        self.transition(
+            id,
+            expected_version,
+            actor,
+            "出荷作業開始",
+            String::new(),
+            |i| {
+                if i.status != Status::Ready {
+                    return Err(format!(
+                        "出荷作業を始められるのは出荷待ちだけです (現在 {})",
+                        i.status
+                    ));
+                }
+                i.status = Status::InProgress;
+                Ok(())
+            },
+        )
     }
 
     /// 出荷済み with tracking data, from 出荷待ち or 出荷作業中. 出荷実績連携 sends it upstream.
-    pub fn ship(&self, id: u64, expected_version: Option<u64>, req: &ShipRequest, actor: &Actor) -> Result<Instruction> {
-        let tracking: Vec<String> = req.tracking.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    pub fn ship(
+        &self,
+        id: u64,
+        expected_version: Option<u64>,
+        req: &ShipRequest,
+        actor: &Actor,
+    ) -> Result<Instruction> {
+        let tracking: Vec<String> = req
+            .tracking
+            .iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
         if tracking.is_empty() {
-            return Err(EngineError::Refused("送り状番号 (tracking number) を入力してください".into()));
+            return Err(EngineError::Refused(
+                "送り状番号 (tracking number) を入力してください".into(),
+            ));
         }
-        if let Some(t) = tracking.iter().find(|t| t.len() > 100 || t.chars().any(char::is_control)) {
+        if let Some(t) = tracking
+            .iter()
+            .find(|t| t.len() > 100 || t.chars().any(char::is_control))
+        {
             return Err(EngineError::Refused(format!(
                 "送り状番号「{}」は使えません (100 バイトまで、制御文字なし)",
                 crate::sanitize::sanitize(t)
             )));
         }
-        let ship_date = req.ship_date.unwrap_or_else(|| crate::time::now_jst().date());
+        let ship_date = req
+            .ship_date
+            .unwrap_or_else(|| crate::time::now_jst().date());
         let reason = format!("送り状番号 {}", tracking.join(", "));
         let req = req.clone();
         self.transition(id, expected_version, actor, "出荷済み", reason, move |i| {
@@ -163,40 +228,67 @@ impl Engine {
         })
     }
 
-    pub fn cancel(&self, id: u64, expected_version: Option<u64>, reason: &str, actor: &Actor) -> Result<Instruction> {
-        let reason = if reason.trim().is_empty() { "手動キャンセル".to_string() } else { reason.trim().to_string() };
-        self.transition(id, expected_version, actor, "キャンセル", reason, |i| {
-            match i.status {
+    pub fn cancel(
+        &self,
+        id: u64,
+        expected_version: Option<u64>,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<Instruction> {
+        let reason = if reason.trim().is_empty() {
+            "手動キャンセル".to_string()
+        } else {
+            reason.trim().to_string()
+        };
+        self.transition(
+            id,
+            expected_version,
+            actor,
+            "キャンセル",
+            reason,
+            |i| match i.status {
                 Status::Shipped => Err("出荷済みの出荷指示はキャンセルできません".into()),
                 Status::Cancelled => Err("既にキャンセルされています".into()),
                 _ => {
                     i.status = Status::Cancelled;
                     Ok(())
                 }
-            }
-        })
+            },
+        )
     }
 
     /// Queues a 実績連携エラー (or failed upload) for the next 出荷実績連携 run.
-    pub fn resend_tracking(&self, id: u64, expected_version: Option<u64>, actor: &Actor) -> Result<Instruction> {
-        self.transition(id, expected_version, actor, "実績連携再送", String::new(), |i| {
-            if i.status != Status::Shipped {
-                return Err("出荷済みの出荷指示だけが再送できます".into());
-            }
-            if matches!(i.upstream, Upstream::Accepted { .. }) {
-                return Err("futureshop は既に受け付けています".into());
-            }
-            i.upstream = Upstream::Pending;
-            Ok(())
-        })
+    pub fn resend_tracking(
+        &self,
+        id: u64,
+        expected_version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<Instruction> {
+        self.transition(
+            id,
+            expected_version,
+            actor,
+            "実績連携再送",
+            String::new(),
+            |i| {
+                if i.status != Status::Shipped {
+                    return Err("出荷済みの出荷指示だけが再送できます".into());
+                }
+                if matches!(i.upstream, Upstream::Accepted { .. }) {
+                    return Err("futureshop は既に受け付けています".into());
+                }
+                i.upstream = Upstream::Pending;
+                Ok(())
+            },
+        )
     }
 
     /// Runs an intake error's stored order through intake again (after its cause was fixed).
     pub fn retry_intake_error(&self, error_id: u64, actor: &Actor) -> Result<PageOutcome> {
         let store = self.store();
-        let e = store
-            .intake_error(error_id)?
-            .ok_or_else(|| EngineError::NotFound(format!("取込エラー ID:{error_id} はありません")))?;
+        let e = store.intake_error(error_id)?.ok_or_else(|| {
+            EngineError::NotFound(format!("取込エラー ID:{error_id} はありません"))
+        })?;
         let setup = IntakeSetup::load(store, e.auth_id, e.converter_id)?;
         let raw = e.raw.to_value();
         let outcome = match Order::from_any_json(raw.clone()) {
@@ -210,7 +302,10 @@ impl Engine {
                 };
                 t.audit(audit_entry(
                     actor,
-                    Target::IntakeError { id: e.id, order_no: e.order_no.clone() },
+                    Target::IntakeError {
+                        id: e.id,
+                        order_no: e.order_no.clone(),
+                    },
                     "再取込",
                     None,
                     None,
@@ -235,7 +330,11 @@ impl Engine {
 
 fn conflict_message(i: &Instruction) -> String {
     let ago = (now() - i.updated_at).num_seconds().max(0);
-    let when = if ago < 60 { "たった今".to_string() } else { format!("{} 分前", ago / 60) };
+    let when = if ago < 60 {
+        "たった今".to_string()
+    } else {
+        format!("{} 分前", ago / 60)
+    };
     format!(
         "出荷指示 {} は {} に {} が変更しました (現在 {}): 最新の状態を確認してからやり直してください",
         i.order_no, when, i.updated_by, i.status

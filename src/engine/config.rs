@@ -44,7 +44,10 @@ fn map_err(e: StoreError) -> EngineError {
 }
 
 impl Engine {
-    fn config_write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> crate::store::Result<T>) -> Result<T> {
+    fn config_write<T>(
+        &self,
+        f: impl FnOnce(&mut Txn<'_>) -> crate::store::Result<T>,
+    ) -> Result<T> {
         let out = self.store().write(f).map_err(map_err)?;
         self.store().flush()?;
         Ok(out)
@@ -55,10 +58,19 @@ impl Engine {
 
     pub fn duplicate_converter(&self, id: u64, actor: &Actor) -> Result<Converter> {
         self.config_write(|t| {
-            let src = t.converter(id)?.ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+            let src = t
+                .converter(id)?
+                .ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
             let copy = src.duplicate(t.next_id(SEQ_ROBOT));
             t.put_converter(&copy)?;
-            t.audit(audit_entry(actor, robot_target("変換ロボット", copy.id, &copy.name), "複製", None, None, format!("{} から複製", src.label())))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("変換ロボット", copy.id, &copy.name),
+                "複製",
+                None,
+                None,
+                format!("{} から複製", src.label()),
+            ))?;
             Ok(copy)
         })
     }
@@ -66,26 +78,55 @@ impl Engine {
     pub fn rename_converter(&self, id: u64, name: &str, actor: &Actor) -> Result<Converter> {
         let name = clean_name(name)?;
         self.config_write(|t| {
-            let mut c = t.converter(id)?.ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+            let mut c = t
+                .converter(id)?
+                .ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
             if c.standard {
-                return Err(refused(format!("{} は標準の変換ロボットのため変更できません: 複製して使ってください", c.label())));
+                return Err(refused(format!(
+                    "{} は標準の変換ロボットのため変更できません: 複製して使ってください",
+                    c.label()
+                )));
             }
             let old = std::mem::replace(&mut c.name, name);
             t.put_converter(&c)?;
-            t.audit(audit_entry(actor, robot_target("変換ロボット", c.id, &c.name), "名前変更", None, None, format!("「{old}」から")))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("変換ロボット", c.id, &c.name),
+                "名前変更",
+                None,
+                None,
+                format!("「{old}」から"),
+            ))?;
             Ok(c)
         })
     }
 
-    pub fn set_converter_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<Converter> {
+    pub fn set_converter_enabled(
+        &self,
+        id: u64,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<Converter> {
         self.config_write(|t| {
-            let mut c = t.converter(id)?.ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+            let mut c = t
+                .converter(id)?
+                .ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
             if c.standard {
-                return Err(refused(format!("{} は標準の変換ロボットのため変更できません: 複製して使ってください", c.label())));
+                return Err(refused(format!(
+                    "{} は標準の変換ロボットのため変更できません: 複製して使ってください",
+                    c.label()
+                )));
             }
             c.enabled = enabled;
             t.put_converter(&c)?;
-            t.audit(audit_entry(actor, robot_target("変換ロボット", c.id, &c.name), if enabled { "有効化" } else { "無効化" }, None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("変換ロボット", c.id, &c.name),
+                if enabled { "有効化" } else { "無効化" },
+                None,
+                None,
+                "",
+            ))?;
             Ok(c)
         })
     }
@@ -93,29 +134,58 @@ impl Engine {
     // ---------------------------------------------------------------------------------
     // 処理ロボット
 
-    pub fn set_processing_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<ProcessingRobot> {
+    pub fn set_processing_enabled(
+        &self,
+        id: u64,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<ProcessingRobot> {
         let mut all = self.store().processing_robots()?;
         let Some(r) = all.iter_mut().find(|r| r.id == id) else {
-            return Err(EngineError::NotFound(format!("処理ロボット ID:{id} はありません")));
+            return Err(EngineError::NotFound(format!(
+                "処理ロボット ID:{id} はありません"
+            )));
         };
         r.enabled = enabled;
         processing::check_conflicts(&all).map_err(EngineError::Refused)?;
         self.config_write(|t| {
-            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            let mut r = t
+                .processing_robot(id)?
+                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
             r.enabled = enabled;
             t.put_processing(&r)?;
-            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), if enabled { "有効化" } else { "無効化" }, None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("処理ロボット", r.id, &r.name),
+                if enabled { "有効化" } else { "無効化" },
+                None,
+                None,
+                "",
+            ))?;
             Ok(r)
         })
     }
 
     /// 適用 / 適用解除. Only enabled converters can be chosen.
-    pub fn apply_processing(&self, id: u64, converter_id: u64, applied: bool, actor: &Actor) -> Result<ProcessingRobot> {
+    pub fn apply_processing(
+        &self,
+        id: u64,
+        converter_id: u64,
+        applied: bool,
+        actor: &Actor,
+    ) -> Result<ProcessingRobot> {
         self.config_write(|t| {
-            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
-            let c = t.converter(converter_id)?.ok_or_else(|| refused(format!("変換ロボット ID:{converter_id} はありません")))?;
+            let mut r = t
+                .processing_robot(id)?
+                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            let c = t
+                .converter(converter_id)?
+                .ok_or_else(|| refused(format!("変換ロボット ID:{converter_id} はありません")))?;
             if applied && !c.enabled {
-                return Err(refused(format!("{} は有効ではありません: 適用先に選べるのは有効な変換ロボットだけです", c.label())));
+                return Err(refused(format!(
+                    "{} は有効ではありません: 適用先に選べるのは有効な変換ロボットだけです",
+                    c.label()
+                )));
             }
             if applied {
                 r.applied_to.insert(converter_id);
@@ -146,19 +216,37 @@ impl Engine {
         let new = (pos as i64 + delta).clamp(0, order.len() as i64 - 1) as usize;
         let moved = order.remove(pos);
         order.insert(new, moved);
-        let name = robots.iter().find(|r| r.id == id).map(|r| r.name.clone()).unwrap_or_default();
+        let name = robots
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.clone())
+            .unwrap_or_default();
         self.config_write(|t| {
             t.put_config(CFG_RULE_ORDER, &order)?;
-            t.audit(audit_entry(actor, robot_target("処理ロボット", id, &name), "順序変更", None, None, format!("{} 番目から {} 番目へ", pos + 1, new + 1)))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("処理ロボット", id, &name),
+                "順序変更",
+                None,
+                None,
+                format!("{} 番目から {} 番目へ", pos + 1, new + 1),
+            ))?;
             Ok(order.clone())
         })
     }
 
     /// Sets the whole order at once (setup files, restore of a layout).
     pub fn set_rule_order(&self, order: &[u64], actor: &Actor) -> Result<()> {
-        let known: BTreeSet<u64> = self.store().processing_robots()?.iter().map(|r| r.id).collect();
+        let known: BTreeSet<u64> = self
+            .store()
+            .processing_robots()?
+            .iter()
+            .map(|r| r.id)
+            .collect();
         if let Some(x) = order.iter().find(|x| !known.contains(x)) {
-            return Err(EngineError::Refused(format!("処理ロボット ID:{x} はありません")));
+            return Err(EngineError::Refused(format!(
+                "処理ロボット ID:{x} はありません"
+            )));
         }
         let mut full: Vec<u64> = order.to_vec();
         for id in known {
@@ -168,12 +256,27 @@ impl Engine {
         }
         self.config_write(|t| {
             t.put_config(CFG_RULE_ORDER, &full)?;
-            t.audit(audit_entry(actor, Target::Setup { what: "処理ロボットの順序".into() }, "順序変更", None, None, format!("{full:?}")))?;
+            t.audit(audit_entry(
+                actor,
+                Target::Setup {
+                    what: "処理ロボットの順序".into(),
+                },
+                "順序変更",
+                None,
+                None,
+                format!("{full:?}"),
+            ))?;
             Ok(())
         })
     }
 
-    pub fn add_user_rule(&self, name: &str, description: &str, rule: UserRule, actor: &Actor) -> Result<ProcessingRobot> {
+    pub fn add_user_rule(
+        &self,
+        name: &str,
+        description: &str,
+        rule: UserRule,
+        actor: &Actor,
+    ) -> Result<ProcessingRobot> {
         let name = clean_name(name)?;
         rule.validate().map_err(EngineError::Refused)?;
         self.config_write(|t| {
@@ -189,7 +292,14 @@ impl Engine {
             let mut order: Vec<u64> = t.config(CFG_RULE_ORDER)?.unwrap_or_default();
             order.push(r.id);
             t.put_config(CFG_RULE_ORDER, &order)?;
-            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), "作成", None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("処理ロボット", r.id, &r.name),
+                "作成",
+                None,
+                None,
+                "",
+            ))?;
             Ok(r)
         })
     }
@@ -197,28 +307,52 @@ impl Engine {
     pub fn rename_processing(&self, id: u64, name: &str, actor: &Actor) -> Result<ProcessingRobot> {
         let name = clean_name(name)?;
         self.config_write(|t| {
-            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            let mut r = t
+                .processing_robot(id)?
+                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
             if r.builtin_rule().is_some() {
-                return Err(refused(format!("{} は組み込みの処理ロボットのため名前を変更できません", r.label())));
+                return Err(refused(format!(
+                    "{} は組み込みの処理ロボットのため名前を変更できません",
+                    r.label()
+                )));
             }
             let old = std::mem::replace(&mut r.name, name);
             t.put_processing(&r)?;
-            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), "名前変更", None, None, format!("「{old}」から")))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("処理ロボット", r.id, &r.name),
+                "名前変更",
+                None,
+                None,
+                format!("「{old}」から"),
+            ))?;
             Ok(r)
         })
     }
 
     pub fn delete_user_rule(&self, id: u64, actor: &Actor) -> Result<()> {
         self.config_write(|t| {
-            let r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            let r = t
+                .processing_robot(id)?
+                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
             if r.builtin_rule().is_some() {
-                return Err(refused(format!("{} は組み込みの処理ロボットのため削除できません (無効にできます)", r.label())));
+                return Err(refused(format!(
+                    "{} は組み込みの処理ロボットのため削除できません (無効にできます)",
+                    r.label()
+                )));
             }
             t.delete_processing(id);
             let mut order: Vec<u64> = t.config(CFG_RULE_ORDER)?.unwrap_or_default();
             order.retain(|x| *x != id);
             t.put_config(CFG_RULE_ORDER, &order)?;
-            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), "削除", None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("処理ロボット", r.id, &r.name),
+                "削除",
+                None,
+                None,
+                "",
+            ))?;
             Ok(())
         })
     }
@@ -231,7 +365,12 @@ impl Engine {
             .processing_robot(id)?
             .ok_or_else(|| EngineError::NotFound(format!("処理ロボット ID:{id} はありません")))?;
         let converters: BTreeSet<u64> = if r.applied_to.is_empty() {
-            store.converters()?.into_iter().filter(|c| c.enabled).map(|c| c.id).collect()
+            store
+                .converters()?
+                .into_iter()
+                .filter(|c| c.enabled)
+                .map(|c| c.id)
+                .collect()
         } else {
             r.applied_to.clone()
         };
@@ -255,7 +394,9 @@ impl Engine {
                     upstream_paid: w.instr.payment == PaymentFlag::Paid,
                     no_prepayment: &no_prepayment,
                 };
-                let Some(decision) = processing::run_one(&r, &mut w, &env) else { continue };
+                let Some(decision) = processing::run_one(&r, &mut w, &env) else {
+                    continue;
+                };
                 let mut after = w.instr;
                 processing::settle(&mut after);
                 let changed = before.status != after.status
@@ -279,12 +420,25 @@ impl Engine {
     }
 
     pub fn set_no_prepayment(&self, types: &[String], actor: &Actor) -> Result<()> {
-        let mut list: Vec<String> = types.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        let mut list: Vec<String> = types
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         list.sort();
         list.dedup();
         self.config_write(|t| {
             t.put_config(CFG_NO_PREPAYMENT, &list)?;
-            t.audit(audit_entry(actor, Target::Setup { what: "入金不要の支払方法".into() }, "設定", None, None, list.join(", ")))?;
+            t.audit(audit_entry(
+                actor,
+                Target::Setup {
+                    what: "入金不要の支払方法".into(),
+                },
+                "設定",
+                None,
+                None,
+                list.join(", "),
+            ))?;
             Ok(())
         })
     }
@@ -298,20 +452,42 @@ impl Engine {
             validate_linkage(t, &robot, None)?;
             robot.id = t.next_id(SEQ_ROBOT);
             t.put_linkage(&robot)?;
-            t.audit(audit_entry(actor, robot_target("連携ロボット", robot.id, &robot.name), "作成", None, None, robot.action.name()))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("連携ロボット", robot.id, &robot.name),
+                "作成",
+                None,
+                None,
+                robot.action.name(),
+            ))?;
             Ok(robot.clone())
         })
     }
 
     /// Replaces a linkage robot's settings (same id).
-    pub fn update_linkage(&self, robot: LinkageRobot, what: &str, actor: &Actor) -> Result<LinkageRobot> {
+    pub fn update_linkage(
+        &self,
+        robot: LinkageRobot,
+        what: &str,
+        actor: &Actor,
+    ) -> Result<LinkageRobot> {
         self.config_write(|t| {
             if t.linkage_robot(robot.id)?.is_none() {
-                return Err(refused(format!("連携ロボット ID:{} はありません", robot.id)));
+                return Err(refused(format!(
+                    "連携ロボット ID:{} はありません",
+                    robot.id
+                )));
             }
             validate_linkage(t, &robot, Some(robot.id))?;
             t.put_linkage(&robot)?;
-            t.audit(audit_entry(actor, robot_target("連携ロボット", robot.id, &robot.name), what, None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("連携ロボット", robot.id, &robot.name),
+                what,
+                None,
+                None,
+                "",
+            ))?;
             Ok(robot.clone())
         })
     }
@@ -322,7 +498,12 @@ impl Engine {
             .ok_or_else(|| EngineError::NotFound(format!("連携ロボット ID:{id} はありません")))
     }
 
-    pub fn set_linkage_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<LinkageRobot> {
+    pub fn set_linkage_enabled(
+        &self,
+        id: u64,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<LinkageRobot> {
         let mut r = self.linkage(id)?;
         r.enabled = enabled;
         self.update_linkage(r, if enabled { "有効化" } else { "無効化" }, actor)
@@ -334,13 +515,23 @@ impl Engine {
         self.update_linkage(r, "名前変更", actor)
     }
 
-    pub fn set_linkage_trigger(&self, id: u64, trigger: Trigger, actor: &Actor) -> Result<LinkageRobot> {
+    pub fn set_linkage_trigger(
+        &self,
+        id: u64,
+        trigger: Trigger,
+        actor: &Actor,
+    ) -> Result<LinkageRobot> {
         let mut r = self.linkage(id)?;
         r.trigger = trigger;
         self.update_linkage(r, "トリガー変更", actor)
     }
 
-    pub fn set_linkage_converter(&self, id: u64, converter_id: u64, actor: &Actor) -> Result<LinkageRobot> {
+    pub fn set_linkage_converter(
+        &self,
+        id: u64,
+        converter_id: u64,
+        actor: &Actor,
+    ) -> Result<LinkageRobot> {
         let mut r = self.linkage(id)?;
         r.converter_id = Some(converter_id);
         self.update_linkage(r, "変換ロボット変更", actor)
@@ -350,7 +541,14 @@ impl Engine {
         let r = self.linkage(id)?;
         self.config_write(|t| {
             t.delete_linkage(id);
-            t.audit(audit_entry(actor, robot_target("連携ロボット", r.id, &r.name), "削除", None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("連携ロボット", r.id, &r.name),
+                "削除",
+                None,
+                None,
+                "",
+            ))?;
             Ok(())
         })
     }
@@ -360,22 +558,42 @@ impl Engine {
 
     pub fn save_ship_from(&self, s: ShipFrom, actor: &Actor) -> Result<ShipFrom> {
         if s.name.trim().is_empty() {
-            return Err(EngineError::Refused("発送元の名称を入力してください".into()));
+            return Err(EngineError::Refused(
+                "発送元の名称を入力してください".into(),
+            ));
         }
         self.config_write(|t| {
             let saved = t.put_ship_from(s.clone())?;
-            t.audit(audit_entry(actor, Target::Setup { what: format!("発送元 ID:{} {}", saved.id, saved.name) }, "保存", None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                Target::Setup {
+                    what: format!("発送元 ID:{} {}", saved.id, saved.name),
+                },
+                "保存",
+                None,
+                None,
+                "",
+            ))?;
             Ok(saved)
         })
     }
 
     /// Saves an API認証設定. `secret`: `Some` replaces it, `None` keeps the stored one.
-    pub fn save_auth(&self, mut a: ApiAuth, secret: Option<Secret>, actor: &Actor) -> Result<ApiAuth> {
+    pub fn save_auth(
+        &self,
+        mut a: ApiAuth,
+        secret: Option<Secret>,
+        actor: &Actor,
+    ) -> Result<ApiAuth> {
         if a.name.trim().is_empty() {
-            return Err(EngineError::Refused("API認証設定の名前を入力してください".into()));
+            return Err(EngineError::Refused(
+                "API認証設定の名前を入力してください".into(),
+            ));
         }
         if a.endpoint.trim().is_empty() {
-            return Err(EngineError::Refused("API ドメインを入力してください".into()));
+            return Err(EngineError::Refused(
+                "API ドメインを入力してください".into(),
+            ));
         }
         if a.api.is_empty() {
             a.api = "futureshop".into();
@@ -398,18 +616,28 @@ impl Engine {
                 a.has_secret = o.has_secret;
             }
             // A connection test only vouches for the credentials it was made with.
-            a.last_test = if credentials_changed { None } else { old.as_ref().and_then(|o| o.last_test.clone()) };
+            a.last_test = if credentials_changed {
+                None
+            } else {
+                old.as_ref().and_then(|o| o.last_test.clone())
+            };
             let saved = t.put_auth(a.clone())?;
             if let Some(s) = secret.clone() {
                 t.put_secret(saved.id, s);
             }
             t.audit(audit_entry(
                 actor,
-                Target::Setup { what: format!("API認証設定 ID:{} {}", saved.id, saved.name) },
+                Target::Setup {
+                    what: format!("API認証設定 ID:{} {}", saved.id, saved.name),
+                },
                 "保存",
                 None,
                 None,
-                if secret_changed { "シークレットを更新" } else { "" },
+                if secret_changed {
+                    "シークレットを更新"
+                } else {
+                    ""
+                },
             ))?;
             Ok(saved)
         })
@@ -425,15 +653,29 @@ impl Engine {
             at: now(),
             ok: result.is_ok(),
             message: match &result {
-                Ok(info) => format!("OK: トークンを取得しました (有効期間 {} 秒)", info.expires_in.as_secs()),
+                Ok(info) => format!(
+                    "OK: トークンを取得しました (有効期間 {} 秒)",
+                    info.expires_in.as_secs()
+                ),
                 Err(e) => e.to_string(),
             },
         };
         self.config_write(|t| {
-            let mut a = t.auth(auth_id)?.ok_or_else(|| refused(format!("API認証設定 ID:{auth_id} はありません")))?;
+            let mut a = t
+                .auth(auth_id)?
+                .ok_or_else(|| refused(format!("API認証設定 ID:{auth_id} はありません")))?;
             a.last_test = Some(test.clone());
             t.put_auth(a.clone())?;
-            t.audit(audit_entry(actor, Target::Setup { what: format!("API認証設定 ID:{} {}", a.id, a.name) }, "接続テスト", None, None, test.message.clone()))?;
+            t.audit(audit_entry(
+                actor,
+                Target::Setup {
+                    what: format!("API認証設定 ID:{} {}", a.id, a.name),
+                },
+                "接続テスト",
+                None,
+                None,
+                test.message.clone(),
+            ))?;
             Ok(())
         })?;
         Ok(test)
@@ -445,7 +687,16 @@ impl Engine {
             for p in products {
                 t.put_product(p)?;
             }
-            t.audit(audit_entry(actor, Target::Setup { what: "商品マスタ".into() }, "登録", None, None, format!("{} 件", products.len())))?;
+            t.audit(audit_entry(
+                actor,
+                Target::Setup {
+                    what: "商品マスタ".into(),
+                },
+                "登録",
+                None,
+                None,
+                format!("{} 件", products.len()),
+            ))?;
             Ok(products.len())
         })
     }
@@ -462,7 +713,11 @@ fn clean_name(name: &str) -> Result<String> {
     Ok(n.to_string())
 }
 
-fn validate_linkage(t: &Txn<'_>, r: &LinkageRobot, self_id: Option<u64>) -> crate::store::Result<()> {
+fn validate_linkage(
+    t: &Txn<'_>,
+    r: &LinkageRobot,
+    self_id: Option<u64>,
+) -> crate::store::Result<()> {
     if r.action.needs_auth() {
         let Some(a) = r.auth_id else {
             return Err(refused(format!("{} には API認証設定が必要です", r.action)));
@@ -475,9 +730,14 @@ fn validate_linkage(t: &Txn<'_>, r: &LinkageRobot, self_id: Option<u64>) -> crat
         let Some(cid) = r.converter_id else {
             return Err(refused("取得には変換ロボットが必要です".to_string()));
         };
-        let c = t.converter(cid)?.ok_or_else(|| refused(format!("変換ロボット ID:{cid} はありません")))?;
+        let c = t
+            .converter(cid)?
+            .ok_or_else(|| refused(format!("変換ロボット ID:{cid} はありません")))?;
         if !c.enabled && !c.standard {
-            return Err(refused(format!("{} は有効ではありません: 取得に選べるのは有効な変換ロボットだけです", c.label())));
+            return Err(refused(format!(
+                "{} は有効ではありません: 取得に選べるのは有効な変換ロボットだけです",
+                c.label()
+            )));
         }
     }
     if r.action == LinkAction::FetchRange
@@ -502,7 +762,9 @@ fn validate_linkage(t: &Txn<'_>, r: &LinkageRobot, self_id: Option<u64>) -> crat
             return Err(refused("自分自身の後には実行できません"));
         }
         if t.linkage_robot(robot_id)?.is_none() {
-            return Err(refused(format!("トリガーの連携ロボット ID:{robot_id} はありません")));
+            return Err(refused(format!(
+                "トリガーの連携ロボット ID:{robot_id} はありません"
+            )));
         }
         // No cycles: follow the chain upwards.
         let mut cur = robot_id;

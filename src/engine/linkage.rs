@@ -52,7 +52,10 @@ impl Engine {
         if !running.insert(robot.id) {
             return Err(EngineError::Busy(format!("{} は実行中です", robot.label())));
         }
-        Ok(Claim { engine: self, id: robot.id })
+        Ok(Claim {
+            engine: self,
+            id: robot.id,
+        })
     }
 
     /// Runs one linkage robot now and returns its run-log line. Robots chained after it run
@@ -78,7 +81,11 @@ impl Engine {
             pages: 0,
             state: RunState::Running,
             errors: Vec::new(),
-            trigger: if opts.trigger.is_empty() { "手動".into() } else { opts.trigger.clone() },
+            trigger: if opts.trigger.is_empty() {
+                "手動".into()
+            } else {
+                opts.trigger.clone()
+            },
         };
         line = store.write(|t| {
             let mut c = t.cursor(robot.id)?.unwrap_or_default();
@@ -87,7 +94,9 @@ impl Engine {
             t.put_run(&line)
         })?;
         let result = match robot.action {
-            LinkAction::FetchDiff | LinkAction::FetchRange => self.fetch(&robot, &opts, &mut line).await,
+            LinkAction::FetchDiff | LinkAction::FetchRange => {
+                self.fetch(&robot, &opts, &mut line).await
+            }
             LinkAction::StatusSync => self.status_sync(&robot, &mut line).await,
             LinkAction::TrackingUpload => self.tracking_upload(&robot, &mut line).await,
             LinkAction::InventorySync => self.inventory_sync(&robot, &mut line).await,
@@ -98,7 +107,8 @@ impl Engine {
         match result {
             Ok(done) => {
                 line.state = if self.stop_requested() && !done {
-                    line.errors.push("停止のため中断しました (次回の実行で続きから取り直します)".into());
+                    line.errors
+                        .push("停止のため中断しました (次回の実行で続きから取り直します)".into());
                     RunState::Interrupted
                 } else if line.errors.is_empty() || robot.action != LinkAction::TrackingUpload {
                     RunState::Done
@@ -127,7 +137,8 @@ impl Engine {
             let mut path = opts.chain_path.clone();
             path.push(robot.id);
             for next in store.linkage_robots()? {
-                let chained = matches!(next.trigger, Trigger::After { robot_id } if robot_id == robot.id);
+                let chained =
+                    matches!(next.trigger, Trigger::After { robot_id } if robot_id == robot.id);
                 if !chained || !next.enabled || path.contains(&next.id) {
                     continue;
                 }
@@ -146,17 +157,28 @@ impl Engine {
     }
 
     /// 出荷指示取得(差分/範囲指定). Returns false when stopped before the last page.
-    async fn fetch(&self, robot: &LinkageRobot, opts: &RunOptions, line: &mut RunLogEntry) -> Result<bool> {
+    async fn fetch(
+        &self,
+        robot: &LinkageRobot,
+        opts: &RunOptions,
+        line: &mut RunLogEntry,
+    ) -> Result<bool> {
         let store = self.store();
         let auth_id = need_auth(robot)?;
         let converter_id = robot.converter_id.ok_or_else(|| {
-            EngineError::Setup(format!("{} に変換ロボットが設定されていません", robot.label()))
+            EngineError::Setup(format!(
+                "{} に変換ロボットが設定されていません",
+                robot.label()
+            ))
         })?;
         let setup = IntakeSetup::load(store, auth_id, converter_id)?;
         let end_now = crate::time::now_jst();
         let (start, end) = match robot.action {
             LinkAction::FetchRange => opts.range.or(robot.range).ok_or_else(|| {
-                EngineError::Setup(format!("{} に取得範囲がありません (--from/--to で指定してください)", robot.label()))
+                EngineError::Setup(format!(
+                    "{} に取得範囲がありません (--from/--to で指定してください)",
+                    robot.label()
+                ))
             })?,
             _ => {
                 let s = self.settings();
@@ -184,7 +206,9 @@ impl Engine {
             if self.stop_requested() {
                 return Ok(false);
             }
-            let Some(page) = pager.next_page().await? else { break };
+            let Some(page) = pager.next_page().await? else {
+                break;
+            };
             let newest = page.items.iter().filter_map(|o| o.date).max();
             ingest_page(store, &setup, &page.items, &page.unreadable, |t, out| {
                 line.success += out.created;
@@ -232,7 +256,9 @@ impl Engine {
             if self.stop_requested() {
                 return Ok(false);
             }
-            let Some(page) = pager.next_page().await? else { break };
+            let Some(page) = pager.next_page().await? else {
+                break;
+            };
             store.write(|t| {
                 for o in &page.items {
                     pending.remove(&o.order_no);
@@ -297,7 +323,12 @@ impl Engine {
             line.errors.push(format!(
                 "futureshop に見つからない受注 {} 件: {}",
                 pending.len(),
-                sample.iter().take(5).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                sample
+                    .iter()
+                    .take(5)
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         Ok(true)
@@ -318,7 +349,9 @@ impl Engine {
         }
         let mut updates = Vec::new();
         for i in &targets {
-            let Some(tracking) = &i.tracking else { continue };
+            let Some(tracking) = &i.tracking else {
+                continue;
+            };
             for d in i.destinations.iter().filter(|d| !d.upstream_accepted) {
                 updates.push(ShippingUpdate {
                     order_no: i.order_no.clone(),
@@ -337,7 +370,9 @@ impl Engine {
         let mut codes: BTreeMap<String, u64> = BTreeMap::new();
         store.write(|t| {
             for target in &targets {
-                let Some(mut i) = t.instruction(target.id)? else { continue };
+                let Some(mut i) = t.instruction(target.id)? else {
+                    continue;
+                };
                 if i.status != Status::Shipped || !i.upstream.needs_sending() {
                     continue;
                 }
@@ -349,16 +384,32 @@ impl Engine {
                     match by_key.get(&key) {
                         Some(r) if r.accepted => d.upstream_accepted = true,
                         Some(r) if r.answered => {
-                            refused = Some((r.code.clone().unwrap_or_default(), r.message.clone().unwrap_or_default()));
+                            refused = Some((
+                                r.code.clone().unwrap_or_default(),
+                                r.message.clone().unwrap_or_default(),
+                            ));
                         }
-                        Some(r) => failed = Some(r.message.clone().unwrap_or_else(|| "送信できませんでした".into())),
+                        Some(r) => {
+                            failed = Some(
+                                r.message
+                                    .clone()
+                                    .unwrap_or_else(|| "送信できませんでした".into()),
+                            )
+                        }
                         None => {}
                     }
                 }
                 let (upstream, what) = if let Some((code, message)) = refused {
                     *codes.entry(code.clone()).or_default() += 1;
                     line.failure += 1;
-                    (Upstream::Refused { code: code.clone(), message: message.clone(), at }, format!("実績連携エラー: {code} {message}"))
+                    (
+                        Upstream::Refused {
+                            code: code.clone(),
+                            message: message.clone(),
+                            at,
+                        },
+                        format!("実績連携エラー: {code} {message}"),
+                    )
                 } else if let Some(message) = failed {
                     let attempts = match &i.upstream {
                         Upstream::Failed { attempts, .. } => attempts + 1,
@@ -366,16 +417,33 @@ impl Engine {
                     };
                     line.failure += 1;
                     *codes.entry("送信失敗".into()).or_default() += 1;
-                    (Upstream::Failed { message: message.clone(), attempts, at }, format!("送信失敗 (次回再送): {message}"))
+                    (
+                        Upstream::Failed {
+                            message: message.clone(),
+                            attempts,
+                            at,
+                        },
+                        format!("送信失敗 (次回再送): {message}"),
+                    )
                 } else {
                     line.success += 1;
-                    (Upstream::Accepted { at }, "futureshop が出荷実績を受け付けました".to_string())
+                    (
+                        Upstream::Accepted { at },
+                        "futureshop が出荷実績を受け付けました".to_string(),
+                    )
                 };
                 i.upstream = upstream;
                 i.updated_at = at;
                 i.updated_by = actor.to_string();
                 let stored = t.update_instruction(version, i)?;
-                t.audit(audit_entry(&actor, instruction_target(&stored), "出荷実績連携", None, None, what))?;
+                t.audit(audit_entry(
+                    &actor,
+                    instruction_target(&stored),
+                    "出荷実績連携",
+                    None,
+                    None,
+                    what,
+                ))?;
             }
             line.pages = 1;
             t.put_run(line)?;
@@ -393,7 +461,8 @@ impl Engine {
         let auth_id = need_auth(robot)?;
         let client = self.client(auth_id)?;
         let products = store.products()?;
-        let (linked, unlinked): (Vec<_>, Vec<_>) = products.into_iter().partition(|p| p.product_no.is_some());
+        let (linked, unlinked): (Vec<_>, Vec<_>) =
+            products.into_iter().partition(|p| p.product_no.is_some());
         if !unlinked.is_empty() {
             line.errors.push(format!(
                 "futureshop の商品番号が分からない品番 {} 件は送信しません (商品マスタ取得で紐づけてください)",
@@ -416,18 +485,26 @@ impl Engine {
                 line.success += 1;
             } else {
                 line.failure += 1;
-                *codes.entry(r.code.clone().unwrap_or_else(|| "送信失敗".into())).or_default() += 1;
+                *codes
+                    .entry(r.code.clone().unwrap_or_else(|| "送信失敗".into()))
+                    .or_default() += 1;
             }
         }
         for (code, n) in codes {
             line.errors.push(format!("{code}: {n} 件"));
         }
-        line.pages = updates.len().div_ceil(crate::futureshop::client::BATCH_LIMIT) as u64;
+        line.pages = updates
+            .len()
+            .div_ceil(crate::futureshop::client::BATCH_LIMIT) as u64;
         Ok(true)
     }
 
     /// 商品マスタ取得: fills the product master from the inventory search.
-    async fn product_master_fetch(&self, robot: &LinkageRobot, line: &mut RunLogEntry) -> Result<bool> {
+    async fn product_master_fetch(
+        &self,
+        robot: &LinkageRobot,
+        line: &mut RunLogEntry,
+    ) -> Result<bool> {
         let store = self.store();
         let auth_id = need_auth(robot)?;
         let client = self.client(auth_id)?;
@@ -436,7 +513,9 @@ impl Engine {
             if self.stop_requested() {
                 return Ok(false);
             }
-            let Some(page) = pager.next_page().await? else { break };
+            let Some(page) = pager.next_page().await? else {
+                break;
+            };
             store.write(|t| {
                 for p in &page.items {
                     for s in &p.skus {
@@ -468,16 +547,25 @@ impl Engine {
     fn run_apply_processing(&self, robot: &LinkageRobot, line: &mut RunLogEntry) -> Result<bool> {
         let store = self.store();
         let pid = robot.processing_robot_id.ok_or_else(|| {
-            EngineError::Setup(format!("{} に処理ロボットが設定されていません", robot.label()))
+            EngineError::Setup(format!(
+                "{} に処理ロボットが設定されていません",
+                robot.label()
+            ))
         })?;
         let status = robot.target_status.ok_or_else(|| {
-            EngineError::Setup(format!("{} に対象ステータスが設定されていません", robot.label()))
+            EngineError::Setup(format!(
+                "{} に対象ステータスが設定されていません",
+                robot.label()
+            ))
         })?;
         let p = store
             .processing_robot(pid)?
             .ok_or_else(|| EngineError::Setup(format!("処理ロボット ID:{pid} がありません")))?;
         if !p.enabled {
-            return Err(EngineError::Setup(format!("処理ロボット {} が有効ではありません", p.label())));
+            return Err(EngineError::Setup(format!(
+                "処理ロボット {} が有効ではありません",
+                p.label()
+            )));
         }
         if p.applied_to.is_empty() {
             return Err(EngineError::Setup(format!(
@@ -486,12 +574,17 @@ impl Engine {
             )));
         }
         let no_prepayment = store.no_prepayment()?;
-        let actor = Actor::Robot { id: p.id, name: p.name.clone() };
+        let actor = Actor::Robot {
+            id: p.id,
+            name: p.name.clone(),
+        };
         let ids = store.ids_in(status)?;
         for chunk in ids.chunks(500) {
             store.write(|t| {
                 for id in chunk {
-                    let Some(i) = t.instruction(*id)? else { continue };
+                    let Some(i) = t.instruction(*id)? else {
+                        continue;
+                    };
                     if i.status != status || !p.active_for(i.converter_id) {
                         continue;
                     }
@@ -531,7 +624,11 @@ impl Engine {
                     t.audit(audit_entry(
                         &actor,
                         instruction_target(&stored),
-                        format!("{} ({})", crate::robots::linkage::LinkAction::ApplyProcessingRobot.name(), robot.name),
+                        format!(
+                            "{} ({})",
+                            crate::robots::linkage::LinkAction::ApplyProcessingRobot.name(),
+                            robot.name
+                        ),
                         Some(from),
                         Some(to),
                         decision,
@@ -558,9 +655,9 @@ fn same_effect(a: &Instruction, b: &Instruction) -> bool {
 }
 
 fn need_auth(robot: &LinkageRobot) -> Result<u64> {
-    robot.auth_id.ok_or_else(|| {
-        EngineError::Setup(format!("{} に API認証設定がありません", robot.label()))
-    })
+    robot
+        .auth_id
+        .ok_or_else(|| EngineError::Setup(format!("{} に API認証設定がありません", robot.label())))
 }
 
 fn robot_actor(robot: &LinkageRobot) -> Actor {

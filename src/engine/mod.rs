@@ -187,7 +187,12 @@ impl Engine {
         } else {
             base_from_domain("endpoint", &auth.endpoint)
         }
-        .map_err(|e| EngineError::Setup(format!("API認証設定「{}」の API ドメインが正しくありません: {e}", auth.name)))?;
+        .map_err(|e| {
+            EngineError::Setup(format!(
+                "API認証設定「{}」の API ドメインが正しくありません: {e}",
+                auth.name
+            ))
+        })?;
         // The fingerprint covers everything that shapes the client; the secret is hashed so it
         // is never kept in clear outside the client itself.
         let fingerprint = format!(

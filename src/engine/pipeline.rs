@@ -26,9 +26,9 @@ impl IntakeSetup {
         let auth = store
             .auth(auth_id)?
             .ok_or_else(|| EngineError::Setup(format!("API認証設定 ID:{auth_id} がありません")))?;
-        let converter = store
-            .converter(converter_id)?
-            .ok_or_else(|| EngineError::Setup(format!("変換ロボット ID:{converter_id} がありません")))?;
+        let converter = store.converter(converter_id)?.ok_or_else(|| {
+            EngineError::Setup(format!("変換ロボット ID:{converter_id} がありません"))
+        })?;
         if !converter.enabled {
             return Err(EngineError::Setup(format!(
                 "変換ロボット {} が有効ではありません: 取込口として使うには有効にしてください",
@@ -105,7 +105,12 @@ pub fn ingest_page(
         .map_err(EngineError::from_store)
 }
 
-fn ingest_one(t: &mut Txn<'_>, setup: &IntakeSetup, order: &Order, now: DateTime<FixedOffset>) -> crate::store::Result<One> {
+fn ingest_one(
+    t: &mut Txn<'_>,
+    setup: &IntakeSetup,
+    order: &Order,
+    now: DateTime<FixedOffset>,
+) -> crate::store::Result<One> {
     let auth_id = setup.auth.id;
     if t.instruction_id(auth_id, &order.order_no)?.is_some() {
         return Ok(One::Skipped);
@@ -178,7 +183,10 @@ fn ingest_one(t: &mut Txn<'_>, setup: &IntakeSetup, order: &Order, now: DateTime
         t.delete_intake_error(&e)?;
         t.audit(audit_entry(
             &setup.actor(),
-            Target::IntakeError { id: e.id, order_no: e.order_no.clone() },
+            Target::IntakeError {
+                id: e.id,
+                order_no: e.order_no.clone(),
+            },
             "取込エラー解消",
             None,
             Some(status),
@@ -212,7 +220,10 @@ fn refuse(
     if e.attempts == 1 {
         t.audit(audit_entry(
             &setup.actor(),
-            Target::IntakeError { id: e.id, order_no: e.order_no.clone() },
+            Target::IntakeError {
+                id: e.id,
+                order_no: e.order_no.clone(),
+            },
             "取込拒否",
             None,
             None,
@@ -222,7 +233,12 @@ fn refuse(
     Ok(())
 }
 
-fn unreadable_error(t: &mut Txn<'_>, setup: &IntakeSetup, u: &Unreadable, now: DateTime<FixedOffset>) -> crate::store::Result<()> {
+fn unreadable_error(
+    t: &mut Txn<'_>,
+    setup: &IntakeSetup,
+    u: &Unreadable,
+    now: DateTime<FixedOffset>,
+) -> crate::store::Result<()> {
     // Keyed by its orderNo when it has one, else by a digest of its content, so that the same
     // broken order fetched again is one error, not many.
     let order_no = u
@@ -251,7 +267,10 @@ fn unreadable_error(t: &mut Txn<'_>, setup: &IntakeSetup, u: &Unreadable, now: D
     if e.attempts == 1 {
         t.audit(audit_entry(
             &setup.actor(),
-            Target::IntakeError { id: e.id, order_no: e.order_no.clone() },
+            Target::IntakeError {
+                id: e.id,
+                order_no: e.order_no.clone(),
+            },
             "取込拒否",
             None,
             None,

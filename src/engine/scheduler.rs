@@ -46,7 +46,12 @@ impl Engine {
             if self.stop_requested() {
                 break;
             }
-            let before = self.store().runs(1).ok().and_then(|v| v.first().map(|l| l.seq)).unwrap_or(0);
+            let before = self
+                .store()
+                .runs(1)
+                .ok()
+                .and_then(|v| v.first().map(|l| l.seq))
+                .unwrap_or(0);
             let opts = RunOptions {
                 trigger: self.trigger_label(&r),
                 chain: true,
@@ -97,10 +102,8 @@ impl Engine {
                 });
             }
         }
-        let _ = tokio::time::timeout(grace, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
+        let _ =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
         let _ = self.store().flush_async().await;
     }
 }

@@ -9,7 +9,8 @@ use super::{Engine, EngineError, EngineSettings, Result};
 use crate::domain::*;
 use crate::robots::converter::{self, Converter, STANDARD_ID};
 use crate::robots::linkage::{
-    EASY_FETCH, EASY_INVENTORY, EASY_STATUS, EASY_TRACKING, LinkAction, LinkageRobot, RELEASE_ROBOT, Trigger,
+    EASY_FETCH, EASY_INVENTORY, EASY_STATUS, EASY_TRACKING, LinkAction, LinkageRobot,
+    RELEASE_ROBOT, Trigger,
 };
 use crate::robots::processing::BuiltinRule;
 use crate::secret::Secret;
@@ -99,7 +100,11 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         .iter()
         .filter(|c| !c.standard && derives_from_standard(c, &converters))
         .collect();
-    let good: Vec<&Converter> = copies.iter().copied().filter(|c| renamed(c) && c.enabled).collect();
+    let good: Vec<&Converter> = copies
+        .iter()
+        .copied()
+        .filter(|c| renamed(c) && c.enabled)
+        .collect();
     items.push(CheckItem {
         number: 2,
         title: "ID:18025 を複製し、名前を変えて有効にする".into(),
@@ -154,8 +159,14 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
                 } else {
                     match &a.last_test {
                         None => format!("「{}」: 接続テストをしていません", a.name),
-                        Some(t) if !t.ok => format!("「{}」: 接続テスト失敗 ({})", a.name, t.message),
-                        Some(t) => format!("「{}」: 接続テスト成功 ({})", a.name, t.at.format("%m/%d %H:%M")),
+                        Some(t) if !t.ok => {
+                            format!("「{}」: 接続テスト失敗 ({})", a.name, t.message)
+                        }
+                        Some(t) => format!(
+                            "「{}」: 接続テスト成功 ({})",
+                            a.name,
+                            t.at.format("%m/%d %H:%M")
+                        ),
                     }
                 }
             }
@@ -170,7 +181,9 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         .into_iter()
         .filter(|n| find(n).is_none())
         .collect();
-    let fetch_conv = fetch.and_then(|f| f.converter_id).and_then(|id| converters.iter().find(|c| c.id == id));
+    let fetch_conv = fetch
+        .and_then(|f| f.converter_id)
+        .and_then(|id| converters.iter().find(|c| c.id == id));
     items.push(CheckItem {
         number: 4,
         title: "かんたん設定で連携ロボットを作り、差分取得に複製した変換ロボットを使う".into(),
@@ -180,7 +193,9 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         } else {
             match fetch_conv {
                 None => format!("{EASY_FETCH} に変換ロボットがありません"),
-                Some(c) if c.standard => format!("{EASY_FETCH} が標準の {} を使っています", c.label()),
+                Some(c) if c.standard => {
+                    format!("{EASY_FETCH} が標準の {} を使っています", c.label())
+                }
                 Some(c) => format!("{EASY_FETCH} は {} を使用", c.label()),
             }
         },
@@ -212,7 +227,10 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         title: "処理ロボット 1〜5 を有効にして適用する (6 は無効)".into(),
         ok: problems.is_empty(),
         reason: if problems.is_empty() {
-            format!("1〜5 が {} に適用済み", target_conv.map(|c| c.label()).unwrap_or_default())
+            format!(
+                "1〜5 が {} に適用済み",
+                target_conv.map(|c| c.label()).unwrap_or_default()
+            )
         } else {
             problems.join("、")
         },
@@ -265,22 +283,31 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
             && r.state == RunState::Done
             && r.success >= 1
     });
-    let last_fetch = runs
-        .iter()
-        .find(|r| r.action == LinkAction::FetchRange.name() || r.action == LinkAction::FetchDiff.name());
+    let last_fetch = runs.iter().find(|r| {
+        r.action == LinkAction::FetchRange.name() || r.action == LinkAction::FetchDiff.name()
+    });
     items.push(CheckItem {
         number: 7,
         title: "取得テスト (範囲指定の手動実行) で出荷指示を登録する".into(),
         ok: good_fetch.is_some(),
         reason: match (good_fetch, last_fetch) {
-            (Some(r), _) => format!("{} {} ({})", r.started.format("%m/%d %H:%M"), r.robot_name, r.counts()),
+            (Some(r), _) => format!(
+                "{} {} ({})",
+                r.started.format("%m/%d %H:%M"),
+                r.robot_name,
+                r.counts()
+            ),
             (None, None) => "取得を実行していません".into(),
             (None, Some(r)) => format!(
                 "最後の取得: {} {} {}{}",
                 r.state.name(),
                 r.counts(),
                 r.errors.first().map(String::as_str).unwrap_or(""),
-                if r.state == RunState::Done && r.success == 0 { " (登録 0 件)" } else { "" }
+                if r.state == RunState::Done && r.success == 0 {
+                    " (登録 0 件)"
+                } else {
+                    ""
+                }
             ),
         },
         fix: FixTarget::Fetch,
@@ -362,7 +389,9 @@ impl SetupFile {
             return Err("[futureshop] client_secret must not be written in the file: use client_secret_env = \"VAR\" or client_secret_file = \"PATH\"".into());
         }
         if f.futureshop.client_secret_env.is_some() == f.futureshop.client_secret_file.is_some() {
-            return Err("[futureshop] needs exactly one of client_secret_env or client_secret_file".into());
+            return Err(
+                "[futureshop] needs exactly one of client_secret_env or client_secret_file".into(),
+            );
         }
         if f.futureshop.api_domain.is_some() == f.futureshop.api_base.is_some() {
             return Err("[futureshop] needs exactly one of api_domain or api_base".into());
@@ -374,7 +403,8 @@ impl SetupFile {
     }
 
     pub fn load(path: &Path) -> std::result::Result<SetupFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         SetupFile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -385,15 +415,28 @@ impl SetupFile {
                 .ok()
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| Secret::new(v.trim()))
-                .ok_or_else(|| format!("the environment variable {var} (client_secret_env) is not set"));
+                .ok_or_else(|| {
+                    format!("the environment variable {var} (client_secret_env) is not set")
+                });
         }
-        let path = self.futureshop.client_secret_file.clone().unwrap_or_default();
-        let path = if path.is_relative() { base_dir.join(path) } else { path };
+        let path = self
+            .futureshop
+            .client_secret_file
+            .clone()
+            .unwrap_or_default();
+        let path = if path.is_relative() {
+            base_dir.join(path)
+        } else {
+            path
+        };
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read the client secret file {}: {e}", path.display()))?;
         let s = text.trim();
         if s.is_empty() {
-            return Err(format!("the client secret file {} is empty", path.display()));
+            return Err(format!(
+                "the client secret file {} is empty",
+                path.display()
+            ));
         }
         Ok(Secret::new(s))
     }
@@ -420,7 +463,12 @@ const UNCHANGED: &str = "変更なし";
 impl Engine {
     /// Performs steps 1–6 of the guide from a setup file. Applying the same file twice
     /// changes nothing the second time.
-    pub async fn apply_setup(&self, file: &SetupFile, secret: Secret, actor: &Actor) -> Result<ApplyReport> {
+    pub async fn apply_setup(
+        &self,
+        file: &SetupFile,
+        secret: Secret,
+        actor: &Actor,
+    ) -> Result<ApplyReport> {
         let store = self.store().clone();
         let mut report = ApplyReport::default();
 
@@ -453,13 +501,24 @@ impl Engine {
             phone: sf.phone.clone(),
         };
         let ship_from = match store.ship_froms()?.into_iter().find(|s| s.name == sf.name) {
-            Some(existing) if ShipFrom { id: existing.id, ..wanted.clone() } == existing => {
+            Some(existing)
+                if ShipFrom {
+                    id: existing.id,
+                    ..wanted.clone()
+                } == existing =>
+            {
                 report.step("1. 発送元", UNCHANGED);
                 existing
             }
             Some(existing) => {
                 report.step("1. 発送元", "更新");
-                self.save_ship_from(ShipFrom { id: existing.id, ..wanted }, actor)?
+                self.save_ship_from(
+                    ShipFrom {
+                        id: existing.id,
+                        ..wanted
+                    },
+                    actor,
+                )?
             }
             None => {
                 report.step("1. 発送元", "作成");
@@ -469,7 +528,10 @@ impl Engine {
 
         // 2. 変換ロボット
         let converters = store.converters()?;
-        let conv = match converters.iter().find(|c| !c.standard && c.name == converter::GUIDE_NAME) {
+        let conv = match converters
+            .iter()
+            .find(|c| !c.standard && c.name == converter::GUIDE_NAME)
+        {
             Some(c) if c.enabled => {
                 report.step("2. 変換ロボット", UNCHANGED);
                 c.clone()
@@ -488,7 +550,11 @@ impl Engine {
 
         // 3. API認証設定 + connection test
         let fs = &file.futureshop;
-        let endpoint = fs.api_base.clone().or(fs.api_domain.clone()).unwrap_or_default();
+        let endpoint = fs
+            .api_base
+            .clone()
+            .or(fs.api_domain.clone())
+            .unwrap_or_default();
         let pacing = fs.pacing_ms.unwrap_or(1000);
         let existing = store.auths()?.into_iter().find(|a| a.name == fs.name);
         let stored_secret = match &existing {
@@ -509,7 +575,10 @@ impl Engine {
                 a
             }
             other => {
-                report.step("3. API認証設定", if other.is_some() { "更新" } else { "作成" });
+                report.step(
+                    "3. API認証設定",
+                    if other.is_some() { "更新" } else { "作成" },
+                );
                 let base = other.unwrap_or_default();
                 self.save_auth(
                     ApiAuth {
@@ -522,7 +591,11 @@ impl Engine {
                         pacing_ms: pacing,
                         ..base
                     },
-                    if secret_changed { Some(secret.clone()) } else { None },
+                    if secret_changed {
+                        Some(secret.clone())
+                    } else {
+                        None
+                    },
                     actor,
                 )?
             }
@@ -534,8 +607,21 @@ impl Engine {
         }
 
         // 4. かんたん設定, pointed at the copy.
-        let created = self.easy_setup(auth.id, Some(conv.id), fs.inventory_sync, file.sync.interval_minutes * 60, actor)?;
-        report.step("4. かんたん設定", if created.is_empty() { UNCHANGED.to_string() } else { format!("作成 {} 件", created.len()) });
+        let created = self.easy_setup(
+            auth.id,
+            Some(conv.id),
+            fs.inventory_sync,
+            file.sync.interval_minutes * 60,
+            actor,
+        )?;
+        report.step(
+            "4. かんたん設定",
+            if created.is_empty() {
+                UNCHANGED.to_string()
+            } else {
+                format!("作成 {} 件", created.len())
+            },
+        );
         let fetch = store
             .linkage_robots()?
             .into_iter()
@@ -567,7 +653,14 @@ impl Engine {
                 changed.push(format!("{id} 適用"));
             }
         }
-        report.step("5. 処理ロボット", if changed.is_empty() { UNCHANGED.to_string() } else { changed.join("、") });
+        report.step(
+            "5. 処理ロボット",
+            if changed.is_empty() {
+                UNCHANGED.to_string()
+            } else {
+                changed.join("、")
+            },
+        );
 
         // 6. the custom release robot.
         let status_robot = store
@@ -584,11 +677,24 @@ impl Engine {
             processing_robot_id: Some(BuiltinRule::FutureshopRelease.number()),
             target_status: Some(Status::AwaitingPayment),
             range: None,
-            trigger: Trigger::After { robot_id: status_robot.id },
+            trigger: Trigger::After {
+                robot_id: status_robot.id,
+            },
             enabled: true,
         };
-        match store.linkage_robots()?.into_iter().find(|r| r.name == RELEASE_ROBOT) {
-            Some(r) if LinkageRobot { id: r.id, ..wanted.clone() } == r => report.step("6. 連携ロボット (処理ロボット適用)", UNCHANGED),
+        match store
+            .linkage_robots()?
+            .into_iter()
+            .find(|r| r.name == RELEASE_ROBOT)
+        {
+            Some(r)
+                if LinkageRobot {
+                    id: r.id,
+                    ..wanted.clone()
+                } == r =>
+            {
+                report.step("6. 連携ロボット (処理ロボット適用)", UNCHANGED)
+            }
             Some(r) => {
                 self.update_linkage(LinkageRobot { id: r.id, ..wanted }, "設定変更", actor)?;
                 report.step("6. 連携ロボット (処理ロボット適用)", "更新");
@@ -618,18 +724,36 @@ impl Engine {
                             processing_robot_id: None,
                             target_status: None,
                             range: None,
-                            trigger: Trigger::Daily { times: vec![chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default()] },
+                            trigger: Trigger::Daily {
+                                times: vec![
+                                    chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default(),
+                                ],
+                            },
                             enabled: true,
                         },
                         actor,
                     )?
                 }
             };
-            if store.products()?.is_empty() && store.auth(auth.id)?.and_then(|a| a.last_test).is_some_and(|t| t.ok) {
+            if store.products()?.is_empty()
+                && store
+                    .auth(auth.id)?
+                    .and_then(|a| a.last_test)
+                    .is_some_and(|t| t.ok)
+            {
                 let line = self
-                    .run_robot(robot.id, super::RunOptions { trigger: format!("セットアップ ({actor})"), ..Default::default() })
+                    .run_robot(
+                        robot.id,
+                        super::RunOptions {
+                            trigger: format!("セットアップ ({actor})"),
+                            ..Default::default()
+                        },
+                    )
                     .await?;
-                report.step("商品マスタ", format!("取得 {} 件 ({})", line.success, line.state.name()));
+                report.step(
+                    "商品マスタ",
+                    format!("取得 {} 件 ({})", line.success, line.state.name()),
+                );
             }
         }
         store.flush_async().await?;
@@ -648,7 +772,9 @@ impl Engine {
     ) -> Result<Vec<LinkageRobot>> {
         let store = self.store();
         if store.auth(auth_id)?.is_none() {
-            return Err(EngineError::NotFound(format!("API認証設定 ID:{auth_id} はありません")));
+            return Err(EngineError::NotFound(format!(
+                "API認証設定 ID:{auth_id} はありません"
+            )));
         }
         let conv = match converter_id {
             Some(id) => id,
@@ -670,7 +796,10 @@ impl Engine {
         }
         let mut created = Vec::new();
         for (name, action) in wanted {
-            if existing.iter().any(|r| r.name == name && r.auth_id == Some(auth_id)) {
+            if existing
+                .iter()
+                .any(|r| r.name == name && r.auth_id == Some(auth_id))
+            {
                 continue;
             }
             let r = LinkageRobot {
@@ -682,7 +811,9 @@ impl Engine {
                 processing_robot_id: None,
                 target_status: None,
                 range: None,
-                trigger: Trigger::Every { secs: interval_secs.max(1) },
+                trigger: Trigger::Every {
+                    secs: interval_secs.max(1),
+                },
                 enabled: true,
             };
             created.push(self.create_linkage(r, actor)?);

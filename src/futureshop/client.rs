@@ -126,10 +126,15 @@ impl<T> Pager<T> {
         if !self.seen.insert(url.as_str().to_string()) {
             return Err(FsError::Malformed {
                 endpoint: self.endpoint.to_string(),
-                detail: format!("nextUrl repeats a page already read ({url}); stopping to avoid a loop"),
+                detail: format!(
+                    "nextUrl repeats a page already read ({url}); stopping to avoid a loop"
+                ),
             });
         }
-        let body = self.client.send_json(Method::GET, url.clone(), None).await?;
+        let body = self
+            .client
+            .send_json(Method::GET, url.clone(), None)
+            .await?;
         let malformed = |detail: String| FsError::Malformed {
             endpoint: self.endpoint.to_string(),
             detail,
@@ -270,7 +275,12 @@ impl Client {
                 starts.push_back(self.url_with_query(SHIPPING_SEARCH_PATH, &base, Some(nos))?);
             }
         }
-        Ok(self.pager(SHIPPING_SEARCH_PATH, "orderList", Order::from_list_json, starts))
+        Ok(self.pager(
+            SHIPPING_SEARCH_PATH,
+            "orderList",
+            Order::from_list_json,
+            starts,
+        ))
     }
 
     /// 受注取得API: one order in the detail shape.
@@ -285,10 +295,9 @@ impl Client {
             .pop_if_empty()
             .push(order_no);
         match self.send_json(Method::GET, url, None).await {
-            Ok(v) => Order::from_detail_json(v).map_err(|detail| FsError::Malformed {
-                endpoint,
-                detail,
-            }),
+            Ok(v) => {
+                Order::from_detail_json(v).map_err(|detail| FsError::Malformed { endpoint, detail })
+            }
             Err(FsError::Rejected { status: 404, .. }) => {
                 Err(FsError::OrderNotFound(order_no.to_string()))
             }
@@ -303,7 +312,12 @@ impl Client {
             params.push(("productNo", product_nos.join(",")));
         }
         let url = self.url_with_query(INVENTORY_PATH, &params, None)?;
-        Ok(self.pager(INVENTORY_PATH, "productList", Product::from_json, VecDeque::from([url])))
+        Ok(self.pager(
+            INVENTORY_PATH,
+            "productList",
+            Product::from_json,
+            VecDeque::from([url]),
+        ))
     }
 
     /// 発送API: tracking numbers and ship dates, ≤100 orders per request. Returns one result per
@@ -353,7 +367,10 @@ impl Client {
             };
             let result_key = |r: &Value| {
                 let no = r.get("orderNo").and_then(value_as_text).unwrap_or_default();
-                let sn = r.get("shipmentNo").and_then(value_as_text).unwrap_or_default();
+                let sn = r
+                    .get("shipmentNo")
+                    .and_then(value_as_text)
+                    .unwrap_or_default();
                 format!("{no}/{sn}")
             };
             record_batch(&mut outcome, keys, sent, result_key);
@@ -409,14 +426,23 @@ impl Client {
                 .collect();
             let sent = match self.url(INVENTORY_PATH) {
                 Ok(url) => {
-                    self.send_json(Method::POST, url, Some(json!({"productList": product_list})))
-                        .await
+                    self.send_json(
+                        Method::POST,
+                        url,
+                        Some(json!({"productList": product_list})),
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };
             let result_key = |r: &Value| {
                 let get = |k: &str| r.get(k).and_then(value_as_text).unwrap_or_default();
-                format!("{}/{}/{}", get("productNo"), get("verticalNo"), get("horizontalNo"))
+                format!(
+                    "{}/{}/{}",
+                    get("productNo"),
+                    get("verticalNo"),
+                    get("horizontalNo")
+                )
             };
             record_batch(&mut outcome, keys, sent, result_key);
         }
@@ -494,12 +520,13 @@ impl Client {
     /// host is refused: following it would send our token there.
     fn resolve_next(&self, endpoint: &str, next: &str) -> Result<Url, FsError> {
         let base = &self.inner.cfg.base_url;
-        let url = Url::parse(next).or_else(|_| base.join(next)).map_err(|e| {
-            FsError::Malformed {
-                endpoint: endpoint.to_string(),
-                detail: format!("nextUrl is not a URL ({e}): {}", excerpt(next)),
-            }
-        })?;
+        let url =
+            Url::parse(next)
+                .or_else(|_| base.join(next))
+                .map_err(|e| FsError::Malformed {
+                    endpoint: endpoint.to_string(),
+                    detail: format!("nextUrl is not a URL ({e}): {}", excerpt(next)),
+                })?;
         if url.origin() != base.origin() {
             return Err(FsError::Malformed {
                 endpoint: endpoint.to_string(),
@@ -528,9 +555,10 @@ impl Client {
 
     fn backoff(&self, attempt: u32) -> Duration {
         let o = &self.inner.cfg.options;
-        let exp = o
-            .backoff_base
-            .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1).min(20)).unwrap_or(u32::MAX));
+        let exp = o.backoff_base.saturating_mul(
+            1u32.checked_shl(attempt.saturating_sub(1).min(20))
+                .unwrap_or(u32::MAX),
+        );
         let capped = exp.min(o.backoff_max);
         // Jitter between 50 % and 100 % of the delay, so that clients do not retry in step.
         let factor: f64 = rand::thread_rng().gen_range(0.5..=1.0);
@@ -663,7 +691,12 @@ impl Client {
 
     /// Sends one API call with pacing, retries and one re-authentication on 401, and parses
     /// the JSON answer.
-    async fn send_json(&self, method: Method, url: Url, body: Option<Value>) -> Result<Value, FsError> {
+    async fn send_json(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> Result<Value, FsError> {
         let endpoint = format!("{method} {}", url.path());
         let max = self.inner.cfg.options.max_attempts.max(1);
         let mut reauthenticated = false;
@@ -705,7 +738,11 @@ impl Client {
                     };
                     tracing::debug!(%endpoint, status = status.as_u16(), "futureshop answered");
                     if status.is_success() {
-                        let text = if text.trim().is_empty() { "{}" } else { text.as_str() };
+                        let text = if text.trim().is_empty() {
+                            "{}"
+                        } else {
+                            text.as_str()
+                        };
                         return serde_json::from_str(text).map_err(|e| FsError::Malformed {
                             endpoint,
                             detail: format!("{e}; the answer starts with: {}", excerpt(text)),
@@ -751,7 +788,12 @@ fn retryable(status: StatusCode) -> bool {
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let v = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -779,7 +821,8 @@ fn transport_error(e: &reqwest::Error) -> String {
 }
 
 fn parse_token(body: &str) -> Result<(Secret, String, Duration), String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("token answer is not JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| format!("token answer is not JSON: {e}"))?;
     let token = v
         .get("access_token")
         .and_then(Value::as_str)

@@ -82,9 +82,8 @@ pub fn opt_datetime<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateT
 
 /// A `yyyy-mm-dd` date; a full date-time is accepted and truncated; `""` → `None`.
 pub fn opt_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    Ok(opt_string(d)?.and_then(|s| {
-        parse_fs_date(&s).or_else(|| parse_fs_datetime(&s).map(|t| t.date()))
-    }))
+    Ok(opt_string(d)?
+        .and_then(|s| parse_fs_date(&s).or_else(|| parse_fs_datetime(&s).map(|t| t.date()))))
 }
 
 /// A list that may be absent, `null` or `""` (all → empty). Elements that fail to parse are
@@ -189,7 +188,10 @@ mod tests {
     #[test]
     fn dates_and_datetimes() {
         let p = probe(r#"{"t":"2021-07-07T21:16:17","d":"2021-07-10"}"#);
-        assert_eq!(p.t.map(|t| t.to_string()).as_deref(), Some("2021-07-07 21:16:17"));
+        assert_eq!(
+            p.t.map(|t| t.to_string()).as_deref(),
+            Some("2021-07-07 21:16:17")
+        );
         assert_eq!(p.d.map(|d| d.to_string()).as_deref(), Some("2021-07-10"));
         // A date where a datetime is expected, and the reverse, are both kept.
         let p = probe(r#"{"t":"2021-07-07","d":"2021-07-10T01:02:03"}"#);

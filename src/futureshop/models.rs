@@ -464,12 +464,20 @@ impl From<WirePerson> for Person {
             first_name: p.first_name,
             last_name_kana: p.last_name_kana,
             first_name_kana: p.first_name_kana,
-            postal_code: if p.postal_code.is_empty() { p.zip_code } else { p.postal_code },
+            postal_code: if p.postal_code.is_empty() {
+                p.zip_code
+            } else {
+                p.postal_code
+            },
             prefecture: p.prefecture,
             address1: p.address1,
             address2: p.address2,
             address3: p.address3,
-            phone: if p.phone_no.is_empty() { p.tel_no_main } else { p.phone_no },
+            phone: if p.phone_no.is_empty() {
+                p.tel_no_main
+            } else {
+                p.phone_no
+            },
             mail: p.mail,
             company_name: p.company_name,
         }
@@ -734,7 +742,10 @@ mod tests {
         assert_eq!(o.shipments[0].address.postal_code, "5300001");
         assert!(o.shipments[0].shipped);
         assert_eq!(o.shipments[0].products[0].product_no.as_deref(), Some("P1"));
-        assert_eq!(Order::from_any_json(raw).expect("any").shape, OrderShape::Detail);
+        assert_eq!(
+            Order::from_any_json(raw).expect("any").shape,
+            OrderShape::Detail
+        );
         assert_eq!(
             Order::from_any_json(list_order()).expect("any").shape,
             OrderShape::List
@@ -746,7 +757,10 @@ mod tests {
         let mut raw = list_order();
         raw["paymentType"] = json!("QUANTUM_PAY");
         let o = Order::from_list_json(raw).expect("parse");
-        assert_eq!(o.payment_type, Some(PaymentType::Other("QUANTUM_PAY".into())));
+        assert_eq!(
+            o.payment_type,
+            Some(PaymentType::Other("QUANTUM_PAY".into()))
+        );
         assert_eq!(o.raw["paymentType"], "QUANTUM_PAY");
     }
 
@@ -778,9 +792,9 @@ mod tests {
     #[test]
     fn product_parses_inventory_list() {
         let raw = json!({"id": 6, "productNo": "A001", "name": "タオル", "unitPrice": "1200",
-            "inventoryInfo": {"regular": {"inventoryList": [
-                {"skuNo": "A001-01", "verticalNo": "", "horizontalNo": "01", "janCode": "", "count": 5}
-            ]}}});
+        "inventoryInfo": {"regular": {"inventoryList": [
+            {"skuNo": "A001-01", "verticalNo": "", "horizontalNo": "01", "janCode": "", "count": 5}
+        ]}}});
         let p = Product::from_json(raw).expect("parse");
         assert_eq!(p.unit_price, 1200);
         assert_eq!(p.skus.len(), 1);

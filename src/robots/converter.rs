@@ -69,10 +69,16 @@ pub fn convert(
     let mut destinations = Vec::with_capacity(order.shipments.len());
     for s in &order.shipments {
         if s.products.is_empty() {
-            return Err(format!("変換エラー: 配送先 {} に商品がありません", s.shipment_no));
+            return Err(format!(
+                "変換エラー: 配送先 {} に商品がありません",
+                s.shipment_no
+            ));
         }
         if let Some(p) = s.products.iter().find(|p| p.sku_no.trim().is_empty()) {
-            return Err(format!("変換エラー: 品番(skuNo)のない商品があります: {}", p.name));
+            return Err(format!(
+                "変換エラー: 品番(skuNo)のない商品があります: {}",
+                p.name
+            ));
         }
         let service = s.delivery_service_name.clone().unwrap_or_default();
         destinations.push(Destination {

@@ -91,7 +91,10 @@ impl Trigger {
         if s == "手動" || s.eq_ignore_ascii_case("manual") {
             return Ok(Trigger::Manual);
         }
-        if let Some(id) = s.strip_prefix("after:").or_else(|| s.strip_prefix("連携後:")) {
+        if let Some(id) = s
+            .strip_prefix("after:")
+            .or_else(|| s.strip_prefix("連携後:"))
+        {
             return id
                 .trim()
                 .parse()
@@ -111,7 +114,9 @@ impl Trigger {
             return Ok(Trigger::Daily { times });
         }
         let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-        let n: u64 = num.parse().map_err(|_| format!("「{s}」はトリガーではありません (例: 手動, 10m, 09:00,15:00, after:ID)"))?;
+        let n: u64 = num.parse().map_err(|_| {
+            format!("「{s}」はトリガーではありません (例: 手動, 10m, 09:00,15:00, after:ID)")
+        })?;
         let secs = match unit.trim() {
             "" | "s" | "秒" => n,
             "m" | "分" => n * 60,
@@ -125,7 +130,11 @@ impl Trigger {
     }
 
     /// Whether a time trigger is due at `now`, given when the robot last started.
-    pub fn due(&self, last_start: Option<DateTime<FixedOffset>>, now: DateTime<FixedOffset>) -> bool {
+    pub fn due(
+        &self,
+        last_start: Option<DateTime<FixedOffset>>,
+        now: DateTime<FixedOffset>,
+    ) -> bool {
         match self {
             Trigger::Manual | Trigger::After { .. } => false,
             Trigger::Every { secs } => {
@@ -150,14 +159,22 @@ impl Trigger {
             Trigger::Every { secs } => format!("{secs}秒ごと"),
             Trigger::Daily { times } => format!(
                 "毎日 {}",
-                times.iter().map(|t| t.format("%H:%M").to_string()).collect::<Vec<_>>().join(",")
+                times
+                    .iter()
+                    .map(|t| t.format("%H:%M").to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
             Trigger::After { robot_id } => format!("{} の後", robot_name(*robot_id)),
         }
     }
 
     /// When a time trigger fires next (None for manual and chained triggers).
-    pub fn next_run(&self, last_start: Option<DateTime<FixedOffset>>, now: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
+    pub fn next_run(
+        &self,
+        last_start: Option<DateTime<FixedOffset>>,
+        now: DateTime<FixedOffset>,
+    ) -> Option<DateTime<FixedOffset>> {
         match self {
             Trigger::Manual | Trigger::After { .. } => None,
             Trigger::Every { secs } => Some(match last_start {
@@ -211,7 +228,8 @@ pub const EASY_STATUS: &str = "【自動連携】futureshop ステータス同�
 pub const EASY_TRACKING: &str = "【自動連携】futureshop 出荷実績連携";
 pub const EASY_INVENTORY: &str = "【自動連携】Futureshop 在庫連携";
 /// The custom robot of setup step 6.
-pub const RELEASE_ROBOT: &str = "futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動";
+pub const RELEASE_ROBOT: &str =
+    "futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動";
 
 #[cfg(test)]
 mod tests {
@@ -222,8 +240,13 @@ mod tests {
         assert_eq!(Trigger::parse("手動"), Ok(Trigger::Manual));
         assert_eq!(Trigger::parse("10m"), Ok(Trigger::Every { secs: 600 }));
         assert_eq!(Trigger::parse("30s"), Ok(Trigger::Every { secs: 30 }));
-        assert_eq!(Trigger::parse("after:7"), Ok(Trigger::After { robot_id: 7 }));
-        assert!(matches!(Trigger::parse("15:30, 09:00"), Ok(Trigger::Daily { times }) if times.len() == 2 && times[0].to_string() == "09:00:00"));
+        assert_eq!(
+            Trigger::parse("after:7"),
+            Ok(Trigger::After { robot_id: 7 })
+        );
+        assert!(
+            matches!(Trigger::parse("15:30, 09:00"), Ok(Trigger::Daily { times }) if times.len() == 2 && times[0].to_string() == "09:00:00")
+        );
         assert!(Trigger::parse("soon").is_err());
         assert!(Trigger::parse("0m").is_err());
         assert!(Trigger::parse("25:00").is_err());

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use super::rules::{RuleAction, UserRule};
 use crate::domain::{Instruction, PaymentFlag, Status, TraceEntry};
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BuiltinRule {
     RequireProductMaster,
@@ -61,11 +60,19 @@ impl BuiltinRule {
 
     pub fn description(self) -> &'static str {
         match self {
-            BuiltinRule::RequireProductMaster => "品番が商品マスタにない商品を含む注文は取込エラーにする",
-            BuiltinRule::NoDuplicateOrderNo => "同じ受注コードの出荷指示が既にあれば、再取得された注文は何もしない",
-            BuiltinRule::PaymentStatusCheck => "futureshop の入金状況から入金フラグを設定する (入金不要の支払方法は入金不要)",
+            BuiltinRule::RequireProductMaster => {
+                "品番が商品マスタにない商品を含む注文は取込エラーにする"
+            }
+            BuiltinRule::NoDuplicateOrderNo => {
+                "同じ受注コードの出荷指示が既にあれば、再取得された注文は何もしない"
+            }
+            BuiltinRule::PaymentStatusCheck => {
+                "futureshop の入金状況から入金フラグを設定する (入金不要の支払方法は入金不要)"
+            }
             BuiltinRule::UnpaidToPaymentHold => "未入金の出荷指示を保留(入金確認)へ",
-            BuiltinRule::FutureshopRelease => "入金済(または入金不要)で保留理由が無ければ出荷待ちへ",
+            BuiltinRule::FutureshopRelease => {
+                "入金済(または入金不要)で保留理由が無ければ出荷待ちへ"
+            }
             BuiltinRule::GenericRelease => "保留理由が無ければ出荷待ちへ (入金状況は見ない)",
         }
     }
@@ -125,8 +132,15 @@ impl ProcessingRobot {
 
 /// Rules 5 and 6 must never be enabled together.
 pub fn check_conflicts(robots: &[ProcessingRobot]) -> Result<(), String> {
-    let on = |r: BuiltinRule| robots.iter().find(|x| x.enabled && x.builtin_rule() == Some(r));
-    if let (Some(a), Some(b)) = (on(BuiltinRule::FutureshopRelease), on(BuiltinRule::GenericRelease)) {
+    let on = |r: BuiltinRule| {
+        robots
+            .iter()
+            .find(|x| x.enabled && x.builtin_rule() == Some(r))
+    };
+    if let (Some(a), Some(b)) = (
+        on(BuiltinRule::FutureshopRelease),
+        on(BuiltinRule::GenericRelease),
+    ) {
         return Err(format!(
             "処理ロボット {} と {} は同時に有効にできません: どちらか一方だけを有効にしてください (futureshop では 5 を使います)",
             a.label(),
@@ -201,7 +215,10 @@ pub fn run_all(robots: &[&ProcessingRobot], w: &mut Working, env: &Env<'_>) {
 pub fn run_one(robot: &ProcessingRobot, w: &mut Working, env: &Env<'_>) -> Option<String> {
     // Rules move instructions only between the holding queues and 出荷待ち.
     if env.phase == Phase::Apply
-        && !matches!(w.instr.status, Status::AwaitingPayment | Status::Held | Status::Ready)
+        && !matches!(
+            w.instr.status,
+            Status::AwaitingPayment | Status::Held | Status::Ready
+        )
     {
         return None;
     }
@@ -251,7 +268,11 @@ fn run_builtin(rule: BuiltinRule, id: u64, w: &mut Working, env: &Env<'_>) -> Op
             if env.phase == Phase::Apply && before == flag {
                 return None;
             }
-            Some(format!("入金フラグ: {} (支払方法 {})", flag.name(), if pt.is_empty() { "-" } else { &pt }))
+            Some(format!(
+                "入金フラグ: {} (支払方法 {})",
+                flag.name(),
+                if pt.is_empty() { "-" } else { &pt }
+            ))
         }
         BuiltinRule::UnpaidToPaymentHold => {
             if i.payment == PaymentFlag::Unpaid && i.status != Status::AwaitingPayment {
@@ -264,7 +285,10 @@ fn run_builtin(rule: BuiltinRule, id: u64, w: &mut Working, env: &Env<'_>) -> Op
         BuiltinRule::FutureshopRelease => {
             if i.payment.settled() && i.hold_reasons.is_empty() && i.status != Status::Ready {
                 i.status = Status::Ready;
-                Some(format!("{}・保留理由なしのため出荷待ちへ", i.payment.name()))
+                Some(format!(
+                    "{}・保留理由なしのため出荷待ちへ",
+                    i.payment.name()
+                ))
             } else {
                 None
             }
@@ -323,14 +347,28 @@ fn run_user(rule: &UserRule, id: u64, w: &mut Working, env: &Env<'_>) -> Option<
     let conds: Vec<String> = rule.conditions.iter().map(|c| c.to_string()).collect();
     Some(format!(
         "条件一致 [{}] → {}",
-        if conds.is_empty() { "常に".to_string() } else { conds.join(if rule.match_all { " かつ " } else { " または " }) },
+        if conds.is_empty() {
+            "常に".to_string()
+        } else {
+            conds.join(if rule.match_all {
+                " かつ "
+            } else {
+                " または "
+            })
+        },
         done.join("、")
     ))
 }
 
 fn set_field(i: &mut Instruction, field: super::rules::Field, value: &str) {
     use super::rules::Field;
-    let opt = |v: &str| if v.is_empty() { None } else { Some(v.to_string()) };
+    let opt = |v: &str| {
+        if v.is_empty() {
+            None
+        } else {
+            Some(v.to_string())
+        }
+    };
     match field {
         Field::Notes => i.notes = opt(value),
         Field::DeliveryMethod => {

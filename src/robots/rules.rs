@@ -128,10 +128,16 @@ impl Field {
                 .collect(),
             Field::Address => per_dest(&|d| d.address.address.clone()),
             Field::DeliveryMethod => per_dest(&|d| d.delivery_method.clone()),
-            Field::RequestedDate => per_dest(&|d| d.requested_date.map(|x| x.to_string()).unwrap_or_default()),
+            Field::RequestedDate => {
+                per_dest(&|d| d.requested_date.map(|x| x.to_string()).unwrap_or_default())
+            }
             Field::RequestedTime => per_dest(&|d| d.requested_time.clone().unwrap_or_default()),
             Field::Sku => i.skus().map(str::to_string).collect(),
-            Field::ProductName => i.destinations.iter().flat_map(|d| d.items.iter().map(|x| x.name.clone())).collect(),
+            Field::ProductName => i
+                .destinations
+                .iter()
+                .flat_map(|d| d.items.iter().map(|x| x.name.clone()))
+                .collect(),
             Field::Notes => vec![i.notes.clone().unwrap_or_default()],
         }
     }
@@ -164,7 +170,15 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 7] = [Op::Equals, Op::Contains, Op::StartsWith, Op::EndsWith, Op::NotEquals, Op::AtLeast, Op::AtMost];
+    pub const ALL: [Op; 7] = [
+        Op::Equals,
+        Op::Contains,
+        Op::StartsWith,
+        Op::EndsWith,
+        Op::NotEquals,
+        Op::AtLeast,
+        Op::AtMost,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -203,7 +217,11 @@ impl fmt::Display for Op {
 }
 
 fn number(s: &str) -> Option<f64> {
-    let cleaned: String = s.trim().chars().filter(|c| !matches!(c, ',' | '¥' | '円')).collect();
+    let cleaned: String = s
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ',' | '¥' | '円'))
+        .collect();
     if cleaned.is_empty() {
         return None;
     }
@@ -266,7 +284,9 @@ impl fmt::Display for RuleAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RuleAction::SetField { field, value } => write!(f, "{field}を「{value}」に設定"),
-            RuleAction::SetShipFrom { ship_from_id } => write!(f, "発送元を ID:{ship_from_id} に設定"),
+            RuleAction::SetShipFrom { ship_from_id } => {
+                write!(f, "発送元を ID:{ship_from_id} に設定")
+            }
             RuleAction::SetDeliveryMethod { method } => write!(f, "配送方法を「{method}」に設定"),
             RuleAction::AddHoldReason { reason } => write!(f, "保留理由「{reason}」を追加"),
             RuleAction::RefuseIntake { reason } => write!(f, "取込拒否「{reason}」"),
@@ -309,9 +329,14 @@ impl UserRule {
             if let RuleAction::SetField { field, .. } = a
                 && !field.settable()
             {
-                return Err(format!("{field} は設定できない項目です (設定できるのは 配送方法・配送希望日・配送希望時間帯・備考)"));
+                return Err(format!(
+                    "{field} は設定できない項目です (設定できるのは 配送方法・配送希望日・配送希望時間帯・備考)"
+                ));
             }
-            if let RuleAction::SetField { field: Field::RequestedDate, value } = a
+            if let RuleAction::SetField {
+                field: Field::RequestedDate,
+                value,
+            } = a
                 && !value.is_empty()
                 && crate::time::parse_fs_date(value).is_none()
             {

@@ -43,7 +43,10 @@ pub fn router(state: Shared) -> Router {
         .route("/admin-api/v1/shipping", get(search_orders))
         .route("/admin-api/v1/shipping/status", post(update_shipping))
         .route("/admin-api/v1/orders/{order_no}", get(order_detail))
-        .route("/admin-api/v1/inventory", get(search_inventory).post(update_inventory))
+        .route(
+            "/admin-api/v1/inventory",
+            get(search_inventory).post(update_inventory),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), api_layer));
     let control = Router::new()
         .route("/__sim/orders", post(ctl_create_order))
@@ -57,7 +60,10 @@ pub fn router(state: Shared) -> Router {
         .route("/__sim/tokens/expire", post(ctl_expire_tokens))
         .route("/__sim/received/shipping", get(ctl_received_shipping))
         .route("/__sim/received/inventory", get(ctl_received_inventory))
-        .route("/__sim/requests", get(ctl_requests).delete(ctl_clear_requests))
+        .route(
+            "/__sim/requests",
+            get(ctl_requests).delete(ctl_clear_requests),
+        )
         .route("/__sim/stats", get(ctl_stats))
         .layer(middleware::from_fn(loopback_only));
     api.merge(control).with_state(state)
@@ -105,7 +111,11 @@ async fn api_layer(State(sim): State<Shared>, req: Request, next: Next) -> Respo
     let status = resp.status();
     let resp = if status.is_success() && lock(&sim).take_malformed() {
         // A body cut short, as a broken proxy or a crash mid-answer would produce.
-        (status, [(header::CONTENT_TYPE, "application/json")], "{\"orderList\": [{\"orderNo\": \"1000")
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"orderList\": [{\"orderNo\": \"1000",
+        )
             .into_response()
     } else {
         resp
@@ -114,15 +124,25 @@ async fn api_layer(State(sim): State<Shared>, req: Request, next: Next) -> Respo
     resp
 }
 
-async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+async fn loopback_only(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
     if !peer.ip().is_loopback() {
-        return (StatusCode::FORBIDDEN, "the /__sim/ control API answers loopback clients only").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "the /__sim/ control API answers loopback clients only",
+        )
+            .into_response();
     }
     next.run(req).await
 }
 
 fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string())
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
 }
 
 fn query_pairs(req_query: Option<&str>) -> Vec<(String, String)> {
@@ -134,12 +154,16 @@ fn query_pairs(req_query: Option<&str>) -> Vec<(String, String)> {
 async fn json_body(req: Request) -> Result<Value, ApiError> {
     let ct = header_str(req.headers(), "content-type").unwrap_or_default();
     if !ct.starts_with("application/json") {
-        return Err(ApiError::bad("InvalidContentType", "Content-Type must be application/json"));
+        return Err(ApiError::bad(
+            "InvalidContentType",
+            "Content-Type must be application/json",
+        ));
     }
     let bytes = to_bytes(req.into_body(), 8 * 1024 * 1024)
         .await
         .map_err(|_| ApiError::bad("InvalidParameter", "body too large or unreadable"))?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad("InvalidJson", format!("body is not JSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad("InvalidJson", format!("body is not JSON: {e}")))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -153,9 +177,16 @@ async fn token(State(sim): State<Shared>, headers: HeaderMap, body: Body) -> Res
         .unwrap_or_default();
     let (id, secret) = header_str(&headers, "authorization")
         .and_then(|a| a.strip_prefix("Basic ").map(str::to_string))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|s| s.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())))
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
         .unwrap_or_default();
     let shop = header_str(&headers, "x-shop-key").unwrap_or_default();
     match lock(&sim).issue_token(&id, &secret, &shop, &grant) {

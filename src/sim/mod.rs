@@ -21,7 +21,9 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Faults, ScriptedFault};
 pub use order::Behaviour;
-pub use state::{InventoryReceived, NewOrder, RequestRecord, Settings, ShippingReceived, ShopCreds, SimState};
+pub use state::{
+    InventoryReceived, NewOrder, RequestRecord, Settings, ShippingReceived, ShopCreds, SimState,
+};
 
 use crate::futureshop::{ClientOptions, Credentials, FsConfig};
 use crate::secret::Secret;

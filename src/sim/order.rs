@@ -109,7 +109,10 @@ const PAYMENTS: &[(&str, u32)] = &[
 
 /// Prepaid types: the customer pays after ordering, the shop waits for it.
 pub fn is_prepaid(payment_type: &str) -> bool {
-    matches!(payment_type, "BANK_TRANSFER" | "FREGI_CONVENI" | "POSTAL_TRANSFER")
+    matches!(
+        payment_type,
+        "BANK_TRANSFER" | "FREGI_CONVENI" | "POSTAL_TRANSFER"
+    )
 }
 
 /// Paid at checkout (card, wallets).
@@ -126,7 +129,13 @@ const NOTES: &[&str] = &[
     "急ぎです。できるだけ早く発送してください",
 ];
 
-const TIME_SLOTS: &[&str] = &["午前中", "14時～16時", "16時～18時", "18時～20時", "19時～21時"];
+const TIME_SLOTS: &[&str] = &[
+    "午前中",
+    "14時～16時",
+    "16時～18時",
+    "18時～20時",
+    "19時～21時",
+];
 
 pub fn order_no(seq: u64) -> String {
     format!("1000{seq:08}")
@@ -167,7 +176,11 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
     let mut shipments = Vec::new();
     let mut any_preorder = false;
     for n in 1..=n_shipments {
-        let address = if n == 1 && rng.gen_bool(0.85) { buyer.clone() } else { person(rng) };
+        let address = if n == 1 && rng.gen_bool(0.85) {
+            buyer.clone()
+        } else {
+            person(rng)
+        };
         let mut items = Vec::new();
         let max_lines = if rng.gen_bool(0.2) { 4 } else { 2 };
         for _ in 0..rng.gen_range(1..=max_lines) {
@@ -186,7 +199,11 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
                 vertical_name: sku.vertical_name.clone(),
                 horizontal_name: sku.horizontal_name.clone(),
                 price: p.unit_price,
-                count: if rng.gen_bool(0.8) { 1 } else { rng.gen_range(2..=3) },
+                count: if rng.gen_bool(0.8) {
+                    1
+                } else {
+                    rng.gen_range(2..=3)
+                },
                 preorder,
             });
         }
@@ -251,7 +268,14 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
     }
     let mut o = SimOrder {
         order_no: order_no(spec.seq),
-        order_type: if any_preorder { "PREORDER" } else if rng.gen_bool(0.05) { "SUBSCRIPTION" } else { "REGULAR" }.into(),
+        order_type: if any_preorder {
+            "PREORDER"
+        } else if rng.gen_bool(0.05) {
+            "SUBSCRIPTION"
+        } else {
+            "REGULAR"
+        }
+        .into(),
         date: spec.date,
         status: "AWAITING_PAYMENT".into(),
         payment_charge: if payment_type == "COD" { 330 } else { 0 },
@@ -259,7 +283,11 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
         receipt_date: None,
         buyer,
         shipments,
-        used_point_price: if rng.gen_bool(0.15) { rng.gen_range(1..=5) * 100 } else { 0 },
+        used_point_price: if rng.gen_bool(0.15) {
+            rng.gen_range(1..=5) * 100
+        } else {
+            0
+        },
         communication: if rng.gen_bool(0.12) {
             NOTES[rng.gen_range(0..NOTES.len())].into()
         } else {
@@ -278,7 +306,8 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
     } else if is_prepaid(&o.payment_type) {
         if rng.gen_bool(0.85) {
             let secs = spec.behaviour.payment_delay.num_seconds().max(1);
-            o.pay_at = Some(o.date + Duration::seconds(rng.gen_range(secs / 5..=secs + secs / 2).max(1)));
+            o.pay_at =
+                Some(o.date + Duration::seconds(rng.gen_range(secs / 5..=secs + secs / 2).max(1)));
         } else {
             o.cancel_at = Some(o.date + spec.behaviour.payment_delay * 3);
         }
@@ -465,7 +494,11 @@ impl SimOrder {
         let d = |d: Option<NaiveDate>| d.map(|d| d.format(FS_DATE).to_string()).unwrap_or_default();
         m.insert(
             "paymentStatus".into(),
-            json!(if self.paid() { "RECEIVED" } else { "NOTRECEIVED" }),
+            json!(if self.paid() {
+                "RECEIVED"
+            } else {
+                "NOTRECEIVED"
+            }),
         );
         m.insert("conveniType".into(), json!(""));
         m.insert("conveniPayoutNo".into(), json!(""));
@@ -475,7 +508,10 @@ impl SimOrder {
         m.insert("shopMemo".into(), json!(self.shop_memo));
         m.insert("orderEmailDateSent".into(), json!(fmt_fs(self.date)));
         m.insert("multipleShipments".into(), json!(self.shipments.len() > 1));
-        m.insert("dateLastUpdated".into(), json!(fmt_fs(self.date_last_updated)));
+        m.insert(
+            "dateLastUpdated".into(),
+            json!(fmt_fs(self.date_last_updated)),
+        );
         m.insert(
             "dateProcessed".into(),
             json!(self.date_processed.map(fmt_fs).unwrap_or_default()),
@@ -535,7 +571,9 @@ impl SimOrder {
 fn overlay(m: serde_json::Map<String, Value>, extra: &serde_json::Map<String, Value>) -> Value {
     let mut v = Value::Object(m);
     for (k, val) in extra {
-        let Some((parent, last)) = k.rsplit_once('.') else { continue };
+        let Some((parent, last)) = k.rsplit_once('.') else {
+            continue;
+        };
         if let Value::Object(top) = &mut v {
             top.remove(k);
         }

@@ -141,13 +141,20 @@ const REQUEST_LOG_CAP: usize = 200_000;
 
 impl SimState {
     /// Seeds a shop with `orders` orders spread over the `days` before `now`.
-    pub fn seeded(seed: u64, orders: usize, days: u32, now: NaiveDateTime, settings: Settings) -> SimState {
+    pub fn seeded(
+        seed: u64,
+        orders: usize,
+        days: u32,
+        now: NaiveDateTime,
+        settings: Settings,
+    ) -> SimState {
         let mut rng = StdRng::seed_from_u64(seed);
         let products = catalog::generate(&mut rng, now);
         let from = now - chrono::Duration::days(i64::from(days.max(1)));
         let to = now - chrono::Duration::seconds(30);
-        let mut times: Vec<NaiveDateTime> =
-            (0..orders).map(|_| order::order_time(&mut rng, from, to)).collect();
+        let mut times: Vec<NaiveDateTime> = (0..orders)
+            .map(|_| order::order_time(&mut rng, from, to))
+            .collect();
         times.sort();
         let mut st = SimState {
             settings,
@@ -287,13 +294,20 @@ impl SimState {
 
     /// Decides whether a request fails before reaching its handler. Returns the error status,
     /// an optional Retry-After, and a message.
-    pub fn pre_fault(&mut self, path: &str, shop_key: &str) -> Option<(u16, Option<u64>, &'static str)> {
+    pub fn pre_fault(
+        &mut self,
+        path: &str,
+        shop_key: &str,
+    ) -> Option<(u16, Option<u64>, &'static str)> {
         if self.faults.maintenance {
             return Some((503, self.faults.maintenance_retry_after, "Maintenance"));
         }
-        if let Some(pos) = self.faults.fail_next.iter().position(|f| {
-            f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
-        }) {
+        if let Some(pos) = self
+            .faults
+            .fail_next
+            .iter()
+            .position(|f| f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p)))
+        {
             let f = self.faults.fail_next.remove(pos);
             return Some((f.status, f.retry_after, "ScriptedFault"));
         }
@@ -303,7 +317,11 @@ impl SimState {
                 return Some((429, Some(wait), "TooManyRequests"));
             }
         }
-        if self.faults.error_rate > 0.0 && self.fault_rng.gen_bool(self.faults.error_rate.clamp(0.0, 1.0)) {
+        if self.faults.error_rate > 0.0
+            && self
+                .fault_rng
+                .gen_bool(self.faults.error_rate.clamp(0.0, 1.0))
+        {
             let status = [500, 502, 503][self.fault_rng.gen_range(0..3)];
             return Some((status, None, "InternalError"));
         }
@@ -340,7 +358,11 @@ impl SimState {
             s.client_id == client_id && s.client_secret == client_secret && s.shop_key == shop_key
         });
         if !ok {
-            return Err(ApiError::new(401, "invalid_client", "client authentication failed"));
+            return Err(ApiError::new(
+                401,
+                "invalid_client",
+                "client authentication failed",
+            ));
         }
         let token: String = (0..40)
             .map(|_| {
@@ -359,7 +381,11 @@ impl SimState {
         Ok(json!({"access_token": token, "token_type": "Bearer", "expires_in": ttl}))
     }
 
-    pub fn check_bearer(&self, token: Option<&str>, shop_key: Option<&str>) -> Result<(), ApiError> {
+    pub fn check_bearer(
+        &self,
+        token: Option<&str>,
+        shop_key: Option<&str>,
+    ) -> Result<(), ApiError> {
         let unauthorized = |m: &str| ApiError::new(401, "Unauthorized", m);
         let token = token.ok_or_else(|| unauthorized("missing bearer token"))?;
         let shop_key = shop_key.ok_or_else(|| unauthorized("missing X-SHOP-KEY"))?;
@@ -395,12 +421,20 @@ impl SimState {
 
     /// `GET /admin-api/v1/shipping`. `params` are the decoded query pairs.
     pub fn search_orders(&self, params: &[(String, String)]) -> Result<Value, ApiError> {
-        let get = |k: &str| params.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map(|(_, v)| v.as_str())
+        };
         let parse_dt = |k: &str| -> Result<Option<NaiveDateTime>, ApiError> {
             match get(k) {
                 None | Some("") => Ok(None),
                 Some(v) => parse_fs_datetime(v).map(Some).ok_or_else(|| {
-                    ApiError::bad("InvalidDateFormat", format!("{k} must be yyyy-mm-ddThh:mm:ss"))
+                    ApiError::bad(
+                        "InvalidDateFormat",
+                        format!("{k} must be yyyy-mm-ddThh:mm:ss"),
+                    )
                 }),
             }
         };
@@ -410,28 +444,47 @@ impl SimState {
             None | Some("") => None,
             Some("notShipped") => Some(false),
             Some("shipped") => Some(true),
-            Some(_) => return Err(ApiError::bad("InvalidParameter", "shippingStatus must be notShipped or shipped")),
+            Some(_) => {
+                return Err(ApiError::bad(
+                    "InvalidParameter",
+                    "shippingStatus must be notShipped or shipped",
+                ));
+            }
         };
         let payment = match get("paymentStatus") {
             None | Some("") => None,
             Some("notReceived") => Some(false),
             Some("received") => Some(true),
-            Some(_) => return Err(ApiError::bad("InvalidParameter", "paymentStatus must be notReceived or received")),
+            Some(_) => {
+                return Err(ApiError::bad(
+                    "InvalidParameter",
+                    "paymentStatus must be notReceived or received",
+                ));
+            }
         };
-        let order_nos: Option<Vec<&str>> = get("orderNo")
-            .filter(|v| !v.is_empty())
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect());
+        let order_nos: Option<Vec<&str>> = get("orderNo").filter(|v| !v.is_empty()).map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
         if let Some(nos) = &order_nos
             && nos.len() > self.settings.max_order_nos
         {
             return Err(ApiError::bad(
                 "TooManyOrderNo",
-                format!("at most {} orderNo values per request", self.settings.max_order_nos),
+                format!(
+                    "at most {} orderNo values per request",
+                    self.settings.max_order_nos
+                ),
             ));
         }
         let after: Option<OrderKey> = match get("cursor") {
             None | Some("") => None,
-            Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::bad("InvalidParameter", "cursor is not valid"))?),
+            Some(c) => Some(
+                decode_cursor(c)
+                    .ok_or_else(|| ApiError::bad("InvalidParameter", "cursor is not valid"))?,
+            ),
         };
         let matches = |o: &SimOrder| {
             start.is_none_or(|s| o.date >= s)
@@ -443,7 +496,8 @@ impl SimState {
         let mut page: Vec<&SimOrder> = Vec::with_capacity(page_size + 1);
         match &order_nos {
             Some(nos) => {
-                let mut keys: Vec<&OrderKey> = nos.iter().filter_map(|n| self.index.get(*n)).collect();
+                let mut keys: Vec<&OrderKey> =
+                    nos.iter().filter_map(|n| self.index.get(*n)).collect();
                 keys.sort();
                 keys.dedup();
                 for k in keys {
@@ -482,7 +536,8 @@ impl SimState {
         }
         let has_more = page.len() > page_size;
         page.truncate(page_size);
-        let mut body = json!({ "orderList": page.iter().map(|o| o.list_json()).collect::<Vec<_>>() });
+        let mut body =
+            json!({ "orderList": page.iter().map(|o| o.list_json()).collect::<Vec<_>>() });
         if has_more && let Some(last) = page.last() {
             let cursor = encode_cursor(&(last.date, last.order_no.clone()));
             body["nextUrl"] = json!(self.next_url("/admin-api/v1/shipping", params, &cursor));
@@ -514,35 +569,61 @@ impl SimState {
             .and_then(Value::as_array)
             .ok_or_else(|| ApiError::bad("InvalidParameter", "orderList is required"))?;
         if list.len() > 100 {
-            return Err(ApiError::bad("InvalidParameter", "orderList holds at most 100 orders"));
+            return Err(ApiError::bad(
+                "InvalidParameter",
+                "orderList holds at most 100 orders",
+            ));
         }
         // Validate the whole request first: a schema error rejects it entirely.
         for o in list {
-            let no_ok = o.get("orderNo").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+            let no_ok = o
+                .get("orderNo")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty());
             let shipments = o.get("shipmentList").and_then(Value::as_array);
             if !no_ok || shipments.is_none() {
-                return Err(ApiError::bad("InvalidParameter", "orderNo and shipmentList are required"));
+                return Err(ApiError::bad(
+                    "InvalidParameter",
+                    "orderNo and shipmentList are required",
+                ));
             }
             for s in shipments.into_iter().flatten() {
                 let info = s.get("shippingInfo").and_then(Value::as_object);
                 let Some(info) = info else {
-                    return Err(ApiError::bad("InvalidParameter", "shippingInfo is required"));
+                    return Err(ApiError::bad(
+                        "InvalidParameter",
+                        "shippingInfo is required",
+                    ));
                 };
                 if s.get("shipmentNo").and_then(Value::as_i64).is_none() {
-                    return Err(ApiError::bad("InvalidParameter", "shipmentNo must be a number"));
+                    return Err(ApiError::bad(
+                        "InvalidParameter",
+                        "shipmentNo must be a number",
+                    ));
                 }
                 match info.get("invoiceNo") {
                     Some(Value::String(s)) if s.len() <= 100 => {}
                     Some(Value::String(_)) => {
-                        return Err(ApiError::bad("InvalidParameter", "invoiceNo is at most 100 bytes"));
+                        return Err(ApiError::bad(
+                            "InvalidParameter",
+                            "invoiceNo is at most 100 bytes",
+                        ));
                     }
-                    _ => return Err(ApiError::bad("InvalidParameter", "invoiceNo key is required")),
+                    _ => {
+                        return Err(ApiError::bad(
+                            "InvalidParameter",
+                            "invoiceNo key is required",
+                        ));
+                    }
                 }
                 for k in ["expectedArrival", "shippingDate"] {
                     if let Some(v) = info.get(k) {
                         let s = v.as_str().unwrap_or("?");
                         if !s.is_empty() && parse_fs_date(s).is_none() {
-                            return Err(ApiError::bad("InvalidDateFormat", format!("{k} must be yyyy-mm-dd")));
+                            return Err(ApiError::bad(
+                                "InvalidDateFormat",
+                                format!("{k} must be yyyy-mm-dd"),
+                            ));
                         }
                     }
                 }
@@ -575,7 +656,13 @@ impl SimState {
         Ok(json!({ "results": results }))
     }
 
-    fn apply_shipping(&mut self, no: &str, sn: i64, info: &Value, now: NaiveDateTime) -> Option<&'static str> {
+    fn apply_shipping(
+        &mut self,
+        no: &str,
+        sn: i64,
+        info: &Value,
+        now: NaiveDateTime,
+    ) -> Option<&'static str> {
         let Some(o) = self.order_mut(no) else {
             return Some("OrderNotFound");
         };
@@ -610,22 +697,35 @@ impl SimState {
     // Inventory
 
     pub fn search_inventory(&self, params: &[(String, String)]) -> Result<Value, ApiError> {
-        let get = |k: &str| params.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            params
+                .iter()
+                .find(|(pk, _)| pk == k)
+                .map(|(_, v)| v.as_str())
+        };
         let list = |k: &str| -> Option<Vec<String>> {
-            get(k).filter(|v| !v.is_empty()).map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+            get(k)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
         };
         let dt = |k: &str| -> Result<Option<NaiveDateTime>, ApiError> {
             match get(k) {
                 None | Some("") => Ok(None),
-                Some(v) => parse_fs_datetime(v)
-                    .map(Some)
-                    .ok_or_else(|| ApiError::bad("InvalidDateFormat", format!("{k} must be yyyy-mm-ddThh:mm:ss"))),
+                Some(v) => parse_fs_datetime(v).map(Some).ok_or_else(|| {
+                    ApiError::bad(
+                        "InvalidDateFormat",
+                        format!("{k} must be yyyy-mm-ddThh:mm:ss"),
+                    )
+                }),
             }
         };
         let types = list("types").unwrap_or_else(|| vec!["regular".into()]);
         for t in &types {
             if !matches!(t.as_str(), "regular" | "preorder" | "planned" | "realstore") {
-                return Err(ApiError::bad("InvalidParameter", format!("unknown type {t}")));
+                return Err(ApiError::bad(
+                    "InvalidParameter",
+                    format!("unknown type {t}"),
+                ));
             }
         }
         let product_nos = list("productNo");
@@ -633,16 +733,27 @@ impl SimState {
         let (start, end) = (dt("createDateStart")?, dt("createDateEnd")?);
         let after: i64 = match get("cursor") {
             None | Some("") => i64::MIN,
-            Some(c) => c.parse().map_err(|_| ApiError::bad("InvalidParameter", "cursor is not valid"))?,
+            Some(c) => c
+                .parse()
+                .map_err(|_| ApiError::bad("InvalidParameter", "cursor is not valid"))?,
         };
         let size = self.settings.inventory_page_size.max(1);
         let mut page: Vec<&SimProduct> = self
             .products
             .iter()
             .filter(|p| p.id > after)
-            .filter(|p| product_nos.as_ref().is_none_or(|l| l.contains(&p.product_no)))
-            .filter(|p| jans.as_ref().is_none_or(|l| p.skus.iter().any(|s| l.contains(&s.jan_code))))
-            .filter(|p| start.is_none_or(|s| p.date_created >= s) && end.is_none_or(|e| p.date_created <= e))
+            .filter(|p| {
+                product_nos
+                    .as_ref()
+                    .is_none_or(|l| l.contains(&p.product_no))
+            })
+            .filter(|p| {
+                jans.as_ref()
+                    .is_none_or(|l| p.skus.iter().any(|s| l.contains(&s.jan_code)))
+            })
+            .filter(|p| {
+                start.is_none_or(|s| p.date_created >= s) && end.is_none_or(|e| p.date_created <= e)
+            })
             .take(size + 1)
             .collect();
         let has_more = page.len() > size;
@@ -650,7 +761,8 @@ impl SimState {
         let products: Vec<Value> = page.iter().map(|p| product_json(p, &types)).collect();
         let mut body = json!({ "productList": products });
         if has_more && let Some(last) = page.last() {
-            body["nextUrl"] = json!(self.next_url("/admin-api/v1/inventory", params, &last.id.to_string()));
+            body["nextUrl"] =
+                json!(self.next_url("/admin-api/v1/inventory", params, &last.id.to_string()));
         }
         Ok(body)
     }
@@ -661,31 +773,56 @@ impl SimState {
             .and_then(Value::as_array)
             .ok_or_else(|| ApiError::bad("InvalidParameter", "productList is required"))?;
         if list.len() > 100 {
-            return Err(ApiError::bad("InvalidParameter", "productList holds at most 100 products"));
+            return Err(ApiError::bad(
+                "InvalidParameter",
+                "productList holds at most 100 products",
+            ));
         }
         for p in list {
             let no = p.get("productNo").and_then(Value::as_str).unwrap_or("");
-            if no.is_empty() || no.len() > 32 || p.get("inventoryInfo").and_then(Value::as_object).is_none() {
-                return Err(ApiError::bad("InvalidParameter", "productNo (≤32) and inventoryInfo are required"));
+            if no.is_empty()
+                || no.len() > 32
+                || p.get("inventoryInfo").and_then(Value::as_object).is_none()
+            {
+                return Err(ApiError::bad(
+                    "InvalidParameter",
+                    "productNo (≤32) and inventoryInfo are required",
+                ));
             }
             for e in regular_entries(p) {
                 if parse_count(e.get("count")).is_none() {
-                    return Err(ApiError::bad("InvalidParameter", "count must be a number or \"+n\"/\"-n\""));
+                    return Err(ApiError::bad(
+                        "InvalidParameter",
+                        "count must be a number or \"+n\"/\"-n\"",
+                    ));
                 }
             }
         }
         let mut results = Vec::new();
         for p in list {
             let no = p["productNo"].as_str().unwrap_or_default().to_string();
-            let has_other = p["inventoryInfo"].get("preorder").is_some() || p["inventoryInfo"].get("plannedList").is_some();
+            let has_other = p["inventoryInfo"].get("preorder").is_some()
+                || p["inventoryInfo"].get("plannedList").is_some();
             let product_idx = self.products.iter().position(|x| x.product_no == no);
             for e in regular_entries(p) {
-                let v = e.get("verticalNo").and_then(Value::as_str).unwrap_or("").to_string();
-                let h = e.get("horizontalNo").and_then(Value::as_str).unwrap_or("").to_string();
+                let v = e
+                    .get("verticalNo")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let h = e
+                    .get("horizontalNo")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 let count = parse_count(e.get("count"));
                 let code = match product_idx {
                     None => Some("ProductNotFound"),
-                    Some(i) => match self.products[i].skus.iter_mut().find(|s| s.vertical_no == v && s.horizontal_no == h) {
+                    Some(i) => match self.products[i]
+                        .skus
+                        .iter_mut()
+                        .find(|s| s.vertical_no == v && s.horizontal_no == h)
+                    {
                         None => Some("StockNotFound"),
                         Some(sku) => {
                             match count {
@@ -757,7 +894,9 @@ impl SimState {
     pub fn create_order(&mut self, req: NewOrder) -> Result<Value, ApiError> {
         let now = now_jst();
         let date = match &req.date {
-            Some(d) => parse_fs_datetime(d).ok_or_else(|| ApiError::bad("InvalidDateFormat", "date must be yyyy-mm-ddThh:mm:ss"))?,
+            Some(d) => parse_fs_datetime(d).ok_or_else(|| {
+                ApiError::bad("InvalidDateFormat", "date must be yyyy-mm-ddThh:mm:ss")
+            })?,
             None => now,
         };
         let seq = self.next_seq;
@@ -769,7 +908,12 @@ impl SimState {
                 date,
                 now: date,
                 catalog: &self.products,
-                behaviour: Behaviour { unknown_sku_rate: 0.0, store_pickup_rate: 0.0, cancel_rate: 0.0, ..self.settings.behaviour },
+                behaviour: Behaviour {
+                    unknown_sku_rate: 0.0,
+                    store_pickup_rate: 0.0,
+                    cancel_rate: 0.0,
+                    ..self.settings.behaviour
+                },
             },
         );
         o.pay_at = None;
@@ -794,9 +938,10 @@ impl SimState {
                 .skus
                 .iter()
                 .map(|sku| {
-                    let found = self.products.iter().find_map(|p| {
-                        p.skus.iter().find(|s| s.sku_no == *sku).map(|s| (p, s))
-                    });
+                    let found = self
+                        .products
+                        .iter()
+                        .find_map(|p| p.skus.iter().find(|s| s.sku_no == *sku).map(|s| (p, s)));
                     match found {
                         Some((p, s)) => SimItem {
                             product_no: p.product_no.clone(),
@@ -978,9 +1123,10 @@ fn encode_cursor(k: &OrderKey) -> String {
 
 fn decode_cursor(c: &str) -> Option<OrderKey> {
     use base64::Engine;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (d, no) = s.split_once('|')?;
     Some((parse_fs_datetime(d)?, no.to_string()))
 }
-

@@ -46,11 +46,20 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 /// Writes every record (and, if asked, the secrets) to `file`, created owner-only.
-pub fn backup(store: &Store, file: &Path, include_secrets: bool) -> Result<BackupSummary, StoreError> {
+pub fn backup(
+    store: &Store,
+    file: &Path,
+    include_secrets: bool,
+) -> Result<BackupSummary, StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     let entries = store.dump()?;
-    let secrets = if include_secrets { store.dump_secrets()? } else { Vec::new() };
-    let io = |e: std::io::Error| StoreError::Invalid(format!("cannot write {}: {e}", file.display()));
+    let secrets = if include_secrets {
+        store.dump_secrets()?
+    } else {
+        Vec::new()
+    };
+    let io =
+        |e: std::io::Error| StoreError::Invalid(format!("cannot write {}: {e}", file.display()));
     let f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -67,14 +76,29 @@ pub fn backup(store: &Store, file: &Path, include_secrets: bool) -> Result<Backu
         records: entries.len(),
     };
     let line = |w: &mut BufWriter<std::fs::File>, v: &dyn erased::Ser| -> Result<(), StoreError> {
-        v.write_to(w).map_err(|e| StoreError::Invalid(format!("cannot write {}: {e}", file.display())))
+        v.write_to(w)
+            .map_err(|e| StoreError::Invalid(format!("cannot write {}: {e}", file.display())))
     };
     line(&mut w, &header)?;
     for (k, v) in &entries {
-        let json = if v.is_empty() { None } else { serde_json::from_slice::<Value>(v).ok() };
+        let json = if v.is_empty() {
+            None
+        } else {
+            serde_json::from_slice::<Value>(v).ok()
+        };
         let rec = match json {
-            Some(j) => Line { k: b64().encode(k), v: Some(j), b: None, secret_for_auth: None },
-            None => Line { k: b64().encode(k), v: None, b: Some(b64().encode(v)), secret_for_auth: None },
+            Some(j) => Line {
+                k: b64().encode(k),
+                v: Some(j),
+                b: None,
+                secret_for_auth: None,
+            },
+            None => Line {
+                k: b64().encode(k),
+                v: None,
+                b: Some(b64().encode(v)),
+                secret_for_auth: None,
+            },
         };
         line(&mut w, &rec)?;
     }
@@ -89,7 +113,10 @@ pub fn backup(store: &Store, file: &Path, include_secrets: bool) -> Result<Backu
     }
     w.flush().map_err(io)?;
     w.get_ref().sync_all().map_err(io)?;
-    Ok(BackupSummary { records: entries.len(), secrets: secrets.len() })
+    Ok(BackupSummary {
+        records: entries.len(),
+        secrets: secrets.len(),
+    })
 }
 
 /// Replaces the store's content with a backup. Refuses a non-empty store unless `force`.
@@ -101,12 +128,15 @@ pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary,
         .next()
         .ok_or_else(|| bad("empty file".into()))?
         .map_err(|e| bad(e.to_string()))?;
-    let header: Header = serde_json::from_str(&first).map_err(|_| bad("not a shukka backup (no header)".into()))?;
+    let header: Header =
+        serde_json::from_str(&first).map_err(|_| bad("not a shukka backup (no header)".into()))?;
     if header.format != FORMAT {
         return Err(bad("not a shukka backup".into()));
     }
     if header.schema > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { found: header.schema });
+        return Err(StoreError::NewerSchema {
+            found: header.schema,
+        });
     }
     if !force && store.counts().instructions() + store.counts().intake_errors > 0 {
         return Err(StoreError::Invalid(
@@ -120,22 +150,31 @@ pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary,
         if l.trim().is_empty() {
             continue;
         }
-        let rec: Line = serde_json::from_str(&l).map_err(|e| bad(format!("line {}: {e}", n + 2)))?;
+        let rec: Line =
+            serde_json::from_str(&l).map_err(|e| bad(format!("line {}: {e}", n + 2)))?;
         if let Some(id) = rec.secret_for_auth {
             let s = rec.v.as_ref().and_then(Value::as_str).unwrap_or_default();
             secrets.push((id, Secret::new(s)));
             continue;
         }
-        let k = b64().decode(&rec.k).map_err(|e| bad(format!("line {}: {e}", n + 2)))?;
+        let k = b64()
+            .decode(&rec.k)
+            .map_err(|e| bad(format!("line {}: {e}", n + 2)))?;
         let v = match (rec.v, rec.b) {
             (Some(j), _) => serde_json::to_vec(&j).map_err(|e| bad(e.to_string()))?,
-            (None, Some(b)) => b64().decode(b).map_err(|e| bad(format!("line {}: {e}", n + 2)))?,
+            (None, Some(b)) => b64()
+                .decode(b)
+                .map_err(|e| bad(format!("line {}: {e}", n + 2)))?,
             (None, None) => Vec::new(),
         };
         entries.push((k, v));
     }
     if entries.len() != header.records {
-        return Err(bad(format!("truncated: {} of {} records", entries.len(), header.records)));
+        return Err(bad(format!(
+            "truncated: {} of {} records",
+            entries.len(),
+            header.records
+        )));
     }
     // Auth records say whether their secret is present; without the secret, the operator must
     // enter it again (and test the connection).
@@ -153,7 +192,10 @@ pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary,
             }
         }
     }
-    let summary = BackupSummary { records: entries.len(), secrets: secrets.len() };
+    let summary = BackupSummary {
+        records: entries.len(),
+        secrets: secrets.len(),
+    };
     store.replace_all(entries, secrets)?;
     Ok(summary)
 }

@@ -40,7 +40,9 @@ pub enum StoreError {
     },
     #[error("the store in {path} cannot be opened: {detail}")]
     Open { path: PathBuf, detail: String },
-    #[error("the store was written by a newer shukka (schema {found}, this build knows {SCHEMA_VERSION}); upgrade shukka")]
+    #[error(
+        "the store was written by a newer shukka (schema {found}, this build knows {SCHEMA_VERSION}); upgrade shukka"
+    )]
     NewerSchema { found: u64 },
     #[error("storage error: {0}")]
     Sled(String),
@@ -66,7 +68,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub enum Change {
     Instruction(Box<InstructionSummary>),
-    IntakeError { id: u64, order_no: String, reason: Option<String> },
+    IntakeError {
+        id: u64,
+        order_no: String,
+        reason: Option<String>,
+    },
     Run(Box<RunLogEntry>),
     Audit(Box<AuditEntry>),
     /// Robots, setup records or configuration changed.
@@ -150,7 +156,11 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         source,
     };
     if !dir.exists() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(err)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(err)?;
     }
     let meta = std::fs::metadata(dir).map_err(err)?;
     if meta.permissions().mode() & 0o077 != 0 && meta.uid_is_ours() {
@@ -193,7 +203,10 @@ impl Store {
             .flush_every_ms(Some(200))
             .open()
             .map_err(|e| match &e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
                     StoreError::Locked(dir.to_path_buf())
                 }
                 _ => StoreError::Open {
@@ -251,7 +264,9 @@ impl Store {
             // No older schema exists yet; each future step rewrites what changed.
             v += 1;
         }
-        self.inner.data.insert(str_key(META, "schema"), &SCHEMA_VERSION.to_be_bytes())?;
+        self.inner
+            .data
+            .insert(str_key(META, "schema"), &SCHEMA_VERSION.to_be_bytes())?;
         Ok(())
     }
 
@@ -268,7 +283,10 @@ impl Store {
             }
             t.put_config(CFG_RULE_ORDER, &order)?;
             t.put_config(CFG_NO_PREPAYMENT, &vec!["COD".to_string()])?;
-            t.put_raw(str_key(META, "schema"), SCHEMA_VERSION.to_be_bytes().to_vec());
+            t.put_raw(
+                str_key(META, "schema"),
+                SCHEMA_VERSION.to_be_bytes().to_vec(),
+            );
             Ok(())
         })?;
         Ok(())
@@ -302,7 +320,8 @@ impl Store {
         self.write(|t| {
             for mut r in stale {
                 r.state = RunState::Interrupted;
-                r.errors.push("shukka が実行中に停止しました (次回の実行で取り直します)".into());
+                r.errors
+                    .push("shukka が実行中に停止しました (次回の実行で取り直します)".into());
                 t.put_run(&r)?;
             }
             Ok(())
@@ -314,7 +333,11 @@ impl Store {
     }
 
     fn meta_u64(&self, name: &str) -> Result<Option<u64>> {
-        Ok(self.inner.data.get(str_key(META, name))?.and_then(|v| be_u64(&v)))
+        Ok(self
+            .inner
+            .data
+            .get(str_key(META, name))?
+            .and_then(|v| be_u64(&v)))
     }
 
     /// Subscribes to committed changes.
@@ -352,7 +375,10 @@ impl Store {
         // Secrets first: a secret without its record is harmless, the reverse is not.
         for (id, secret) in secret_ops {
             match secret {
-                Some(s) => self.inner.secrets.insert(id.to_be_bytes(), s.expose().as_bytes())?,
+                Some(s) => self
+                    .inner
+                    .secrets
+                    .insert(id.to_be_bytes(), s.expose().as_bytes())?,
                 None => self.inner.secrets.remove(id.to_be_bytes())?,
             };
         }
@@ -400,7 +426,11 @@ impl Store {
     }
 
     pub fn counts(&self) -> Counts {
-        self.inner.counts.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .counts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn instruction(&self, id: u64) -> Result<Option<Instruction>> {
@@ -530,7 +560,12 @@ impl Store {
     pub fn processing_robots(&self) -> Result<Vec<ProcessingRobot>> {
         let mut all: Vec<ProcessingRobot> = self.scan(&[PROCESSING])?;
         let order = self.rule_order()?;
-        all.sort_by_key(|r| (order.iter().position(|x| *x == r.id).unwrap_or(usize::MAX), r.id));
+        all.sort_by_key(|r| {
+            (
+                order.iter().position(|x| *x == r.id).unwrap_or(usize::MAX),
+                r.id,
+            )
+        });
         Ok(all)
     }
 
@@ -551,7 +586,9 @@ impl Store {
     }
 
     pub fn no_prepayment(&self) -> Result<Vec<String>> {
-        Ok(self.config(CFG_NO_PREPAYMENT)?.unwrap_or_else(|| vec!["COD".into()]))
+        Ok(self
+            .config(CFG_NO_PREPAYMENT)?
+            .unwrap_or_else(|| vec!["COD".into()]))
     }
 
     pub fn config<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>> {
@@ -620,7 +657,11 @@ impl Store {
     }
 
     /// Replaces everything with `entries` (restore). Counters and counts are rebuilt.
-    pub(crate) fn replace_all(&self, entries: Vec<(Vec<u8>, Vec<u8>)>, secrets: Vec<(u64, Secret)>) -> Result<()> {
+    pub(crate) fn replace_all(
+        &self,
+        entries: Vec<(Vec<u8>, Vec<u8>)>,
+        secrets: Vec<(u64, Secret)>,
+    ) -> Result<()> {
         let mut counters = self.lock();
         self.inner.data.clear()?;
         self.inner.secrets.clear()?;
@@ -630,7 +671,9 @@ impl Store {
         }
         self.inner.data.apply_batch(batch)?;
         for (id, s) in secrets {
-            self.inner.secrets.insert(id.to_be_bytes(), s.expose().as_bytes())?;
+            self.inner
+                .secrets
+                .insert(id.to_be_bytes(), s.expose().as_bytes())?;
         }
         counters.next.clear();
         for (name, start) in SEQS {
@@ -640,7 +683,9 @@ impl Store {
         drop(counters);
         self.recount()?;
         self.flush()?;
-        let _ = self.inner.events.send(Arc::new(StoreEvent { changes: vec![Change::Config] }));
+        let _ = self.inner.events.send(Arc::new(StoreEvent {
+            changes: vec![Change::Config],
+        }));
         Ok(())
     }
 }
@@ -720,7 +765,9 @@ impl Txn<'_> {
     }
 
     pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        Ok(self.get_raw(&order_key(ORDER_INDEX, auth_id, order_no))?.and_then(|v| be_u64(&v)))
+        Ok(self
+            .get_raw(&order_key(ORDER_INDEX, auth_id, order_no))?
+            .and_then(|v| be_u64(&v)))
     }
 
     /// Stores a new instruction: assigns its id, version 1. Refuses a second instruction for
@@ -734,14 +781,21 @@ impl Txn<'_> {
         }
         i.id = self.next_id(SEQ_INSTRUCTION);
         i.version = 1;
-        self.put_raw(order_key(ORDER_INDEX, i.auth_id, &i.order_no), i.id.to_be_bytes().to_vec());
+        self.put_raw(
+            order_key(ORDER_INDEX, i.auth_id, &i.order_no),
+            i.id.to_be_bytes().to_vec(),
+        );
         self.write_instruction(None, &i)?;
         Ok(i)
     }
 
     /// Replaces an instruction if its stored version is still `expected_version`
     /// (compare-and-swap); bumps the version.
-    pub fn update_instruction(&mut self, expected_version: u64, mut i: Instruction) -> Result<Instruction> {
+    pub fn update_instruction(
+        &mut self,
+        expected_version: u64,
+        mut i: Instruction,
+    ) -> Result<Instruction> {
         let old: Instruction = self
             .instruction(i.id)?
             .ok_or_else(|| StoreError::NotFound(format!("出荷指示 {} がありません", i.order_no)))?;
@@ -759,7 +813,11 @@ impl Txn<'_> {
         Ok(i)
     }
 
-    fn write_instruction(&mut self, old: Option<&InstructionSummary>, i: &Instruction) -> Result<()> {
+    fn write_instruction(
+        &mut self,
+        old: Option<&InstructionSummary>,
+        i: &Instruction,
+    ) -> Result<()> {
         let summary = i.summary();
         if let Some(o) = old {
             if o.status != summary.status {
@@ -776,7 +834,9 @@ impl Txn<'_> {
     }
 
     pub fn intake_error_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        Ok(self.get_raw(&order_key(INTAKE_ORDER, auth_id, order_no))?.and_then(|v| be_u64(&v)))
+        Ok(self
+            .get_raw(&order_key(INTAKE_ORDER, auth_id, order_no))?
+            .and_then(|v| be_u64(&v)))
     }
 
     pub fn intake_error(&self, id: u64) -> Result<Option<IntakeError>> {
@@ -800,7 +860,10 @@ impl Txn<'_> {
                 e.id = self.next_id(SEQ_INTAKE);
                 self.counts.intake_errors += 1;
                 if !e.order_no.is_empty() {
-                    self.put_raw(order_key(INTAKE_ORDER, e.auth_id, &e.order_no), e.id.to_be_bytes().to_vec());
+                    self.put_raw(
+                        order_key(INTAKE_ORDER, e.auth_id, &e.order_no),
+                        e.id.to_be_bytes().to_vec(),
+                    );
                 }
             }
         }

@@ -43,3 +43,122 @@ pub fn everything() -> shukka::futureshop::OrderQuery {
         ..Default::default()
     }
 }
+
+/// The setup file of the guide, pointing at `sim` without pacing.
+pub fn setup_toml(sim: &SimHandle, secret_var: &str) -> String {
+    format!(
+        r#"
+[ship_from]
+name = "出荷テスト商店"
+postal_code = "1500001"
+prefecture = "東京都"
+address = "渋谷区神宮前1-2-3"
+phone = "03-1234-5678"
+
+[futureshop]
+name = "本店"
+shop_key = "demo-shop"
+client_id = "demo-client"
+client_secret_env = "{secret_var}"
+api_base = "{}"
+pacing_ms = 0
+"#,
+        sim.base_url()
+    )
+}
+
+pub fn operator() -> shukka::domain::Actor {
+    shukka::domain::Actor::Operator("tester".into())
+}
+
+/// An engine on a fresh temp store, with fast client retries.
+pub fn engine_in(dir: &std::path::Path) -> shukka::engine::Engine {
+    use shukka::engine::{Engine, EngineOptions};
+    use shukka::futureshop::ClientOptions;
+    let store = shukka::store::Store::open(dir).expect("store opens");
+    Engine::with_options(
+        store,
+        EngineOptions {
+            client: ClientOptions {
+                backoff_base: Duration::from_millis(20),
+                backoff_max: Duration::from_secs(2),
+                max_attempts: 4,
+                ..ClientOptions::default()
+            },
+        },
+    )
+}
+
+/// An engine with the whole setup guide (steps 1–6) applied against `sim`.
+pub async fn engine_with_setup(sim: &SimHandle) -> (shukka::engine::Engine, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine_in(dir.path());
+    let file = shukka::engine::SetupFile::parse(&setup_toml(sim, "UNUSED_SECRET_VAR"))
+        .expect("setup file");
+    engine
+        .apply_setup(
+            &file,
+            shukka::secret::Secret::new("demo-secret"),
+            &operator(),
+        )
+        .await
+        .expect("setup applies");
+    (engine, dir)
+}
+
+/// Finds a linkage robot by name.
+pub fn robot_id(engine: &shukka::engine::Engine, name: &str) -> u64 {
+    engine
+        .store()
+        .linkage_robots()
+        .expect("robots")
+        .into_iter()
+        .find(|r| r.name == name)
+        .map(|r| r.id)
+        .unwrap_or_else(|| panic!("no linkage robot named {name}"))
+}
+
+/// Creates a 範囲指定 fetch robot covering every order, through the guide's converter.
+pub fn range_robot(engine: &shukka::engine::Engine) -> u64 {
+    use shukka::robots::linkage::{LinkAction, LinkageRobot, Trigger};
+    let conv = engine
+        .store()
+        .converters()
+        .expect("converters")
+        .into_iter()
+        .find(|c| c.enabled && !c.standard)
+        .expect("the guide's converter");
+    let q = everything();
+    engine
+        .create_linkage(
+            LinkageRobot {
+                id: 0,
+                name: "テスト取得".into(),
+                action: LinkAction::FetchRange,
+                auth_id: Some(1),
+                converter_id: Some(conv.id),
+                processing_robot_id: None,
+                target_status: None,
+                range: q.order_date_start.zip(q.order_date_end),
+                trigger: Trigger::Manual,
+                enabled: true,
+            },
+            &operator(),
+        )
+        .expect("range robot")
+        .id
+}
+
+pub async fn run(engine: &shukka::engine::Engine, id: u64) -> shukka::domain::RunLogEntry {
+    engine
+        .run_robot(
+            id,
+            shukka::engine::RunOptions {
+                trigger: "test".into(),
+                chain: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("robot runs")
+}

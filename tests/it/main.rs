@@ -3,3 +3,5 @@
 mod common;
 mod futureshop_client;
 mod simulator;
+mod store_cli;
+mod workflow;

@@ -1,0 +1,442 @@
+//! The store (permissions, lock, backup/restore) and the command line, with the real binary.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use shukka::domain::*;
+use shukka::sim::NewOrder;
+use shukka::store::{Store, backup};
+
+use crate::common::*;
+
+async fn shukka(dir: &Path, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("FS_TEST_SECRET", "demo-secret")
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn the_data_dir_is_created_owner_only_and_reopens() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("nested/data");
+    {
+        let store = Store::open(&dir).expect("open");
+        assert_eq!(
+            store.converters().expect("converters").len(),
+            1,
+            "the standard converter exists from the start"
+        );
+        assert_eq!(
+            store.processing_robots().expect("robots").len(),
+            6,
+            "built-in catalogue 1–6"
+        );
+    }
+    let mode = std::fs::metadata(&dir).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let store = Store::open(&dir).expect("reopens");
+    assert_eq!(store.converters().expect("converters")[0].id, 18025);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_gets_a_clear_message_instead_of_a_lock_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let _held = Store::open(tmp.path()).expect("open");
+    let out = shukka(tmp.path(), &["orders"]).await;
+    assert!(!out.status.success());
+    assert!(
+        err(&out).contains("in use by another shukka process"),
+        "{}",
+        err(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_end_to_end_with_japanese_statuses_and_sanitized_output() {
+    let sim = start_sim(0, 50).await;
+    let known = sim.with_state(|s| s.products()[0].skus[0].sku_no.clone());
+    let hostile = sim
+        .with_state(|s| {
+            s.create_order(NewOrder {
+                payment_type: Some("COD".into()),
+                skus: vec![known.clone()],
+                last_name: Some("\u{1b}]0;pwned\u{7}\u{1b}[2J山田".into()),
+                ..Default::default()
+            })
+        })
+        .expect("order")["orderNo"]
+        .as_str()
+        .expect("no")
+        .to_string();
+    sim.with_state(|s| {
+        s.create_order(NewOrder {
+            payment_type: Some("BANK_TRANSFER".into()),
+            paid: Some(false),
+            skus: vec![known.clone()],
+            ..Default::default()
+        })
+    })
+    .expect("order");
+    sim.with_state(|s| {
+        s.create_order(NewOrder {
+            skus: vec!["GONE-1".into()],
+            ..Default::default()
+        })
+    })
+    .expect("order");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("data");
+    let setup = tmp.path().join("setup.toml");
+    std::fs::write(&setup, setup_toml(&sim, "FS_TEST_SECRET")).expect("write");
+
+    let out = shukka(&dir, &["setup", "apply", setup.to_str().expect("path")]).await;
+    assert!(out.status.success(), "{}{}", text(&out), err(&out));
+    let status = shukka(&dir, &["setup", "status"]).await;
+    assert_eq!(status.status.code(), Some(1), "item 7 is still ✗");
+    assert!(text(&status).contains("✗ 7."), "{}", text(&status));
+
+    let robots = shukka(&dir, &["robots", "list", "--format", "json"]).await;
+    let v: serde_json::Value = serde_json::from_slice(&robots.stdout).expect("json");
+    let conv = v["converters"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|c| c["standard"] == false)
+        .expect("copy")["id"]
+        .as_u64()
+        .expect("id");
+    let out = shukka(
+        &dir,
+        &[
+            "robots",
+            "create",
+            "--name",
+            "テスト取得",
+            "--action",
+            "出荷指示取得(範囲指定)",
+            "--auth",
+            "1",
+            "--converter",
+            &conv.to_string(),
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", err(&out));
+    let id: String = text(&out)
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("ID:").map(str::to_string))
+        .expect("id");
+    let out = shukka(&dir, &["robots", "run", &id]).await;
+    assert!(out.status.success(), "{}", err(&out));
+    assert!(text(&out).contains("成功:2 失敗:1"), "{}", text(&out));
+    assert!(
+        shukka(&dir, &["setup", "status"]).await.status.success(),
+        "all ✓ now"
+    );
+
+    let csv = text(&shukka(&dir, &["orders", "--format", "csv"]).await);
+    assert!(
+        csv.contains("出荷待ち") && csv.contains("入金確認"),
+        "{csv}"
+    );
+    let listed = text(&shukka(&dir, &["orders"]).await);
+    let detail = text(&shukka(&dir, &["order", &hostile]).await);
+    for out in [&csv, &listed, &detail] {
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{7}'),
+            "raw escape reached the terminal: {out:?}"
+        );
+    }
+    assert!(
+        detail.contains("␛]0;pwned␇"),
+        "shown as visible placeholders: {detail}"
+    );
+    assert!(
+        detail.contains("ルール履歴") && detail.contains("取込"),
+        "{detail}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &shukka(
+            &dir,
+            &["orders", "--status", "入金確認", "--format", "json"],
+        )
+        .await
+        .stdout,
+    )
+    .expect("json");
+    assert_eq!(json.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        json[0]["status"], "入金確認",
+        "statuses are their Japanese names in JSON too"
+    );
+
+    let errors: serde_json::Value =
+        serde_json::from_slice(&shukka(&dir, &["errors", "--format", "json"]).await.stdout)
+            .expect("json");
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("GONE-1")
+    );
+    assert_eq!(errors[0]["kind"], "取込エラー");
+
+    let held = shukka(&dir, &["hold", &hostile, "--reason", "住所確認"]).await;
+    assert!(
+        held.status.success() && text(&held).contains("保留"),
+        "{}",
+        err(&held)
+    );
+    let refused = shukka(&dir, &["ship", &hostile, "--tracking", "1"]).await;
+    assert!(!refused.status.success());
+    assert!(
+        err(&refused).contains("出荷済みにできるのは"),
+        "{}",
+        err(&refused)
+    );
+    let log = text(&shukka(&dir, &["log", "--audit", "--limit", "3"]).await);
+    assert!(log.contains("住所確認"), "{log}");
+}
+
+#[tokio::test]
+async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
+    let sim = start_sim(20, 50).await;
+    let (engine, dir) = engine_with_setup(&sim).await;
+    run(&engine, range_robot(&engine)).await;
+    let one = engine
+        .store()
+        .summaries(Some(Status::Ready))
+        .expect("ready")[0]
+        .clone();
+    let shipped = engine
+        .ship(
+            one.id,
+            None,
+            &shukka::engine::ShipRequest {
+                tracking: vec!["T-1".into()],
+                ..Default::default()
+            },
+            &operator(),
+        )
+        .expect("ship");
+    let file = dir.path().join("backup.jsonl");
+    backup::backup(engine.store(), &file, false).expect("backup");
+    assert_eq!(
+        std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        !std::fs::read_to_string(&file)
+            .expect("read")
+            .contains("demo-secret"),
+        "no secret unless asked"
+    );
+
+    let other = tempfile::tempdir().expect("tmp");
+    let restored = Store::open(other.path()).expect("open");
+    backup::restore(&restored, &file, false).expect("restore");
+    assert_eq!(
+        restored.summaries(None).expect("s"),
+        engine.store().summaries(None).expect("s")
+    );
+    assert_eq!(
+        restored.audit(usize::MAX).expect("a"),
+        engine.store().audit(usize::MAX).expect("a")
+    );
+    assert_eq!(
+        restored.linkage_robots().expect("l"),
+        engine.store().linkage_robots().expect("l")
+    );
+    assert_eq!(
+        restored.processing_robots().expect("p"),
+        engine.store().processing_robots().expect("p")
+    );
+    let back = restored
+        .instruction(shipped.id)
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        back.destinations[0].tracking_no.as_deref(),
+        Some("T-1"),
+        "tracking numbers survive"
+    );
+    assert!(restored.secret(1).expect("secret").is_none());
+    let items = shukka::engine::setup::checklist(&restored).expect("checklist");
+    assert!(
+        !items[2].ok && items[2].reason.contains("シークレット"),
+        "{}",
+        items[2].reason
+    );
+    // A non-empty store is not overwritten by accident.
+    assert!(backup::restore(&restored, &file, false).is_err());
+    // New records after a restore do not reuse ids.
+    let before = restored.audit(1).expect("a")[0].seq;
+    drop(restored);
+    let restored = Store::open(other.path()).expect("reopen");
+    let e = shukka::engine::Engine::new(restored);
+    e.hold(shipped.id, None, "x", &operator())
+        .expect_err("shipped cannot be held");
+    let first = e.store().summaries(Some(Status::Ready)).expect("s")[0].clone();
+    e.hold(first.id, None, "確認", &operator()).expect("hold");
+    assert!(e.store().audit(1).expect("a")[0].seq > before);
+
+    let with = dir.path().join("with-secrets.jsonl");
+    backup::backup(engine.store(), &with, true).expect("backup");
+    let third = tempfile::tempdir().expect("tmp");
+    let s3 = Store::open(third.path()).expect("open");
+    backup::restore(&s3, &with, false).expect("restore");
+    assert_eq!(
+        s3.secret(1)
+            .expect("secret")
+            .map(|s| s.expose().to_string())
+            .as_deref(),
+        Some("demo-secret")
+    );
+}
+
+#[tokio::test]
+async fn product_csv_and_a_user_rule_from_toml() {
+    let sim = start_sim(0, 50).await;
+    let (engine, dir) = engine_with_setup(&sim).await;
+    let csv = dir.path().join("p.csv");
+    std::fs::write(
+        &csv,
+        "\u{feff}品番,商品名,在庫\nLOCAL-1,ローカル商品,\"1,200\"\n,空行,0\n",
+    )
+    .expect("write");
+    let products = shukka::cmd::data::read_products_csv(&csv).expect("csv");
+    assert_eq!(products.len(), 1);
+    assert_eq!(products[0].stock, 1200);
+    engine.put_products(&products, &operator()).expect("put");
+    std::fs::write(&csv, "name,stock\nx,1\n").expect("write");
+    let e = shukka::cmd::data::read_products_csv(&csv).expect_err("no sku column");
+    assert!(e.to_string().contains("品番"), "{e}");
+
+    let (name, desc, rule) = shukka::cmd::robots::parse_rule_file(
+        r#"
+name = "沖縄は保留"
+description = "離島配送の確認"
+[[condition]]
+field = "都道府県"
+op = "全一致"
+value = "沖縄県"
+[[action]]
+type = "保留理由を追加"
+value = "離島: 送料確認"
+"#,
+    )
+    .expect("rule file");
+    let r = engine
+        .add_user_rule(&name, &desc, rule, &operator())
+        .expect("added");
+    let conv = engine
+        .store()
+        .converters()
+        .expect("c")
+        .into_iter()
+        .find(|c| c.enabled)
+        .expect("conv");
+    engine
+        .set_processing_enabled(r.id, true, &operator())
+        .expect("enable");
+    engine
+        .apply_processing(r.id, conv.id, true, &operator())
+        .expect("apply");
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "shipmentList.0.addressInfo.prefecture".into(),
+        serde_json::json!("OKINAWA"),
+    );
+    let no = sim
+        .with_state(|s| {
+            s.create_order(NewOrder {
+                payment_type: Some("COD".into()),
+                skus: vec!["LOCAL-1".into()],
+                extra,
+                ..Default::default()
+            })
+        })
+        .expect("order")["orderNo"]
+        .as_str()
+        .expect("no")
+        .to_string();
+    run(&engine, range_robot(&engine)).await;
+    let i = engine.find_order(&no).expect("instruction");
+    assert_eq!(i.status, Status::Held);
+    assert!(i.hold_reasons.contains("離島: 送料確認"));
+    assert!(
+        i.trace
+            .iter()
+            .any(|t| t.robot_id == r.id && t.decision.contains("沖縄県")),
+        "{:?}",
+        i.trace
+    );
+    assert!(
+        shukka::cmd::robots::parse_rule_file(
+            "name='x'\n[[action]]\ntype='項目を設定'\nfield='受注コード'\nvalue='1'\n"
+        )
+        .is_err(),
+        "受注コード cannot be set"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_stops_cleanly_on_sigterm() {
+    let sim = start_sim(400, 20).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("data");
+    let setup = tmp.path().join("setup.toml");
+    std::fs::write(&setup, setup_toml(&sim, "FS_TEST_SECRET")).expect("write");
+    assert!(
+        shukka(&dir, &["setup", "apply", setup.to_str().expect("path")])
+            .await
+            .status
+            .success()
+    );
+    sim.with_state(|s| s.faults.latency_ms = 30);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .arg("sync")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let pid = nix::unistd::Pid::from_raw(child.id().expect("pid") as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .expect("exits soon after SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "{status:?}");
+    let store = Store::open(&dir).expect("reopens");
+    let runs = store.runs(100).expect("runs");
+    assert!(
+        runs.iter().all(|r| r.state != RunState::Running),
+        "no run left running: {runs:?}"
+    );
+    assert!(
+        runs.iter().any(|r| r.action == "出荷指示取得(差分)"),
+        "the fetch did run"
+    );
+}
