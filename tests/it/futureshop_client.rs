@@ -31,8 +31,12 @@ async fn paging_follows_next_url_verbatim_over_many_pages() {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        let body = sim.with_state(|s| s.search_orders(&params)).expect("search");
-        let next = body["nextUrl"].as_str().expect("nextUrl on a non-last page");
+        let body = sim
+            .with_state(|s| s.search_orders(&params))
+            .expect("search");
+        let next = body["nextUrl"]
+            .as_str()
+            .expect("nextUrl on a non-last page");
         assert_eq!(pair[1].as_str(), next, "nextUrl followed verbatim");
     }
     // And the simulator received exactly those URIs, nothing re-appended.
@@ -54,7 +58,10 @@ async fn paging_follows_next_url_verbatim_over_many_pages() {
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        s.search_orders(&params).expect("last").get("nextUrl").is_some()
+        s.search_orders(&params)
+            .expect("last")
+            .get("nextUrl")
+            .is_some()
     }));
 }
 
@@ -78,7 +85,10 @@ async fn token_expiry_mid_paging_reauthenticates_without_gaps_or_duplicates() {
     let all: HashSet<String> = sim.with_state(|s| s.all_order_nos()).into_iter().collect();
     assert_eq!(unique.into_iter().cloned().collect::<HashSet<_>>(), all);
     let statuses: Vec<(String, u16)> = sim.with_state(|s| {
-        s.requests().iter().map(|r| (r.uri.clone(), r.status)).collect()
+        s.requests()
+            .iter()
+            .map(|r| (r.uri.clone(), r.status))
+            .collect()
     });
     let token_requests = statuses.iter().filter(|(u, _)| u == "/oauth/token").count();
     let unauthorized = statuses.iter().filter(|(_, st)| *st == 401).count();
@@ -145,15 +155,29 @@ async fn maintenance_503_then_recovery() {
     });
     let task = tokio::spawn({
         let c = c.clone();
-        async move { c.search_orders(&everything()).expect("pager").collect_all().await }
+        async move {
+            c.search_orders(&everything())
+                .expect("pager")
+                .collect_all()
+                .await
+        }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let failed = sim.with_state(|s| {
-        s.requests().iter().filter(|r| r.status == 503 && r.uri == "/oauth/token").count()
+        s.requests()
+            .iter()
+            .filter(|r| r.status == 503 && r.uri == "/oauth/token")
+            .count()
     });
-    assert!(failed >= 1, "the token endpoint is down during maintenance too");
+    assert!(
+        failed >= 1,
+        "the token endpoint is down during maintenance too"
+    );
     sim.with_state(|s| s.faults.maintenance = false);
-    let (orders, _) = task.await.expect("join").expect("recovers after maintenance");
+    let (orders, _) = task
+        .await
+        .expect("join")
+        .expect("recovers after maintenance");
     assert_eq!(orders.len(), 30);
 }
 
@@ -188,7 +212,10 @@ async fn maintenance_longer_than_the_client_waits_is_a_clear_error() {
         s.faults.maintenance = true;
         s.faults.maintenance_retry_after = Some(3600);
     });
-    let err = client(&sim).test_connection().await.expect_err("maintenance");
+    let err = client(&sim)
+        .test_connection()
+        .await
+        .expect_err("maintenance");
     let msg = err.to_string();
     assert!(matches!(err, FsError::RetriesExhausted { .. }), "{err:?}");
     assert!(msg.contains("503") && msg.contains("maintenance"), "{msg}");
@@ -210,7 +237,9 @@ async fn too_many_failures_give_a_typed_error_naming_the_endpoint() {
         .await
         .expect_err("every answer is a 5xx");
     match &err {
-        FsError::RetriesExhausted { endpoint, attempts, .. } => {
+        FsError::RetriesExhausted {
+            endpoint, attempts, ..
+        } => {
             assert_eq!(endpoint, "GET /admin-api/v1/shipping");
             assert_eq!(*attempts, 3);
         }
@@ -241,12 +270,20 @@ async fn wrong_credentials_say_the_token_request_was_refused() {
     ] {
         let c = client_with(&sim, tweak);
         let err = c.test_connection().await.expect_err("refused");
-        assert!(matches!(err, FsError::TokenRefused { status: 401, .. }), "{err:?}");
+        assert!(
+            matches!(err, FsError::TokenRefused { status: 401, .. }),
+            "{err:?}"
+        );
         let msg = err.to_string();
         assert!(msg.contains("refused the token request"), "{msg}");
         assert!(msg.contains("client secret"), "tells what to check: {msg}");
         // The same failure on a data call.
-        let err = c.search_orders(&everything()).expect("pager").collect_all().await.expect_err("refused");
+        let err = c
+            .search_orders(&everything())
+            .expect("pager")
+            .collect_all()
+            .await
+            .expect_err("refused");
         assert!(matches!(err, FsError::TokenRefused { .. }));
     }
 }
@@ -300,10 +337,19 @@ async fn secret_and_tokens_never_appear_in_debug_display_or_errors() {
     let cfg = sim.client_config(Duration::ZERO);
     let c = Client::new(cfg.clone()).expect("client");
     c.test_connection().await.expect("token");
-    let mut texts = vec![format!("{cfg:?}"), format!("{c:?}"), format!("{:?}", cfg.credentials)];
+    let mut texts = vec![
+        format!("{cfg:?}"),
+        format!("{c:?}"),
+        format!("{:?}", cfg.credentials),
+    ];
     // Every error variant the client can produce, from real failures.
     let mut errors: Vec<FsError> = Vec::new();
-    errors.push(client_with(&sim, |c| c.credentials.shop_key = "x".into()).test_connection().await.expect_err("refused"));
+    errors.push(
+        client_with(&sim, |c| c.credentials.shop_key = "x".into())
+            .test_connection()
+            .await
+            .expect_err("refused"),
+    );
     errors.push(
         client_with(&sim, |c| {
             c.base_url = url::Url::parse("http://127.0.0.1:9/").expect("url");
@@ -317,7 +363,11 @@ async fn secret_and_tokens_never_appear_in_debug_display_or_errors() {
     sim.with_state(|s| s.faults.malformed_next = 1);
     errors.push(c.get_order("100000000001").await.expect_err("malformed"));
     sim.with_state(|s| {
-        s.faults.fail_next = vec![ScriptedFault { status: 400, retry_after: None, path_prefix: None }]
+        s.faults.fail_next = vec![ScriptedFault {
+            status: 400,
+            retry_after: None,
+            path_prefix: None,
+        }]
     });
     errors.push(c.get_order("100000000001").await.expect_err("400"));
     // A server that expires every token at once: 401 even after re-authentication.
@@ -362,7 +412,12 @@ async fn shipping_updates_are_batched_by_100_and_mapped_back() {
                 ..NewOrder::default()
             })
         });
-        nos.push(order.expect("created")["orderNo"].as_str().expect("no").to_string());
+        nos.push(
+            order.expect("created")["orderNo"]
+                .as_str()
+                .expect("no")
+                .to_string(),
+        );
     }
     let updates: Vec<ShippingUpdate> = nos
         .iter()
@@ -379,11 +434,18 @@ async fn shipping_updates_are_batched_by_100_and_mapped_back() {
     let results = c.update_shipping(&updates).await;
     assert_eq!(results.len(), 250);
     let posts = sim.with_state(|s| {
-        s.requests().iter().filter(|r| r.method == "POST" && r.uri == "/admin-api/v1/shipping/status").count()
+        s.requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.uri == "/admin-api/v1/shipping/status")
+            .count()
     });
     assert_eq!(posts, 3, "100 + 100 + 50");
     for (i, r) in results.iter().enumerate() {
-        assert_eq!(r.key, format!("{}/1", nos[i]), "results come back in input order");
+        assert_eq!(
+            r.key,
+            format!("{}/1", nos[i]),
+            "results come back in input order"
+        );
         if i == 123 {
             assert!(!r.accepted);
             assert_eq!(r.code.as_deref(), Some("CannotUpdateStorePickup"));
@@ -412,7 +474,13 @@ async fn shipping_results_for_a_failed_chunk_say_why() {
         }])
         .await;
     assert!(!results[0].accepted);
-    assert!(results[0].message.as_deref().unwrap_or("").contains("failed after 2"));
+    assert!(
+        results[0]
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("failed after 2")
+    );
 }
 
 #[tokio::test]
@@ -428,17 +496,28 @@ async fn unknown_payment_type_round_trips() {
         .expect("created");
     let no = created["orderNo"].as_str().expect("no").to_string();
     let c = client(&sim);
-    let (orders, bad) = c.search_orders(&everything()).expect("pager").collect_all().await.expect("ok");
+    let (orders, bad) = c
+        .search_orders(&everything())
+        .expect("pager")
+        .collect_all()
+        .await
+        .expect("ok");
     assert!(bad.is_empty());
     let o = &orders[0];
-    assert_eq!(o.payment_type, Some(PaymentType::Other("QUANTUM_PAY".into())));
+    assert_eq!(
+        o.payment_type,
+        Some(PaymentType::Other("QUANTUM_PAY".into()))
+    );
     assert_eq!(o.raw["paymentType"], "QUANTUM_PAY");
     // Through our own serialization and back, unchanged.
     let stored = serde_json::to_string(o).expect("ser");
     let back: shukka::futureshop::Order = serde_json::from_str(&stored).expect("de");
     assert_eq!(&back, o);
     let detail = c.get_order(&no).await.expect("detail");
-    assert_eq!(detail.payment_type, Some(PaymentType::Other("QUANTUM_PAY".into())));
+    assert_eq!(
+        detail.payment_type,
+        Some(PaymentType::Other("QUANTUM_PAY".into()))
+    );
 }
 
 #[tokio::test]
@@ -450,13 +529,26 @@ async fn order_no_lists_are_chunked_with_raw_commas() {
         order_nos: nos.clone(),
         ..OrderQuery::default()
     };
-    let (orders, _) = c.search_orders(&q).expect("pager").collect_all().await.expect("ok");
+    let (orders, _) = c
+        .search_orders(&q)
+        .expect("pager")
+        .collect_all()
+        .await
+        .expect("ok");
     assert_eq!(orders.len(), 250);
     let uris: Vec<String> = sim.with_state(|s| {
-        s.requests().iter().filter(|r| r.uri.starts_with("/admin-api/v1/shipping")).map(|r| r.uri.clone()).collect()
+        s.requests()
+            .iter()
+            .filter(|r| r.uri.starts_with("/admin-api/v1/shipping"))
+            .map(|r| r.uri.clone())
+            .collect()
     });
     assert_eq!(uris.len(), 3);
-    assert!(uris[0].contains("orderNo=100000000001,100000000002,"), "{}", uris[0]);
+    assert!(
+        uris[0].contains("orderNo=100000000001,100000000002,"),
+        "{}",
+        uris[0]
+    );
 }
 
 #[tokio::test]
@@ -506,7 +598,10 @@ async fn inventory_search_pages_and_updates_apply() {
     assert!(c.update_inventory(&delta).await[0].accepted);
     assert_eq!(sim.with_state(|s| s.products()[0].skus[0].count), 47);
     let sent = sim.with_state(|s| s.inventory_received().to_vec());
-    assert_eq!(sent.last().map(|r| r.count.clone()), Some(serde_json::json!("-3")));
+    assert_eq!(
+        sent.last().map(|r| r.count.clone()),
+        Some(serde_json::json!("-3"))
+    );
 }
 
 #[tokio::test]
@@ -514,9 +609,18 @@ async fn pacing_spaces_requests() {
     let sim = start_sim(50, 10).await;
     let c = Client::new(sim.client_config(Duration::from_millis(150))).expect("client");
     let started = Instant::now();
-    let (orders, _) = c.search_orders(&everything()).expect("pager").collect_all().await.expect("ok");
+    let (orders, _) = c
+        .search_orders(&everything())
+        .expect("pager")
+        .collect_all()
+        .await
+        .expect("ok");
     assert_eq!(orders.len(), 50);
     // 1 token + 5 pages = 6 requests → at least 5 gaps of 150 ms.
-    assert!(started.elapsed() >= Duration::from_millis(750), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(750),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(c.requests_sent(), 6);
 }
