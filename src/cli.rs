@@ -15,12 +15,21 @@ pub struct Cli {
     /// Data directory (default: $SHUKKA_DATA_DIR, else the platform data directory)
     #[arg(long, global = true, env = "SHUKKA_DATA_DIR")]
     pub data_dir: Option<std::path::PathBuf>,
+    /// Console language: ja (default) or en
+    #[arg(long, global = true, default_value = "ja", value_parser = ["ja", "en"])]
+    pub lang: String,
+    /// Console without any action that changes data
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Without a subcommand: open the console on the data directory
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Everything in one process: simulator, setup, fast sync and the console (temporary data)
+    Demo(DemoArgs),
     /// Setup guide: apply a setup file, or show the checklist
     #[command(subcommand)]
     Setup(SetupCommand),
@@ -411,4 +420,20 @@ pub struct RestoreArgs {
     /// Replace a store that already holds instructions
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Keep the demo's data in this directory (default: a temporary one, deleted on exit)
+    #[arg(long)]
+    pub keep: Option<std::path::PathBuf>,
+    /// Seed of the simulated shop
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Orders present when the demo starts
+    #[arg(long, default_value_t = 300)]
+    pub orders: usize,
+    /// New orders per minute while the demo runs
+    #[arg(long, default_value_t = 12.0)]
+    pub orders_per_min: f64,
 }

@@ -16,3 +16,4 @@ pub mod store;
 pub mod textfmt;
 pub mod time;
 pub mod user;
+pub mod tui;

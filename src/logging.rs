@@ -10,3 +10,17 @@ pub fn init_stderr() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Logs to a file (the console owns the terminal), created owner-only.
+pub fn init_file(path: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path) else {
+        return;
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}

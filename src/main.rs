@@ -25,8 +25,11 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let console = matches!(cli.command, None | Some(shukka::cli::Command::Demo(_)));
     let result = rt.block_on(async {
-        shukka::logging::init_stderr();
+        if !console {
+            shukka::logging::init_stderr();
+        }
         cmd::dispatch(cli).await
     });
     if let Err(e) = result {

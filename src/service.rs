@@ -19,7 +19,7 @@ use crate::secret::Secret;
 use crate::store::{Counts, StoreEvent, SyncCursor, backup};
 
 /// Every operation. Field names are part of the wire protocol.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
     Counts,
@@ -475,6 +475,20 @@ impl Backend {
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {
         match self {
             Backend::Local { engine, .. } => engine.subscribe(),
+        }
+    }
+
+    /// Every instruction summary (the console's first load; typed, without a JSON round trip
+    /// when local).
+    pub async fn summaries(&self) -> Result<Vec<InstructionSummary>, ServiceError> {
+        match self {
+            Backend::Local { engine, .. } => {
+                let store = engine.store().clone();
+                tokio::task::spawn_blocking(move || store.summaries(None))
+                    .await
+                    .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?
+                    .map_err(ServiceError::from)
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! Implementations of the command-line subcommands (parsing lives in `cli.rs`).
 
+pub mod console;
 pub mod data;
 pub mod fs;
 pub mod log;
@@ -53,7 +54,12 @@ pub fn parse_datetime(s: &str, what: &str) -> Result<chrono::NaiveDateTime> {
 pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
     use crate::cli::{Command, ProductsCommand, SetupCommand};
     let dir = data_dir(cli.data_dir);
-    match cli.command {
+    let opts = console::options(&cli.lang, cli.read_only);
+    let Some(command) = cli.command else {
+        return console::console(&dir, opts).await;
+    };
+    match command {
+        Command::Demo(a) => console::demo(a, opts).await,
         Command::Sim(a) => sim::run(a).await,
         Command::Fs(c) => fs::run(c).await,
         Command::Setup(SetupCommand::Apply(a)) => setup::apply(&backend(&dir)?, &a.file).await,

@@ -222,7 +222,12 @@ fn number(s: &str) -> Option<f64> {
         .chars()
         .filter(|c| !matches!(c, ',' | '¥' | '円'))
         .collect();
-    if cleaned.is_empty() {
+    // Plain decimals only: f64's parser also takes "1e3", "inf" and "NaN", which are text here.
+    if cleaned.is_empty()
+        || !cleaned
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '+' | '-'))
+    {
         return None;
     }
     cleaned.parse().ok()

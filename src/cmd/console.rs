@@ -1,0 +1,128 @@
+//! `shukka` (the console) and `shukka demo`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use color_eyre::eyre::{Result, WrapErr, eyre};
+
+use crate::cli::DemoArgs;
+use crate::domain::Actor;
+use crate::engine::{Engine, SetupFile};
+use crate::robots::linkage::{EASY_FETCH, EASY_STATUS, EASY_TRACKING, Trigger};
+use crate::secret::Secret;
+use crate::service::Backend;
+use crate::sim::{self, Behaviour, Settings, SimConfig};
+use crate::store::Store;
+use crate::tui::{self, ConsoleOptions};
+
+pub fn options(lang: &str, read_only: bool) -> ConsoleOptions {
+    ConsoleOptions {
+        lang: crate::tui::text::Lang::parse(lang).unwrap_or(crate::tui::text::Lang::Ja),
+        read_only,
+    }
+}
+
+fn require_tty() -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(eyre!("the console needs a terminal (run it in a terminal or over ssh -t)"));
+    }
+    Ok(())
+}
+
+/// The console on a data directory; this process also runs the robots' scheduler.
+pub async fn console(dir: &Path, opts: ConsoleOptions) -> Result<()> {
+    require_tty()?;
+    let store = Store::open(dir)?;
+    crate::logging::init_file(&dir.join("shukka.log"));
+    let engine = Engine::new(store);
+    let sched = spawn_scheduler(&engine);
+    let backend = Backend::local(engine.clone(), Actor::Operator(crate::user::current_user()));
+    let result = tui::run(backend, opts).await;
+    engine.request_stop();
+    let _ = tokio::time::timeout(Duration::from_secs(10), sched).await;
+    result.wrap_err("console")
+}
+
+fn spawn_scheduler(engine: &Engine) -> tokio::task::JoinHandle<()> {
+    let e = engine.clone();
+    tokio::spawn(async move { e.run_scheduler(Duration::from_secs(1), Duration::from_secs(8)).await })
+}
+
+/// The demo shop: a seeded simulator with a live stream of orders, the whole setup guide
+/// applied, robots every few seconds, and the console.
+pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
+    require_tty()?;
+    let (dir, _tmp): (PathBuf, Option<tempfile::TempDir>) = match &a.keep {
+        Some(d) => (d.clone(), None),
+        None => {
+            let t = tempfile::Builder::new().prefix("shukka-demo-").tempdir().wrap_err("temporary directory")?;
+            (t.path().to_path_buf(), Some(t))
+        }
+    };
+    crate::store::create_private_dir(&dir)?;
+    crate::logging::init_file(&dir.join("shukka.log"));
+    eprintln!("shukka demo: starting the simulator…");
+    let sim = sim::start(SimConfig {
+        seed: a.seed,
+        orders: a.orders,
+        days: 2,
+        settings: Settings {
+            new_orders_per_min: a.orders_per_min.max(0.0),
+            behaviour: Behaviour {
+                payment_delay: chrono::Duration::seconds(30),
+                ..Behaviour::default()
+            },
+            ..Settings::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .wrap_err("simulator")?;
+    eprintln!("shukka demo: simulator on {} — applying the setup guide…", sim.base_url());
+    let engine = Engine::new(Store::open(&dir)?);
+    let actor = Actor::Operator(crate::user::current_user());
+    let setup = SetupFile::parse(&demo_setup(&sim.base_url())).map_err(|e| eyre!(e))?;
+    engine.apply_setup(&setup, Secret::new("demo-secret"), &actor).await?;
+    // A fast cadence, so the queues move while you watch.
+    for (name, secs) in [(EASY_FETCH, 5), (EASY_STATUS, 10), (EASY_TRACKING, 15)] {
+        if let Some(r) = engine.store().linkage_robots()?.into_iter().find(|r| r.name == name) {
+            engine.set_linkage_trigger(r.id, Trigger::Every { secs }, &actor)?;
+        }
+    }
+    let sched = spawn_scheduler(&engine);
+    let backend = Backend::local(engine.clone(), actor);
+    let result = tui::run(backend, opts).await;
+    engine.request_stop();
+    let _ = tokio::time::timeout(Duration::from_secs(10), sched).await;
+    sim.shutdown().await;
+    if let Some(d) = &a.keep {
+        eprintln!("shukka demo: data kept in {}", d.display());
+    }
+    result.wrap_err("console")
+}
+
+fn demo_setup(base: &str) -> String {
+    format!(
+        r#"
+[ship_from]
+name = "デモ商店 出荷センター"
+postal_code = "1500001"
+prefecture = "東京都"
+address = "渋谷区神宮前1-2-3"
+phone = "03-1234-5678"
+
+[futureshop]
+name = "デモ商店"
+shop_key = "demo-shop"
+client_id = "demo-client"
+client_secret_env = "SHUKKA_DEMO_UNUSED"
+api_base = "{base}"
+pacing_ms = 0
+
+[sync]
+interval_minutes = 1
+no_prepayment = ["COD", "ATODENE"]
+"#
+    )
+}

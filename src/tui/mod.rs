@@ -1,0 +1,155 @@
+//! The operator console (ratatui + crossterm + tokio). One event loop: input, store events,
+//! replies and ticks arrive on one channel; the loop drains everything pending and renders once
+//! when something visible changed, at most ~30 frames per second. Idle writes nothing.
+
+pub mod app;
+pub mod keymap;
+pub mod model;
+pub mod terminal;
+pub mod text;
+pub mod theme;
+pub mod view;
+
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use app::{App, AppEvent, Effect};
+use text::Lang;
+use theme::Theme;
+
+use crate::service::Backend;
+
+#[derive(Clone, Copy, Debug)]
+pub struct ConsoleOptions {
+    pub lang: Lang,
+    pub read_only: bool,
+}
+
+const FRAME: Duration = Duration::from_millis(33);
+
+/// Runs the console until the operator quits.
+pub async fn run(backend: Backend, opts: ConsoleOptions) -> std::io::Result<()> {
+    let (mut term, _guard) = terminal::enter()?;
+    let size = term.size()?;
+    let mut app = App::new(text::text(opts.lang), Theme::from_env(), opts.read_only);
+    app.size = (size.width, size.height);
+    let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
+
+    // Input.
+    let input_tx = tx.clone();
+    let input = tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(ev) = events.next().await {
+            let msg = match ev {
+                Ok(Event::Key(k)) => AppEvent::Key(k),
+                Ok(Event::Resize(w, h)) => AppEvent::Resize(w, h),
+                Ok(_) => continue,
+                Err(e) => AppEvent::TaskFailed(format!("端末の入力を読めません: {e}")),
+            };
+            if input_tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+    // Store events.
+    let events_task = spawn_subscription(&backend, tx.clone());
+    // Clock.
+    let tick_tx = tx.clone();
+    let ticker = tokio::spawn(async move {
+        let mut t = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            t.tick().await;
+            if tick_tx.send(AppEvent::Tick).is_err() {
+                break;
+            }
+        }
+    });
+
+    for e in app.load_all() {
+        execute(&backend, &tx, e);
+    }
+    let mut next_frame = Instant::now();
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                let mut effects = app.update(ev);
+                while let Ok(ev) = rx.try_recv() {
+                    effects.extend(app.update(ev));
+                }
+                for e in effects {
+                    if e == Effect::Quit {
+                        continue;
+                    }
+                    execute(&backend, &tx, e);
+                }
+                if app.quit {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(next_frame), if app.dirty => {
+                term.draw(|f| view::render(&app, f))?;
+                app.dirty = false;
+                next_frame = Instant::now() + FRAME;
+            }
+        }
+    }
+    input.abort();
+    events_task.abort();
+    ticker.abort();
+    drop(term);
+    terminal::restore();
+    Ok(())
+}
+
+/// Runs one effect in the background; its answer comes back as an event. A panic in the task
+/// becomes a message in the status line.
+fn execute(backend: &Backend, tx: &mpsc::UnboundedSender<AppEvent>, e: Effect) {
+    let b = backend.clone();
+    let out = tx.clone();
+    let task = match e {
+        Effect::Quit => return,
+        Effect::LoadSummaries => tokio::spawn(async move {
+            let r = b.summaries().await;
+            let _ = out.send(AppEvent::Summaries(r));
+        }),
+        Effect::Call(tag, req) => tokio::spawn(async move {
+            let r = b.call(req).await;
+            let _ = out.send(AppEvent::Reply(tag, r));
+        }),
+    };
+    let watch = tx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = task.await
+            && e.is_panic()
+        {
+            let _ = watch.send(AppEvent::TaskFailed("内部エラー: バックグラウンド処理が異常終了しました (ログを確認してください)".into()));
+        }
+    });
+}
+
+fn spawn_subscription(backend: &Backend, tx: mpsc::UnboundedSender<AppEvent>) -> tokio::task::JoinHandle<()> {
+    let mut sub = backend.subscribe();
+    tokio::spawn(async move {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match sub.recv().await {
+                Ok(ev) => {
+                    if tx.send(AppEvent::Store(ev)).is_err() {
+                        break;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    if tx.send(AppEvent::Lagged).is_err() {
+                        break;
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    })
+}

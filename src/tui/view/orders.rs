@@ -1,0 +1,296 @@
+//! 出荷指示: queue tabs with counts, the instruction table (only visible rows are built), the
+//! filter line, and the detail view.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+
+use super::{block, fit, safe};
+use crate::domain::*;
+use crate::futureshop::PaymentType;
+use crate::futureshop::prefecture::prefecture_ja;
+use crate::textfmt::yen;
+use crate::tui::app::{App, Mode};
+use crate::tui::model::{QUEUES, Queue};
+
+pub fn pref(token: &str) -> String {
+    prefecture_ja(token).map(str::to_string).unwrap_or_else(|| safe(token).into_owned())
+}
+
+fn queue_tabs(app: &App, f: &mut Frame, area: Rect) {
+    let counts = app.queue_counts();
+    let mut spans = Vec::new();
+    for (i, q) in QUEUES.iter().enumerate() {
+        let label = format!(" {} {} ", q.name(), counts.get(q).copied().unwrap_or(0));
+        if i == app.orders.queue {
+            spans.push(Span::styled(label, app.theme.active_tab()));
+        } else {
+            spans.push(Span::raw(label));
+        }
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let filter_shown = app.orders.filtered.is_some() || app.mode == Mode::Filter;
+    let [tabs, filter, table] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(u16::from(filter_shown)),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    queue_tabs(app, f, tabs);
+    if filter_shown {
+        let label = format!("{}: ", app.text.filter_label);
+        let value = safe(app.orders.filter.value()).into_owned();
+        let shown = app.visible_len();
+        let line = Line::from(vec![
+            Span::styled(label.clone(), app.theme.key()),
+            Span::raw(value),
+            Span::styled(format!("   ({shown})"), app.theme.dim()),
+        ]);
+        f.render_widget(Paragraph::new(line), filter);
+        if app.mode == Mode::Filter {
+            let x = filter.x + unicode_width::UnicodeWidthStr::width(label.as_str()) as u16 + app.orders.filter.visual_cursor() as u16;
+            f.set_cursor_position((x.min(filter.right().saturating_sub(1)), filter.y));
+        }
+    }
+    let q = app.queue();
+    let marks = if app.orders.marks.is_empty() {
+        String::new()
+    } else {
+        format!("  [{} {}]", app.text.marked, app.orders.marks.len())
+    };
+    let title = format!("{}{}", q.name(), marks);
+    let b = block(app, title, true);
+    let inner_height = table.height.saturating_sub(3) as usize;
+    let start = app.orders.scroll.offset;
+    let end = (start + inner_height).min(app.visible_len());
+    if q == Queue::IntakeErrors {
+        intake_table(app, f, table, b, start, end);
+        return;
+    }
+    let t = app.text;
+    let header = Row::new(vec![
+        Cell::from(""),
+        Cell::from(t.col_order_no),
+        Cell::from(t.col_date),
+        Cell::from(t.col_customer),
+        Cell::from(t.col_pref),
+        Cell::from(t.col_items),
+        Cell::from(t.col_amount),
+        Cell::from(t.col_payment),
+        Cell::from(t.col_flag),
+        Cell::from(t.col_holds),
+    ])
+    .style(app.theme.header());
+    let mut rows = Vec::with_capacity(end.saturating_sub(start));
+    for pos in start..end {
+        let Some(id) = app.visible_id(pos) else { continue };
+        let Some(r) = app.orders.model.row(id) else { continue };
+        let s = &r.s;
+        let marked = app.orders.marks.contains(&id);
+        let mut style = Style::new();
+        if marked {
+            style = app.theme.marked();
+        }
+        if pos == app.orders.scroll.cursor {
+            style = style.patch(app.theme.cursor());
+        }
+        let mut flags = s.hold_reasons.join(" / ");
+        if s.upstream_error {
+            flags = format!("実績連携エラー {flags}");
+        }
+        if s.cancelled_after_shipment {
+            flags = format!("出荷後キャンセル {flags}");
+        }
+        rows.push(
+            Row::new(vec![
+                Cell::from(if marked { "●" } else { " " }),
+                Cell::from(safe(&s.order_no).into_owned()),
+                Cell::from(s.order_date.map(|d| d.format("%m/%d %H:%M").to_string()).unwrap_or_default()),
+                Cell::from(safe(&s.customer).into_owned()),
+                Cell::from(pref(&s.prefecture)),
+                Cell::from(Line::from(s.items.to_string()).alignment(ratatui::layout::Alignment::Right)),
+                Cell::from(Line::from(yen(s.amount)).alignment(ratatui::layout::Alignment::Right)),
+                Cell::from(safe(PaymentType::parse(&s.payment_type).label_ja()).into_owned()),
+                Cell::from(s.payment.name()),
+                Cell::from(safe(&flags).into_owned()),
+            ])
+            .style(style),
+        );
+    }
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(12),
+        Constraint::Length(11),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(4),
+        Constraint::Length(9),
+        Constraint::Length(10),
+        Constraint::Length(8),
+        Constraint::Min(6),
+    ];
+    if rows.is_empty() {
+        let msg = if app.orders.model.loaded { t.no_rows } else { t.loading };
+        f.render_widget(Paragraph::new(msg).block(b).style(app.theme.dim()), table);
+        return;
+    }
+    f.render_widget(Table::new(rows, widths).header(header).block(b).column_spacing(1), table);
+}
+
+fn intake_table(app: &App, f: &mut Frame, area: Rect, b: ratatui::widgets::Block<'_>, start: usize, end: usize) {
+    let t = app.text;
+    let header = Row::new(vec![
+        Cell::from(t.col_id),
+        Cell::from(t.col_order_no),
+        Cell::from(t.col_reason),
+        Cell::from(t.col_seen),
+        Cell::from(t.col_attempts),
+    ])
+    .style(app.theme.header());
+    let mut rows = Vec::new();
+    for pos in start..end {
+        let Some(id) = app.visible_id(pos) else { continue };
+        let Some(e) = app.orders.model.intake.iter().find(|e| e.id == id) else { continue };
+        let mut style = if app.orders.marks.contains(&id) { app.theme.marked() } else { Style::new() };
+        if pos == app.orders.scroll.cursor {
+            style = style.patch(app.theme.cursor());
+        }
+        rows.push(
+            Row::new(vec![
+                Cell::from(e.id.to_string()),
+                Cell::from(safe(&e.order_no).into_owned()),
+                Cell::from(safe(&e.reason).into_owned()),
+                Cell::from(e.last_seen.format("%m/%d %H:%M").to_string()),
+                Cell::from(e.attempts.to_string()),
+            ])
+            .style(style),
+        );
+    }
+    if rows.is_empty() {
+        f.render_widget(Paragraph::new(t.no_rows).block(b).style(app.theme.dim()), area);
+        return;
+    }
+    let widths = [Constraint::Length(5), Constraint::Length(14), Constraint::Min(20), Constraint::Length(11), Constraint::Length(4)];
+    f.render_widget(Table::new(rows, widths).header(header).block(b).column_spacing(1), area);
+}
+
+/// The detail of one instruction: destinations, items, amounts, rule trace in order, history;
+/// `r` shows the raw futureshop order.
+pub fn detail(app: &App, f: &mut Frame, area: Rect) {
+    let t = app.text;
+    let Some(d) = &app.detail else { return };
+    let Some(data) = &d.data else {
+        f.render_widget(Paragraph::new(t.loading).block(block(app, t.detail_title, true)), area);
+        return;
+    };
+    let i = &data.instruction;
+    let th = &app.theme;
+    let mut lines: Vec<Line> = Vec::new();
+    let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:<8} "), th.key()), Span::raw(v)]);
+    if d.raw {
+        lines.push(Line::styled(t.sec_raw, th.header()));
+        let pretty = serde_json::to_string_pretty(&i.raw.to_value()).unwrap_or_default();
+        for l in pretty.lines() {
+            lines.push(Line::raw(safe(l).into_owned()));
+        }
+    } else {
+        let mut status = i.status.name().to_string();
+        if i.cancelled_after_shipment {
+            status.push_str("  ⚠ 出荷後キャンセル");
+        }
+        lines.push(kv("状態", status));
+        if !i.hold_reasons.is_empty() {
+            lines.push(kv("保留理由", safe(&i.hold_reasons.iter().cloned().collect::<Vec<_>>().join(" / ")).into_owned()));
+        }
+        lines.push(kv("入金", format!("{}  ({})", i.payment, safe(PaymentType::parse(i.payment_type.as_deref().unwrap_or("")).label_ja()))));
+        lines.push(kv("注文日時", i.order_date.map(|x| x.to_string()).unwrap_or_default()));
+        lines.push(kv("注文者", format!("{}  {}", safe(&i.buyer.name), safe(&i.buyer_mail))));
+        if let Some(n) = &i.notes {
+            lines.push(kv("備考", safe(n).into_owned()));
+        }
+        match &i.upstream {
+            Upstream::Refused { code, message, .. } => lines.push(Line::styled(format!("実績連携エラー: {} {}", safe(code), safe(message)), th.error())),
+            Upstream::Failed { message, attempts, .. } => lines.push(Line::styled(format!("実績連携: 送信失敗 {attempts} 回 ({})", safe(message)), th.warn())),
+            Upstream::Accepted { at } => lines.push(kv("実績連携", format!("連携済み {}", at.format("%m/%d %H:%M")))),
+            Upstream::Pending => lines.push(kv("実績連携", "次回送信".into())),
+            Upstream::Idle => {}
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(t.sec_destinations, th.header()));
+        for dest in &i.destinations {
+            let a = &dest.address;
+            lines.push(Line::raw(format!(
+                " {}. {}  〒{} {} {}  {}",
+                dest.shipment_no,
+                safe(&a.name),
+                safe(&a.postal_code),
+                pref(&a.prefecture),
+                safe(&a.address),
+                safe(&a.phone)
+            )));
+            let mut extra = format!("    {}", safe(&dest.delivery_method));
+            if let Some(d) = dest.requested_date {
+                extra.push_str(&format!("  希望日 {d}"));
+            }
+            if let Some(tm) = &dest.requested_time {
+                extra.push_str(&format!("  {}", safe(tm)));
+            }
+            if let Some(tn) = &dest.tracking_no {
+                extra.push_str(&format!("  送り状 {}", safe(tn)));
+            }
+            lines.push(Line::styled(extra, th.dim()));
+            lines.push(Line::styled(format!("  {}", t.sec_items), th.header()));
+            for it in &dest.items {
+                lines.push(Line::raw(format!("    {}  {}  ×{}  {}", safe(&it.sku_no), safe(&it.name), it.count, yen(it.price))));
+            }
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(t.sec_amounts, th.header()));
+        let am = &i.amounts;
+        lines.push(Line::raw(format!(
+            " 合計 {}  商品 {}  送料 {}  手数料 {}  ポイント -{}",
+            yen(am.grand_total),
+            yen(am.product_total),
+            yen(am.postage),
+            yen(am.payment_charge_total),
+            yen(am.used_point_price)
+        )));
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(t.sec_trace, th.header()));
+        if i.trace.is_empty() {
+            lines.push(Line::styled(" -", th.dim()));
+        }
+        for (n, e) in i.trace.iter().enumerate() {
+            lines.push(Line::raw(format!(" {}. ID:{} {} — {}", n + 1, e.robot_id, safe(&e.robot_name), safe(&e.decision))));
+        }
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(t.sec_history, th.header()));
+        for h in &data.history {
+            let moved = match (h.from, h.to) {
+                (Some(a), Some(b)) if a != b => format!(" {a} → {b}"),
+                (None, Some(b)) => format!(" → {b}"),
+                _ => String::new(),
+            };
+            lines.push(Line::raw(format!(
+                " {}  {}  {}{}  {}",
+                h.at.format("%m/%d %H:%M:%S"),
+                safe(&h.actor.to_string()),
+                safe(&h.action),
+                moved,
+                safe(&h.reason)
+            )));
+        }
+    }
+    let title = format!("{} {} (ID:{} v{})  {}", t.detail_title, safe(&i.order_no), i.id, i.version, t.raw_hint);
+    let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
+    let p = Paragraph::new(lines)
+        .block(block(app, fit(&title, area.width.saturating_sub(4) as usize), true))
+        .wrap(Wrap { trim: false })
+        .scroll((d.scroll.min(max_scroll), 0));
+    f.render_widget(p, area);
+}
