@@ -9,7 +9,7 @@ use super::{Engine, EngineError, Result, audit_entry, now};
 use crate::domain::*;
 use crate::robots::converter::Converter;
 use crate::robots::linkage::{LinkAction, LinkageRobot, Trigger};
-use crate::robots::processing::{self, Env, Phase, ProcessingRobot, RuleKind};
+use crate::robots::processing::{self, BuiltinRule, Env, Phase, ProcessingRobot, RuleKind};
 use crate::robots::rules::UserRule;
 use crate::secret::Secret;
 use crate::store::{CFG_NO_PREPAYMENT, CFG_RULE_ORDER, SEQ_ROBOT, StoreError, Txn};
@@ -134,34 +134,23 @@ impl Engine {
     // ---------------------------------------------------------------------------------
     // 処理ロボット
 
-    pub fn set_processing_enabled(
-        &self,
-        id: u64,
-        enabled: bool,
-        actor: &Actor,
-    ) -> Result<ProcessingRobot> {
-        let mut all = self.store().processing_robots()?;
-        let Some(r) = all.iter_mut().find(|r| r.id == id) else {
-            return Err(EngineError::NotFound(format!(
-                "処理ロボット ID:{id} はありません"
-            )));
-        };
-        r.enabled = enabled;
-        processing::check_conflicts(&all).map_err(EngineError::Refused)?;
+    pub fn set_processing_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<ProcessingRobot> {
         self.config_write(|t| {
-            let mut r = t
-                .processing_robot(id)?
-                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
             r.enabled = enabled;
+            // Checked inside the write, so two operators cannot enable 5 and 6 at once.
+            let mut pair = Vec::new();
+            for rule in [BuiltinRule::FutureshopRelease, BuiltinRule::GenericRelease] {
+                let n = rule.number();
+                if n == id {
+                    pair.push(r.clone());
+                } else if let Some(other) = t.processing_robot(n)? {
+                    pair.push(other);
+                }
+            }
+            processing::check_conflicts(&pair).map_err(refused)?;
             t.put_processing(&r)?;
-            t.audit(audit_entry(
-                actor,
-                robot_target("処理ロボット", r.id, &r.name),
-                if enabled { "有効化" } else { "無効化" },
-                None,
-                None,
-                "",
-            ))?;
+            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), if enabled { "有効化" } else { "無効化" }, None, None, ""))?;
             Ok(r)
         })
     }

@@ -81,17 +81,9 @@ impl Default for EngineSettings {
 }
 
 /// Client behaviour the engine imposes (tests shorten the retry waits).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct EngineOptions {
     pub client: ClientOptions,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            client: ClientOptions::default(),
-        }
-    }
 }
 
 #[derive(Clone)]

@@ -61,6 +61,7 @@ pub enum Tag {
 
 /// What the event loop must do for the app.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // a handful per key press; boxing buys nothing
 pub enum Effect {
     Call(Tag, Request),
     LoadSummaries,
@@ -269,6 +270,8 @@ pub struct App {
     pub dirty: bool,
     /// Text derived from the clock, to notice when a tick changes the screen.
     clock_text: String,
+    /// A fixed "now" (snapshot tests); the real clock when None.
+    pub clock: Option<DateTime<FixedOffset>>,
 }
 
 /// Lines the chrome takes: tabs, status line, hint bar.
@@ -310,7 +313,13 @@ impl App {
             quit: false,
             dirty: true,
             clock_text: String::new(),
+            clock: None,
         }
+    }
+
+    /// Now, in JST.
+    pub fn now(&self) -> DateTime<FixedOffset> {
+        self.clock.unwrap_or_else(crate::engine::now)
     }
 
     pub fn read_only(&self) -> bool {
@@ -523,7 +532,7 @@ impl App {
                     self.detail = None;
                 }
                 if tag == Tag::Test {
-                    self.setup.last_test = Some(ConnectionTest { at: crate::engine::now(), ok: false, message: e.message.clone() });
+                    self.setup.last_test = Some(ConnectionTest { at: self.now(), ok: false, message: e.message.clone() });
                 }
                 self.error(e.message);
                 return Vec::new();
@@ -1401,7 +1410,7 @@ impl App {
                 }
                 if let Some(l) = view.linkage.get(cursor) {
                     let range = (l.robot.action == LinkAction::FetchRange && l.robot.range.is_none()).then(|| {
-                        let end = crate::time::now_jst();
+                        let end = self.now().naive_local();
                         (end - chrono::Duration::days(7), end)
                     });
                     return vec![Effect::Call(Tag::Done(format!("{} を実行しました", l.robot.name)), Request::RunRobot { id: l.robot.id, range })];
@@ -1585,7 +1594,7 @@ impl App {
             return Vec::new();
         }
         let Some(view) = &self.robots.view else { return Vec::new() };
-        let end = crate::time::now_jst();
+        let end = self.now().naive_local();
         let range = (end - chrono::Duration::days(7), end);
         if let Some(l) = view.linkage.iter().find(|l| l.robot.action == LinkAction::FetchRange) {
             let req = Request::RunRobot { id: l.robot.id, range: Some(range) };
@@ -1734,7 +1743,7 @@ impl App {
     }
 
     fn clock_line(&self) -> String {
-        self.sync_text(crate::engine::now())
+        self.sync_text(self.now())
     }
 
     /// Instruction counts per queue, as shown on the tabs.
@@ -1781,8 +1790,7 @@ fn trigger_text(t: &Trigger) -> String {
 const COMMANDS: [&str; 5] = ["quit", "sync", "goto ", "help", "refresh"];
 
 fn complete_command(prefix: &str) -> Option<String> {
-    if prefix.starts_with("goto ") {
-        let arg = &prefix[5..];
+    if let Some(arg) = prefix.strip_prefix("goto ") {
         return QUEUES.iter().map(|q| q.name()).find(|n| n.starts_with(arg) && *n != arg).map(|n| format!("goto {n}"));
     }
     COMMANDS.iter().find(|c| c.starts_with(prefix) && **c != prefix).map(|c| c.to_string())

@@ -45,7 +45,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 
     // Orders per hour, and the status block.
     let [spark, info] = Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(right);
-    let per_hour = app.orders.model.per_hour(crate::time::now_jst());
+    let per_hour = app.orders.model.per_hour(app.now().naive_local());
     let total: u64 = per_hour.iter().sum();
     f.render_widget(
         Sparkline::default()
@@ -56,7 +56,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     );
     let done = app.setup.items.iter().filter(|i| i.ok).count();
     let all = app.setup.items.len().max(7);
-    let now = crate::engine::now();
+    let now = app.now();
     let st = app.sync_state(now);
     let sync_style = if st.failing {
         app.theme.error()

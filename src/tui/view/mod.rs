@@ -78,8 +78,8 @@ fn tabs(app: &App, f: &mut Frame, area: Rect) {
     if app.read_only() {
         right.push(Span::styled(format!(" [{}] ", t.read_only), app.theme.warn()));
     }
-    let sync = app.sync_text(crate::engine::now());
-    let st = app.sync_state(crate::engine::now());
+    let sync = app.sync_text(app.now());
+    let st = app.sync_state(app.now());
     let style = if st.failing {
         app.theme.error()
     } else if st.stale || st.last_ok.is_none() {
