@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Everything in one process: simulator, setup, fast sync and the console (temporary data)
     Demo(DemoArgs),
+    /// Own the data directory: run the robots and serve consoles and commands on a Unix socket
+    Serve(ServeArgs),
     /// Setup guide: apply a setup file, or show the checklist
     #[command(subcommand)]
     Setup(SetupCommand),
@@ -436,4 +438,11 @@ pub struct DemoArgs {
     /// New orders per minute while the demo runs
     #[arg(long, default_value_t = 12.0)]
     pub orders_per_min: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Let members of this Unix group connect (socket 0660, data directory 0710)
+    #[arg(long)]
+    pub group: Option<String>,
 }

@@ -17,3 +17,4 @@ pub mod textfmt;
 pub mod time;
 pub mod user;
 pub mod tui;
+pub mod server;

@@ -452,6 +452,8 @@ pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
 pub enum Backend {
     /// This process owns the store.
     Local { engine: Engine, actor: Actor },
+    /// A `shukka serve` owns it; requests go over its socket.
+    Remote(crate::server::client::RemoteClient),
 }
 
 impl Backend {
@@ -462,6 +464,7 @@ impl Backend {
     pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
         match self {
             Backend::Local { engine, actor } => execute(engine, actor, req).await,
+            Backend::Remote(c) => c.call(req).await,
         }
     }
 
@@ -475,6 +478,7 @@ impl Backend {
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {
         match self {
             Backend::Local { engine, .. } => engine.subscribe(),
+            Backend::Remote(c) => c.subscribe(),
         }
     }
 
@@ -489,6 +493,15 @@ impl Backend {
                     .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?
                     .map_err(ServiceError::from)
             }
+            Backend::Remote(_) => self.get(Request::Summaries { status: None }).await,
+        }
+    }
+
+    /// Connection state (always up for a local backend).
+    pub fn connection(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
+        match self {
+            Backend::Local { .. } => None,
+            Backend::Remote(c) => Some(c.connection()),
         }
     }
 

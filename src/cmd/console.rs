@@ -12,6 +12,7 @@ use crate::robots::linkage::{EASY_FETCH, EASY_STATUS, EASY_TRACKING, Trigger};
 use crate::secret::Secret;
 use crate::service::Backend;
 use crate::sim::{self, Behaviour, Settings, SimConfig};
+use crate::server::client::{ConnectError, RemoteClient};
 use crate::store::Store;
 use crate::tui::{self, ConsoleOptions};
 
@@ -30,18 +31,69 @@ fn require_tty() -> Result<()> {
     Ok(())
 }
 
-/// The console on a data directory; this process also runs the robots' scheduler.
+/// The console on a data directory, through its server — started in the background (detached,
+/// so it outlives this SSH session) when none is running.
 pub async fn console(dir: &Path, opts: ConsoleOptions) -> Result<()> {
     require_tty()?;
-    let store = Store::open(dir)?;
-    crate::logging::init_file(&dir.join("shukka.log"));
-    let engine = Engine::new(store);
-    let sched = spawn_scheduler(&engine);
-    let backend = Backend::local(engine.clone(), Actor::Operator(crate::user::current_user()));
-    let result = tui::run(backend, opts).await;
-    engine.request_stop();
-    let _ = tokio::time::timeout(Duration::from_secs(10), sched).await;
+    let client = connect_or_start(dir).await?;
+    let result = tui::run(Backend::Remote(client.clone()), opts).await;
+    client.close().await;
     result.wrap_err("console")
+}
+
+/// Connects to the data directory's server, starting one if needed.
+pub async fn connect_or_start(dir: &Path) -> Result<RemoteClient> {
+    let path = crate::server::socket_path(dir);
+    match RemoteClient::connect(&path, true, true).await {
+        Ok(c) => return Ok(c),
+        Err(ConnectError::NotRunning(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    crate::store::create_private_dir(dir)?;
+    let err_file = dir.join("serve.err");
+    let mut child = spawn_server(dir, &err_file)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match RemoteClient::connect(&path, true, true).await {
+            Ok(c) => return Ok(c),
+            Err(ConnectError::NotRunning(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let why = std::fs::read_to_string(&err_file).unwrap_or_default();
+            // Another server may have won the race to start.
+            if let Ok(c) = RemoteClient::connect(&path, true, true).await {
+                return Ok(c);
+            }
+            return Err(eyre!("the shukka server could not start ({status}): {}", crate::sanitize::sanitize(why.trim())));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(eyre!("the shukka server did not answer on {} within 20 s (see {})", path.display(), dir.join("shukka.log").display()));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn spawn_server(dir: &Path, err_file: &Path) -> Result<std::process::Child> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().wrap_err("locating the shukka binary")?;
+    let err = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(err_file)?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .arg("serve")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(err);
+    // A session of its own: the server survives the SSH session (and its SIGHUP) that started it.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    cmd.spawn().wrap_err("starting the shukka server")
 }
 
 fn spawn_scheduler(engine: &Engine) -> tokio::task::JoinHandle<()> {

@@ -26,9 +26,32 @@ pub fn open_local(dir: &Path) -> Result<(Backend, Engine)> {
     Ok((backend, engine))
 }
 
-/// The backend for commands that only need the service API.
-pub fn backend(dir: &Path) -> Result<Backend> {
-    Ok(open_local(dir)?.0)
+/// The backend for commands: through the server when one is running (so commands never fight
+/// a console for the store), else this process opens the store.
+pub async fn backend(dir: &Path) -> Result<Backend> {
+    use crate::server::client::{ConnectError, RemoteClient};
+    match RemoteClient::connect(&crate::server::socket_path(dir), false, false).await {
+        Ok(c) => Ok(Backend::Remote(c)),
+        Err(ConnectError::NotRunning(_)) => Ok(open_local(dir)?.0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Like [`backend`], subscribed to changes.
+pub async fn follow_backend(dir: &Path) -> Result<Backend> {
+    use crate::server::client::{ConnectError, RemoteClient};
+    match RemoteClient::connect(&crate::server::socket_path(dir), true, true).await {
+        Ok(c) => Ok(Backend::Remote(c)),
+        Err(ConnectError::NotRunning(_)) => Ok(open_local(dir)?.0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether a server answers on the data directory's socket.
+pub async fn server_running(dir: &Path) -> bool {
+    crate::server::client::RemoteClient::connect(&crate::server::socket_path(dir), false, false)
+        .await
+        .is_ok()
 }
 
 pub fn data_dir(opt: Option<PathBuf>) -> PathBuf {
@@ -62,38 +85,61 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Demo(a) => console::demo(a, opts).await,
         Command::Sim(a) => sim::run(a).await,
         Command::Fs(c) => fs::run(c).await,
-        Command::Setup(SetupCommand::Apply(a)) => setup::apply(&backend(&dir)?, &a.file).await,
+        Command::Setup(SetupCommand::Apply(a)) => setup::apply(&backend(&dir).await?, &a.file).await,
         Command::Setup(SetupCommand::Status(f)) => {
-            if setup::status(&backend(&dir)?, f.format).await? {
+            if setup::status(&backend(&dir).await?, f.format).await? {
                 Ok(())
             } else {
                 std::process::exit(1)
             }
         }
         Command::Sync(a) => {
-            let (b, engine) = open_local(&dir)?;
-            if setup::sync(&b, Some(&engine), a.once).await? {
+            let ok = if a.once {
+                setup::sync(&backend(&dir).await?, None, true).await?
+            } else {
+                if server_running(&dir).await {
+                    return Err(color_eyre::eyre::eyre!(
+                        "a shukka server is running on this data directory and already runs the robots on their triggers (see `shukka robots list`); `shukka sync --once` runs what is due now"
+                    ));
+                }
+                let (b, engine) = open_local(&dir)?;
+                setup::sync(&b, Some(&engine), false).await?
+            };
+            if ok {
                 Ok(())
             } else {
                 std::process::exit(1)
             }
         }
-        Command::Orders(a) => orders::list(&backend(&dir)?, a.status.as_deref(), a.format).await,
-        Command::Order(a) => orders::show(&backend(&dir)?, &a.order_no, a.format).await,
-        Command::Hold(a) => orders::hold(&backend(&dir)?, &a.order_no, &a.reason).await,
-        Command::Release(a) => orders::release(&backend(&dir)?, &a.order_no).await,
-        Command::Start(a) => orders::start(&backend(&dir)?, &a.order_no).await,
-        Command::Ship(a) => orders::ship(&backend(&dir)?, &a).await,
-        Command::Cancel(a) => orders::cancel(&backend(&dir)?, &a.order_no, &a.reason).await,
-        Command::Errors(a) => orders::errors(&backend(&dir)?, a.format).await,
-        Command::Retry(a) => orders::retry(&backend(&dir)?, a.error_id).await,
-        Command::Robots(c) => robots::run(&backend(&dir)?, c).await,
-        Command::Log(a) => log::run(&backend(&dir)?, a.audit, a.follow, a.limit, a.format).await,
-        Command::Products(ProductsCommand::Import(a)) => {
-            data::import(&backend(&dir)?, &a.file).await
+        Command::Orders(a) => orders::list(&backend(&dir).await?, a.status.as_deref(), a.format).await,
+        Command::Order(a) => orders::show(&backend(&dir).await?, &a.order_no, a.format).await,
+        Command::Hold(a) => orders::hold(&backend(&dir).await?, &a.order_no, &a.reason).await,
+        Command::Release(a) => orders::release(&backend(&dir).await?, &a.order_no).await,
+        Command::Start(a) => orders::start(&backend(&dir).await?, &a.order_no).await,
+        Command::Ship(a) => orders::ship(&backend(&dir).await?, &a).await,
+        Command::Cancel(a) => orders::cancel(&backend(&dir).await?, &a.order_no, &a.reason).await,
+        Command::Errors(a) => orders::errors(&backend(&dir).await?, a.format).await,
+        Command::Retry(a) => orders::retry(&backend(&dir).await?, a.error_id).await,
+        Command::Robots(c) => robots::run(&backend(&dir).await?, c).await,
+        Command::Log(a) => {
+            let b = if a.follow { follow_backend(&dir).await? } else { backend(&dir).await? };
+            log::run(&b, a.audit, a.follow, a.limit, a.format).await
         }
-        Command::Products(ProductsCommand::List(f)) => data::list(&backend(&dir)?, f.format).await,
-        Command::Backup(a) => data::backup(&backend(&dir)?, &a.file, a.include_secrets).await,
-        Command::Restore(a) => data::restore(&dir, &a.file, a.force),
+        Command::Products(ProductsCommand::Import(a)) => {
+            data::import(&backend(&dir).await?, &a.file).await
+        }
+        Command::Products(ProductsCommand::List(f)) => data::list(&backend(&dir).await?, f.format).await,
+        Command::Backup(a) => data::backup(&backend(&dir).await?, &a.file, a.include_secrets).await,
+        Command::Restore(a) => {
+            if server_running(&dir).await {
+                return Err(color_eyre::eyre::eyre!("stop the shukka server on this data directory before restoring (it owns the store)"));
+            }
+            data::restore(&dir, &a.file, a.force)
+        }
+        Command::Serve(a) => {
+            crate::logging::init_file(&dir.join("shukka.log"));
+            crate::server::run(&dir, crate::server::ServeOptions { group: a.group, tick: None }).await?;
+            Ok(())
+        }
     }
 }

@@ -141,7 +141,8 @@ impl Engine {
 
     /// Asks running robots to stop after the page in flight (Ctrl-C, SIGTERM).
     pub fn request_stop(&self) {
-        let _ = self.inner.stop.send(true);
+        // send_replace: the value must stick even when no task is listening yet.
+        self.inner.stop.send_replace(true);
     }
 
     pub fn stop_requested(&self) -> bool {

@@ -78,6 +78,8 @@ pub enum Change {
     /// Robots, setup records or configuration changed.
     Config,
     Products,
+    /// Changes were missed (a slow or reconnected client): reload everything.
+    Reload,
 }
 
 /// The changes of one committed transaction.

@@ -40,7 +40,7 @@ pub enum AppEvent {
 }
 
 /// What a reply is for.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Tag {
     Counts,
     Intake,
@@ -272,6 +272,10 @@ pub struct App {
     clock_text: String,
     /// A fixed "now" (snapshot tests); the real clock when None.
     pub clock: Option<DateTime<FixedOffset>>,
+    /// Refresh requests in flight, and those asked for again meanwhile: one at a time per kind,
+    /// so answers never arrive out of order and a burst of events costs at most two requests.
+    inflight: HashSet<Tag>,
+    again: HashMap<Tag, Request>,
 }
 
 /// Lines the chrome takes: tabs, status line, hint bar.
@@ -314,6 +318,28 @@ impl App {
             dirty: true,
             clock_text: String::new(),
             clock: None,
+            inflight: HashSet::new(),
+            again: HashMap::new(),
+        }
+    }
+
+    /// A refresh request, coalesced with one already in flight.
+    fn refresh(&mut self, tag: Tag, req: Request) -> Option<Effect> {
+        if self.inflight.contains(&tag) {
+            self.again.insert(tag, req);
+            None
+        } else {
+            self.inflight.insert(tag.clone());
+            Some(Effect::Call(tag, req))
+        }
+    }
+
+    /// After a refresh answered: send the request again if it was asked for meanwhile.
+    fn settled(&mut self, tag: &Tag) -> Vec<Effect> {
+        self.inflight.remove(tag);
+        match self.again.remove(tag) {
+            Some(req) => self.refresh(tag.clone(), req).into_iter().collect(),
+            None => Vec::new(),
         }
     }
 
@@ -327,19 +353,22 @@ impl App {
     }
 
     /// Everything the console shows, loaded from scratch.
-    pub fn load_all(&self) -> Vec<Effect> {
-        vec![
-            Effect::LoadSummaries,
-            Effect::Call(Tag::Counts, Request::Counts),
-            Effect::Call(Tag::Intake, Request::IntakeErrors),
-            Effect::Call(Tag::Robots, Request::Robots),
-            Effect::Call(Tag::Checklist, Request::Checklist),
-            Effect::Call(Tag::Runs, Request::Runs { limit: LOG_KEEP }),
-            Effect::Call(Tag::Audit, Request::Audit { limit: LOG_KEEP }),
-            Effect::Call(Tag::ShipFroms, Request::ShipFroms),
-            Effect::Call(Tag::Auths, Request::Auths),
-            Effect::Call(Tag::Products, Request::Products),
-        ]
+    pub fn load_all(&mut self) -> Vec<Effect> {
+        let mut fx = vec![Effect::LoadSummaries];
+        for (tag, req) in [
+            (Tag::Counts, Request::Counts),
+            (Tag::Intake, Request::IntakeErrors),
+            (Tag::Robots, Request::Robots),
+            (Tag::Checklist, Request::Checklist),
+            (Tag::Runs, Request::Runs { limit: LOG_KEEP }),
+            (Tag::Audit, Request::Audit { limit: LOG_KEEP }),
+            (Tag::ShipFroms, Request::ShipFroms),
+            (Tag::Auths, Request::Auths),
+            (Tag::Products, Request::Products),
+        ] {
+            fx.extend(self.refresh(tag, req));
+        }
+        fx
     }
 
     /// The screen context keys are looked up in.
@@ -464,6 +493,10 @@ impl App {
     }
 
     fn on_store(&mut self, ev: &StoreEvent) -> Vec<Effect> {
+        if ev.changes.iter().any(|c| matches!(c, Change::Reload)) {
+            self.dirty = true;
+            return self.load_all();
+        }
         let mut fx = Vec::new();
         let keep = self.selected_id();
         let mut instructions = false;
@@ -497,23 +530,24 @@ impl App {
                 }
                 Change::Config => config = true,
                 Change::Products => products = true,
+                Change::Reload => {}
             }
         }
         if instructions || intake {
-            fx.push(Effect::Call(Tag::Counts, Request::Counts));
+            fx.extend(self.refresh(Tag::Counts, Request::Counts));
         }
         if intake {
-            fx.push(Effect::Call(Tag::Intake, Request::IntakeErrors));
+            fx.extend(self.refresh(Tag::Intake, Request::IntakeErrors));
         }
         if config {
-            fx.push(Effect::Call(Tag::Robots, Request::Robots));
-            fx.push(Effect::Call(Tag::Checklist, Request::Checklist));
-            fx.push(Effect::Call(Tag::ShipFroms, Request::ShipFroms));
-            fx.push(Effect::Call(Tag::Auths, Request::Auths));
+            fx.extend(self.refresh(Tag::Robots, Request::Robots));
+            fx.extend(self.refresh(Tag::Checklist, Request::Checklist));
+            fx.extend(self.refresh(Tag::ShipFroms, Request::ShipFroms));
+            fx.extend(self.refresh(Tag::Auths, Request::Auths));
         }
         if products {
-            fx.push(Effect::Call(Tag::Products, Request::Products));
-            fx.push(Effect::Call(Tag::Checklist, Request::Checklist));
+            fx.extend(self.refresh(Tag::Products, Request::Products));
+            fx.extend(self.refresh(Tag::Checklist, Request::Checklist));
         }
         if instructions {
             self.refilter();
@@ -525,6 +559,12 @@ impl App {
 
     fn on_reply(&mut self, tag: Tag, r: Result<Value, ServiceError>) -> Vec<Effect> {
         self.dirty = true;
+        let mut fx = self.settled(&tag);
+        fx.extend(self.apply_reply(tag, r));
+        fx
+    }
+
+    fn apply_reply(&mut self, tag: Tag, r: Result<Value, ServiceError>) -> Vec<Effect> {
         let v = match r {
             Ok(v) => v,
             Err(e) => {
@@ -566,12 +606,12 @@ impl App {
             }
             Tag::Runs => {
                 if let Some(runs) = de::<Vec<RunLogEntry>>(v) {
-                    self.log.runs = runs.into();
+                    self.log.runs = merge_runs(&self.log.runs, runs);
                 }
             }
             Tag::Audit => {
                 if let Some(a) = de::<Vec<AuditEntry>>(v) {
-                    self.log.audit = a.into();
+                    self.log.audit = merge_audit(&self.log.audit, a);
                 }
             }
             Tag::ShipFroms => self.setup.ship_froms = de(v).unwrap_or_default(),
@@ -744,8 +784,13 @@ impl App {
             }
             _ => {
                 let target = if self.tab == Tab::Orders { &mut self.orders.filter } else { &mut self.log.filter };
-                if target.handle_event(&crossterm::event::Event::Key(k)).is_some() && self.tab == Tab::Orders {
-                    self.apply_filter();
+                if target.handle_event(&crossterm::event::Event::Key(k)).is_some() {
+                    if self.tab == Tab::Orders {
+                        self.apply_filter();
+                    } else {
+                        // The log list changed under the cursor: start again at the newest line.
+                        self.log.scroll = [Scroll::default(); 2];
+                    }
                 }
             }
         }
@@ -1533,7 +1578,8 @@ impl App {
                     return self.offer_release_robot();
                 }
                 if item.number == 4 && !item.ok && !self.linkage_exists(crate::robots::linkage::EASY_FETCH) {
-                    return self.setup_action(Action::EasySetup);
+                    // Through on_action: かんたん設定 changes the store (refused when read-only).
+                    return self.on_action(Action::EasySetup);
                 }
                 self.tab = Tab::Robots;
                 self.robots.pane = 2;
@@ -1688,7 +1734,8 @@ impl App {
     fn log_action(&mut self, a: Action) -> Vec<Effect> {
         let (runs, audit) = self.log_rows();
         let lens = [runs.len(), audit.len()];
-        let h = self.list_height();
+        // The log has its sub-tabs and filter line above the table: one row less than list_height.
+        let h = self.list_height().saturating_sub(1);
         let sub = self.log.sub;
         if self.log.scroll[sub].apply(a, lens[sub], h) {
             self.dirty = true;
@@ -1754,6 +1801,31 @@ impl App {
     pub fn marked_ids(&self) -> HashSet<u64> {
         self.orders.marks.iter().copied().collect()
     }
+}
+
+/// A run-log snapshot merged with lines already updated by events: a line only moves forward
+/// (running → finished, more pages), so the more advanced version wins.
+fn merge_runs(current: &VecDeque<RunLogEntry>, snapshot: Vec<RunLogEntry>) -> VecDeque<RunLogEntry> {
+    let mut by_seq: std::collections::BTreeMap<u64, RunLogEntry> = snapshot.into_iter().map(|r| (r.seq, r)).collect();
+    for r in current {
+        let keep_ours = match by_seq.get(&r.seq) {
+            None => true,
+            Some(s) => (s.state == RunState::Running && r.state != RunState::Running) || (s.state == r.state && r.pages > s.pages),
+        };
+        if keep_ours {
+            by_seq.insert(r.seq, r.clone());
+        }
+    }
+    by_seq.into_values().rev().take(LOG_KEEP).collect()
+}
+
+/// The audit log only grows: the union of both, newest first.
+fn merge_audit(current: &VecDeque<AuditEntry>, snapshot: Vec<AuditEntry>) -> VecDeque<AuditEntry> {
+    let mut by_seq: std::collections::BTreeMap<u64, AuditEntry> = snapshot.into_iter().map(|a| (a.seq, a)).collect();
+    for a in current {
+        by_seq.entry(a.seq).or_insert_with(|| a.clone());
+    }
+    by_seq.into_values().rev().take(LOG_KEEP).collect()
 }
 
 pub struct SyncState {

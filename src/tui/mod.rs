@@ -57,6 +57,18 @@ pub async fn run(backend: Backend, opts: ConsoleOptions) -> std::io::Result<()> 
     });
     // Store events.
     let events_task = spawn_subscription(&backend, tx.clone());
+    // The link to the server (remote consoles).
+    let link = backend.connection().map(|mut rx| {
+        let link_tx = tx.clone();
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let up = *rx.borrow();
+                if link_tx.send(AppEvent::Connection(up)).is_err() {
+                    break;
+                }
+            }
+        })
+    });
     // Clock.
     let tick_tx = tx.clone();
     let ticker = tokio::spawn(async move {
@@ -100,6 +112,9 @@ pub async fn run(backend: Backend, opts: ConsoleOptions) -> std::io::Result<()> 
     }
     input.abort();
     events_task.abort();
+    if let Some(l) = link {
+        l.abort();
+    }
     ticker.abort();
     drop(term);
     terminal::restore();

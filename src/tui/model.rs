@@ -104,7 +104,18 @@ fn remove_sorted(v: &mut Vec<SortKey>, k: &SortKey) {
 }
 
 impl OrdersModel {
+    /// Loads a full snapshot. Rows already updated by newer events than the snapshot (it may
+    /// have been taken before them) keep their newer version.
     pub fn load(&mut self, all: Vec<InstructionSummary>) {
+        let mut newer: Vec<InstructionSummary> = Vec::new();
+        if self.loaded || !self.rows.is_empty() {
+            let snapshot: HashMap<u64, u64> = all.iter().map(|s| (s.id, s.version)).collect();
+            for r in self.rows.values() {
+                if snapshot.get(&r.s.id).is_none_or(|v| *v < r.s.version) {
+                    newer.push(r.s.clone());
+                }
+            }
+        }
         self.rows.clear();
         for v in &mut self.by_status {
             v.clear();
@@ -124,6 +135,9 @@ impl OrdersModel {
         }
         self.upstream_errors.sort_unstable();
         self.loaded = true;
+        for s in newer {
+            self.upsert(s);
+        }
     }
 
     /// Applies one changed summary (newer versions only).

@@ -75,11 +75,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     // Linkage robots: last run (time, window, 成功/失敗, error) and next run.
     let mut lines = Vec::new();
     let w = bottom.width.saturating_sub(2) as usize;
+    // Narrow (80 columns): shorter names and no fetch window, so the result and next run show.
+    let wide = w >= 108;
     if let Some(v) = &app.robots.view {
         for l in &v.linkage {
             let r = &l.robot;
+            let mut error = None;
             let mut spans = vec![Span::styled(
-                fit(&format!("{} {}", if r.enabled { "●" } else { "○" }, safe(&r.name)), 44),
+                fit(&format!("{} {}", if r.enabled { "●" } else { "○" }, safe(&r.name)), if wide { 44 } else { 30 }),
                 if r.enabled { app.theme.base() } else { app.theme.dim() },
             )];
             let last = app.log.runs.iter().find(|x| x.robot_id == r.id).or(l.last_run.as_ref());
@@ -97,15 +100,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                         .unwrap_or_default();
                     spans.push(Span::raw(format!("  {}", x.started.format("%H:%M:%S"))));
                     spans.push(Span::styled(format!(" {} {}", x.state.name(), x.counts()), style));
-                    spans.push(Span::styled(window, app.theme.dim()));
-                    if let Some(e) = x.errors.first() {
-                        spans.push(Span::styled(format!("  {}", safe(e)), app.theme.error()));
+                    if wide {
+                        spans.push(Span::styled(window, app.theme.dim()));
                     }
+                    error = x.errors.first();
                 }
                 None => spans.push(Span::styled("  -", app.theme.dim())),
             }
             if let Some(next) = l.next_run {
                 spans.push(Span::styled(format!("  → {}", next.format("%H:%M")), app.theme.dim()));
+            }
+            // The first error last, cut to what is left of the line.
+            if let Some(e) = error {
+                let used = Line::from(spans.clone()).width() + 2;
+                if used + 2 < w {
+                    spans.push(Span::styled(format!("  {}", fit(&safe(e), w - used)), app.theme.error()));
+                }
             }
             let line = Line::from(spans);
             lines.push(line);

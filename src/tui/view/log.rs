@@ -31,6 +31,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         f.set_cursor_position((x.min(filter.right().saturating_sub(1)), filter.y));
     }
     let h = body.height.saturating_sub(3) as usize;
+    // Below ~110 columns: minutes only, and the run log without its window column, so the
+    // result and the errors stay readable.
+    let wide = body.width >= 108;
+    let time_fmt = if wide { "%m/%d %H:%M:%S" } else { "%m/%d %H:%M" };
     let scroll = app.log.scroll[app.log.sub];
     let start = scroll.offset;
     let cur = |pos: usize| if pos == scroll.cursor { app.theme.cursor() } else { Style::new() };
@@ -47,19 +51,29 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     RunState::Running => app.theme.key(),
                     _ => app.theme.error(),
                 };
-                Row::new(vec![
-                    Cell::from(r.started.format("%m/%d %H:%M:%S").to_string()),
+                let mut cells = vec![
+                    Cell::from(r.started.format(time_fmt).to_string()),
                     Cell::from(safe(&r.robot_name).into_owned()),
                     Cell::from(Span::styled(format!("{} {} 重複{}", r.state.name(), r.counts(), r.skipped), state_style)),
                     Cell::from(r.window.map(|(a, b)| format!("{}〜{}", a.format("%m/%d %H:%M"), b.format("%m/%d %H:%M"))).unwrap_or_default()),
                     Cell::from(safe(&r.errors.join(" / ")).into_owned()),
-                ])
-                .style(cur(pos))
+                ];
+                if !wide {
+                    cells.remove(3);
+                }
+                Row::new(cells).style(cur(pos))
             })
             .collect();
-        let header = Row::new(vec![t.col_time, t.col_name, t.col_result, t.col_window, t.col_reason]).style(app.theme.header());
+        let mut header = vec![t.col_time, t.col_name, t.col_result, t.col_window, t.col_reason];
+        let widths = if wide {
+            vec![Constraint::Length(14), Constraint::Length(24), Constraint::Length(26), Constraint::Length(24), Constraint::Min(10)]
+        } else {
+            header.remove(3);
+            vec![Constraint::Length(11), Constraint::Length(18), Constraint::Length(26), Constraint::Min(10)]
+        };
+        let header = Row::new(header).style(app.theme.header());
         f.render_widget(
-            Table::new(rows, [Constraint::Length(14), Constraint::Length(28), Constraint::Length(22), Constraint::Length(23), Constraint::Min(10)])
+            Table::new(rows, widths)
                 .header(header)
                 .block(block(app, t.log_runs, true)),
             body,
@@ -77,7 +91,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     _ => String::new(),
                 };
                 Row::new(vec![
-                    Cell::from(a.at.format("%m/%d %H:%M:%S").to_string()),
+                    Cell::from(a.at.format(time_fmt).to_string()),
                     Cell::from(safe(&a.actor.to_string()).into_owned()),
                     Cell::from(safe(&a.target.to_string()).into_owned()),
                     Cell::from(format!("{}{}", safe(&a.action), moved)),
@@ -88,7 +102,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             .collect();
         let header = Row::new(vec![t.col_time, t.col_who, t.col_what, t.col_action, t.col_reason]).style(app.theme.header());
         f.render_widget(
-            Table::new(rows, [Constraint::Length(14), Constraint::Length(20), Constraint::Length(22), Constraint::Length(22), Constraint::Min(10)])
+            Table::new(
+                rows,
+                if wide {
+                    [Constraint::Length(14), Constraint::Length(20), Constraint::Length(23), Constraint::Length(26), Constraint::Min(10)]
+                } else {
+                    [Constraint::Length(11), Constraint::Length(12), Constraint::Length(21), Constraint::Length(19), Constraint::Min(9)]
+                },
+            )
                 .header(header)
                 .block(block(app, t.log_audit, true)),
             body,

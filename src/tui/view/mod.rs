@@ -61,7 +61,7 @@ pub fn render(app: &App, f: &mut Frame) {
 
 fn tabs(app: &App, f: &mut Frame, area: Rect) {
     let t = app.text;
-    let mut spans = vec![Span::styled(format!(" {} ", t.app_title), app.theme.title())];
+    let mut spans = Vec::new();
     for (i, name) in t.tabs.iter().enumerate() {
         let label = format!(" {} {} ", i + 1, name);
         if TABS[i] == app.tab {
@@ -89,6 +89,13 @@ fn tabs(app: &App, f: &mut Frame, area: Rect) {
     };
     right.push(Span::styled(format!(" {sync} "), style));
     let right = Line::from(right);
+    // The app title only when the tabs and the sync state still fit beside it (not at 80 columns).
+    let title = Span::styled(format!(" {} ", t.app_title), app.theme.title());
+    let left = if left.width() + title.width() + right.width() <= area.width as usize {
+        Line::from([vec![title], left.spans].concat())
+    } else {
+        left
+    };
     let rw = right.width() as u16;
     let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(rw.min(area.width / 2))]).areas(area);
     f.render_widget(Paragraph::new(left), l);
@@ -136,7 +143,8 @@ fn hint_bar(app: &App, f: &mut Frame, area: Rect) {
 
 /// A bordered block with a title.
 pub fn block<'a>(app: &App, title: impl Into<Cow<'a, str>>, focused: bool) -> Block<'a> {
-    let b = Block::bordered().title(Span::styled(format!(" {} ", title.into()), app.theme.title()));
+    let title = title.into();
+    let b = if title.is_empty() { Block::bordered() } else { Block::bordered().title(Span::styled(format!(" {title} "), app.theme.title())) };
     if focused { b.border_style(app.theme.focus_border()) } else { b.border_style(app.theme.dim()) }
 }
 

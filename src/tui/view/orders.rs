@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use super::{block, fit, safe};
 use crate::domain::*;
@@ -21,13 +22,33 @@ pub fn pref(token: &str) -> String {
 
 fn queue_tabs(app: &App, f: &mut Frame, area: Rect) {
     let counts = app.queue_counts();
+    let labels: Vec<String> = QUEUES.iter().map(|q| format!(" {} {} ", q.name(), counts.get(q).copied().unwrap_or(0))).collect();
+    let widths: Vec<usize> = labels.iter().map(|l| l.width()).collect();
+    // When the tabs do not fit (80 columns), scroll them so the active one shows, with ‹ › marks.
+    let avail = area.width as usize;
+    let active = app.orders.queue;
+    let mut start = 0;
+    if widths.iter().sum::<usize>() > avail {
+        while start < active && widths[start..=active].iter().sum::<usize>() + 2 > avail {
+            start += 1;
+        }
+    }
     let mut spans = Vec::new();
-    for (i, q) in QUEUES.iter().enumerate() {
-        let label = format!(" {} {} ", q.name(), counts.get(q).copied().unwrap_or(0));
-        if i == app.orders.queue {
-            spans.push(Span::styled(label, app.theme.active_tab()));
+    let mut used = 0;
+    if start > 0 {
+        spans.push(Span::styled("‹", app.theme.dim()));
+        used += 1;
+    }
+    for i in start..labels.len() {
+        if used + widths[i..].iter().sum::<usize>() > avail && used + widths[i] + 1 > avail {
+            spans.push(Span::styled("›", app.theme.dim()));
+            break;
+        }
+        used += widths[i];
+        if i == active {
+            spans.push(Span::styled(labels[i].clone(), app.theme.active_tab()));
         } else {
-            spans.push(Span::raw(label));
+            spans.push(Span::raw(labels[i].clone()));
         }
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -73,7 +94,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         return;
     }
     let t = app.text;
-    let header = Row::new(vec![
+    // Below ~110 columns the date and 入金 columns are left out (the queue already says the
+    // payment state; rows are in date order), so order numbers and names are never cut.
+    let wide = table.width >= 108;
+    let pick = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
+        cells.into_iter().enumerate().filter(|(i, _)| wide || (*i != 2 && *i != 8)).map(|(_, c)| c).collect()
+    };
+    let header = Row::new(pick(vec![
         Cell::from(""),
         Cell::from(t.col_order_no),
         Cell::from(t.col_date),
@@ -84,7 +111,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Cell::from(t.col_payment),
         Cell::from(t.col_flag),
         Cell::from(t.col_holds),
-    ])
+    ]))
     .style(app.theme.header());
     let mut rows = Vec::with_capacity(end.saturating_sub(start));
     for pos in start..end {
@@ -107,7 +134,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             flags = format!("出荷後キャンセル {flags}");
         }
         rows.push(
-            Row::new(vec![
+            Row::new(pick(vec![
                 Cell::from(if marked { "●" } else { " " }),
                 Cell::from(safe(&s.order_no).into_owned()),
                 Cell::from(s.order_date.map(|d| d.format("%m/%d %H:%M").to_string()).unwrap_or_default()),
@@ -118,22 +145,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Cell::from(safe(PaymentType::parse(&s.payment_type).label_ja()).into_owned()),
                 Cell::from(s.payment.name()),
                 Cell::from(safe(&flags).into_owned()),
-            ])
+            ]))
             .style(style),
         );
     }
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(12),
-        Constraint::Length(11),
-        Constraint::Length(12),
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Length(9),
-        Constraint::Length(10),
-        Constraint::Length(8),
-        Constraint::Min(6),
-    ];
+    let widths: Vec<Constraint> = if wide {
+        [1, 12, 11, 16, 8, 5, 9, 16, 8].into_iter().map(Constraint::Length).chain([Constraint::Min(6)]).collect()
+    } else {
+        [1, 12, 14, 8, 5, 9, 10].into_iter().map(Constraint::Length).chain([Constraint::Min(6)]).collect()
+    };
     if rows.is_empty() {
         let msg = if app.orders.model.loaded { t.no_rows } else { t.loading };
         f.render_widget(Paragraph::new(msg).block(b).style(app.theme.dim()), table);
@@ -191,7 +211,8 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
     let i = &data.instruction;
     let th = &app.theme;
     let mut lines: Vec<Line> = Vec::new();
-    let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k:<8} "), th.key()), Span::raw(v)]);
+    // Labels padded to 8 display cells (not chars: they are Japanese).
+    let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k}{} ", " ".repeat(8usize.saturating_sub(k.width()))), th.key()), Span::raw(v)]);
     if d.raw {
         lines.push(Line::styled(t.sec_raw, th.header()));
         let pretty = serde_json::to_string_pretty(&i.raw.to_value()).unwrap_or_default();

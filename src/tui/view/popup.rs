@@ -20,7 +20,7 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
         Popup::Confirm { title, lines, yes_focused, .. } => {
             let w = lines.iter().map(|l| l.width()).max().unwrap_or(20).max(title.width()).clamp(30, body.width as usize - 4) as u16 + 4;
             let area = centered(body, w, lines.len() as u16 + 5);
-            f.render_widget(Clear, area);
+            clear(f, area);
             let mut text: Vec<Line> = lines.iter().map(|l| Line::raw(safe(l).into_owned())).collect();
             text.push(Line::raw(""));
             let (yes, no) = (app.text.yes, app.text.no);
@@ -36,7 +36,7 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
         Popup::Input { title, label, input, .. } => {
             let w = (body.width - 4).min(72);
             let area = centered(body, w, 5);
-            f.render_widget(Clear, area);
+            clear(f, area);
             let inner_w = area.width.saturating_sub(4) as usize;
             let prefix = format!("{label}: ");
             let avail = inner_w.saturating_sub(prefix.width()).max(1);
@@ -47,15 +47,17 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                 Line::from(vec![Span::styled(prefix.clone(), app.theme.key()), Span::raw(fit(&shown, avail))]),
                 Line::styled("Enter OK  Esc キャンセル", app.theme.dim()),
             ];
-            f.render_widget(Paragraph::new(text).block(block(app, fit(&safe(title), w as usize - 4), true)), area);
+            // One cell of padding inside the border: the text starts at area.x + 2 (as measured above).
+            let b = block(app, fit(&safe(title), w as usize - 4), true).padding(ratatui::widgets::Padding::horizontal(1));
+            f.render_widget(Paragraph::new(text).block(b), area);
             let x = area.x + 2 + prefix.width() as u16 + (input.visual_cursor().saturating_sub(scroll)) as u16;
             f.set_cursor_position((x.min(area.right().saturating_sub(2)), area.y + 1));
         }
         Popup::Picker { items, scroll, robot } => {
             let h = (items.len() as u16 + 3).min(body.height);
             let area = centered(body, 64.min(body.width), h);
-            f.render_widget(Clear, area);
-            let lines: Vec<Line> = items
+            clear(f, area);
+            let mut lines: Vec<Line> = items
                 .iter()
                 .enumerate()
                 .map(|(i, (_, name, on))| {
@@ -63,13 +65,15 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                     if i == scroll.cursor { Line::styled(l, app.theme.cursor()) } else { Line::raw(l) }
                 })
                 .collect();
-            let title = format!("{} — 処理ロボット ID:{robot}  (Space 切替, Esc 閉じる)", app.text.pick_converter);
+            // The keys on their own line: in the title they were cut off at 80 columns.
+            lines.push(Line::styled("Space 切替  Esc 閉じる", app.theme.dim()));
+            let title = format!("{} — 処理ロボット ID:{robot}", app.text.pick_converter);
             f.render_widget(Paragraph::new(lines).block(block(app, title, true)), area);
         }
         Popup::Form(form) => {
             let h = form.fields.len() as u16 * 2 + 5;
             let area = centered(body, (body.width - 4).min(76), h);
-            f.render_widget(Clear, area);
+            clear(f, area);
             let inner = Rect { x: area.x + 2, y: area.y + 1, width: area.width.saturating_sub(4), height: area.height.saturating_sub(2) };
             let label_w = 20usize;
             let mut lines = Vec::new();
@@ -107,7 +111,7 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
         }
         Popup::DryRun { title, changes, scroll } => {
             let area = centered(body, body.width - 4, body.height - 2);
-            f.render_widget(Clear, area);
+            clear(f, area);
             let h = area.height.saturating_sub(3) as usize;
             let mut lines: Vec<Line> = vec![Line::styled(format!("{} 件", changes.len()), app.theme.header())];
             if changes.is_empty() {
@@ -118,6 +122,22 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                 lines.push(if i == scroll.cursor { Line::styled(l, app.theme.cursor()) } else { Line::raw(l) });
             }
             f.render_widget(Paragraph::new(lines).block(block(app, safe(title).into_owned(), true)), area);
+        }
+    }
+}
+
+/// Clears a popup's area. A wide character just left of it would be drawn across the popup's
+/// left border (the terminal never gets the border cell): blank it too.
+fn clear(f: &mut Frame, area: Rect) {
+    f.render_widget(Clear, area);
+    if area.x == 0 {
+        return;
+    }
+    let buf = f.buffer_mut();
+    for y in area.top()..area.bottom() {
+        let c = &mut buf[(area.x - 1, y)];
+        if c.symbol().width() > 1 {
+            c.set_symbol(" ");
         }
     }
 }
@@ -137,7 +157,7 @@ fn skip_cells(s: &str, cells: usize) -> String {
 
 fn help(app: &App, f: &mut Frame, body: Rect, scroll: u16) {
     let area = centered(body, body.width - 4, body.height);
-    f.render_widget(Clear, area);
+    clear(f, area);
     // The context behind the help popup.
     let ctx = if app.detail.is_some() && app.tab == crate::tui::app::Tab::Orders {
         Context::Detail

@@ -12,8 +12,13 @@ use crate::domain::RunState;
 use crate::robots::processing::RuleKind;
 use crate::tui::app::{App, Scroll};
 
+/// The rows drawn: from the scroll offset, moved so the cursor is always inside (the pane may be
+/// shorter than the height the key handler assumed).
 fn rows_window(scroll: &Scroll, len: usize, height: usize) -> std::ops::Range<usize> {
-    let start = scroll.offset.min(len);
+    let mut start = scroll.offset.min(len);
+    if height > 0 && scroll.cursor >= start + height {
+        start = scroll.cursor + 1 - height;
+    }
     start..(start + height).min(len)
 }
 
@@ -103,7 +108,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         b,
     );
 
-    // 連携
+    // 連携 (below ~110 columns without the 次回 column: the last run's result must show)
+    let wide = c.width >= 108;
     let h = c.height.saturating_sub(3) as usize;
     let mut rows = Vec::new();
     for pos in rows_window(&app.robots.scroll[2], v.linkage.len(), h) {
@@ -114,26 +120,35 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Some(x) => format!("{} {} {}", x.started.format("%m/%d %H:%M"), x.state.name(), x.counts()),
             None => "-".into(),
         };
-        rows.push(
-            Row::new(vec![
-                Cell::from(l.robot.id.to_string()),
-                Cell::from(safe(&l.robot.name).into_owned()),
-                Cell::from(l.robot.action.name()),
-                Cell::from(safe(&l.trigger).into_owned()),
-                Cell::from(onoff(l.robot.enabled)),
-                Cell::from(last),
-                Cell::from(l.next_run.map(|n| n.format("%H:%M").to_string()).unwrap_or_else(|| "-".into())),
-            ])
-            .style(cursor_style(2, pos)),
-        );
+        let mut cells = vec![
+            Cell::from(l.robot.id.to_string()),
+            Cell::from(safe(&l.robot.name).into_owned()),
+            Cell::from(l.robot.action.name()),
+            Cell::from(safe(&l.trigger).into_owned()),
+            Cell::from(onoff(l.robot.enabled)),
+            Cell::from(last),
+            Cell::from(l.next_run.map(|n| n.format("%H:%M").to_string()).unwrap_or_else(|| "-".into())),
+        ];
+        if !wide {
+            cells.pop();
+        }
+        rows.push(Row::new(cells).style(cursor_style(2, pos)));
     }
-    let header = Row::new(vec![t.col_id, t.col_name, t.col_action, t.col_trigger, t.col_enabled, t.col_last_run, t.col_next_run]).style(app.theme.header());
+    let mut header = vec![t.col_id, t.col_name, t.col_action, t.col_trigger, t.col_enabled, t.col_last_run, t.col_next_run];
+    if !wide {
+        header.pop();
+    }
+    let header = Row::new(header).style(app.theme.header());
     let running = v.linkage.iter().any(|l| app.log.runs.iter().find(|x| x.robot_id == l.robot.id).is_some_and(|x| x.state == RunState::Running));
     let title = if running { format!("{}  ⟳ {}", t.pane_linkage, t.running) } else { t.pane_linkage.to_string() };
     f.render_widget(
         Table::new(
             rows,
-            [Constraint::Length(6), Constraint::Min(18), Constraint::Length(14), Constraint::Length(12), Constraint::Length(5), Constraint::Length(24), Constraint::Length(5)],
+            if wide {
+                vec![Constraint::Length(5), Constraint::Min(18), Constraint::Length(22), Constraint::Length(14), Constraint::Length(5), Constraint::Length(31), Constraint::Length(5)]
+            } else {
+                vec![Constraint::Length(4), Constraint::Min(10), Constraint::Length(14), Constraint::Length(10), Constraint::Length(4), Constraint::Length(31)]
+            },
         )
         .header(header)
         .block(block(app, title, app.robots.pane == 2)),

@@ -5,25 +5,29 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{block, safe};
+use super::{block, fit, safe};
 use crate::tui::app::App;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = app.text;
     let [list, side] = Layout::vertical([Constraint::Min(10), Constraint::Length(5)]).areas(area);
+    // Two lines per item, cut to the width (not wrapped), scrolled so the cursor item shows.
+    let w = list.width.saturating_sub(2) as usize;
     let mut lines = Vec::new();
     for (pos, item) in app.setup.items.iter().enumerate() {
         let mark = if item.ok { Span::styled(" ✓ ", app.theme.ok()) } else { Span::styled(" ✗ ", app.theme.error()) };
-        let mut title = Span::raw(format!("{}. {}", item.number, item.title));
+        let mut title = Span::raw(fit(&format!("{}. {}", item.number, item.title), w.saturating_sub(3)));
         if pos == app.setup.scroll.cursor {
             title = title.style(app.theme.cursor());
         }
         lines.push(Line::from(vec![mark, title]));
-        lines.push(Line::styled(format!("      {}", safe(&item.reason)), if item.ok { app.theme.dim() } else { app.theme.warn() }));
+        lines.push(Line::styled(fit(&format!("      {}", safe(&item.reason)), w), if item.ok { app.theme.dim() } else { app.theme.warn() }));
     }
     let done = app.setup.items.iter().filter(|i| i.ok).count();
     let title = format!("{} {}/{}", t.setup_progress, done, app.setup.items.len());
-    f.render_widget(Paragraph::new(lines).block(block(app, title, true)).wrap(Wrap { trim: false }), list);
+    let inner_h = list.height.saturating_sub(2) as usize;
+    let scroll = (app.setup.scroll.cursor * 2 + 2).saturating_sub(inner_h) as u16;
+    f.render_widget(Paragraph::new(lines).block(block(app, title, true)).scroll((scroll, 0)), list);
     let auth = app.setup.auths.first();
     let mut info = vec![
         Line::raw(format!(

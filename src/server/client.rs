@@ -1,0 +1,261 @@
+//! The client side of the server protocol: calls with replies matched by id, the event
+//! subscription, and (for the console) reconnection with a banner while the server is away.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::UnixStream;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};
+
+use super::protocol::{ClientMsg, MAX_LINE, PROTOCOL, ServerMsg};
+use crate::service::{ErrorKind, Request, ServiceError};
+use crate::store::{Change, StoreEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// No server listens there (no socket, or a stale one).
+    #[error("no shukka server is running on {0}")]
+    NotRunning(PathBuf),
+    /// The server refused us (another protocol version, typically).
+    #[error("{0}")]
+    Refused(String),
+    #[error("cannot talk to the shukka server on {path}: {detail}")]
+    Broken { path: PathBuf, detail: String },
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, ServiceError>>>>>;
+
+struct Conn {
+    tx: mpsc::Sender<String>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// A connection to `shukka serve`. Cheap to clone.
+#[derive(Clone)]
+pub struct RemoteClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    user: Mutex<String>,
+    next_id: AtomicU64,
+    pending: Pending,
+    conn: tokio::sync::Mutex<Option<Conn>>,
+    events: broadcast::Sender<Arc<StoreEvent>>,
+    up: watch::Sender<bool>,
+    subscribed: bool,
+    reconnect: bool,
+}
+
+/// A synthetic event telling subscribers to reload (the client missed events).
+pub fn reload_event() -> Arc<StoreEvent> {
+    Arc::new(StoreEvent { changes: vec![Change::Reload] })
+}
+
+async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
+    let stream = match UnixStream::connect(path).await {
+        Ok(s) => s,
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {
+            return Err(ConnectError::NotRunning(path.to_path_buf()));
+        }
+        Err(e) => return Err(ConnectError::Broken { path: path.to_path_buf(), detail: e.to_string() }),
+    };
+    let (r, w) = stream.into_split();
+    let mut sink = FramedWrite::new(w, LinesCodec::new_with_max_length(MAX_LINE));
+    let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
+    let hello = serde_json::to_string(&ClientMsg::Hello { protocol: PROTOCOL, version: env!("CARGO_PKG_VERSION").into() })
+        .unwrap_or_default();
+    let broken = |d: String| ConnectError::Broken { path: path.to_path_buf(), detail: d };
+    sink.send(hello).await.map_err(|e| broken(e.to_string()))?;
+    let first = tokio::time::timeout(Duration::from_secs(10), lines.next())
+        .await
+        .map_err(|_| broken("no answer to hello within 10 s".into()))?;
+    let first = match first {
+        Some(Ok(l)) => l,
+        Some(Err(e)) => return Err(broken(e.to_string())),
+        None => return Err(broken("the server closed the connection".into())),
+    };
+    let user = match serde_json::from_str::<ServerMsg>(&first) {
+        Ok(ServerMsg::Welcome { user, .. }) => user,
+        Ok(ServerMsg::Refused { message }) => return Err(ConnectError::Refused(message)),
+        Ok(other) => return Err(broken(format!("unexpected first message {other:?}"))),
+        Err(_) => {
+            // A server that does not even speak this envelope: certainly another version.
+            return Err(ConnectError::Refused(format!(
+                "the shukka server on {} speaks another protocol (this client: protocol {PROTOCOL}, version {}); run the same shukka version for both",
+                path.display(),
+                env!("CARGO_PKG_VERSION")
+            )));
+        }
+    };
+    let stream = lines.into_inner().reunite(sink.into_inner()).map_err(|e| broken(e.to_string()))?;
+    Ok((stream, user))
+}
+
+impl RemoteClient {
+    /// Connects and says hello. `subscribe`: receive committed changes; `reconnect`: come back
+    /// by itself when the server restarts (the console), instead of failing (one-shot CLI).
+    pub async fn connect(path: &Path, subscribe: bool, reconnect: bool) -> Result<RemoteClient, ConnectError> {
+        let (stream, user) = handshake(path).await?;
+        let (events, _) = broadcast::channel(8192);
+        let (up, _) = watch::channel(true);
+        let client = RemoteClient {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                user: Mutex::new(user),
+                next_id: AtomicU64::new(1),
+                pending: Arc::new(Mutex::new(HashMap::new())),
+                conn: tokio::sync::Mutex::new(None),
+                events,
+                up,
+                subscribed: subscribe,
+                reconnect,
+            }),
+        };
+        client.attach(stream).await;
+        Ok(client)
+    }
+
+    /// The Unix user the server sees.
+    pub fn user(&self) -> String {
+        self.inner.user.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoreEvent>> {
+        self.inner.events.subscribe()
+    }
+
+    /// true while connected.
+    pub fn connection(&self) -> watch::Receiver<bool> {
+        self.inner.up.subscribe()
+    }
+
+    /// Boxed: attach → reader → lost → reconnect → attach is a cycle of futures.
+    fn attach(&self, stream: UnixStream) -> futures::future::BoxFuture<'static, ()> {
+        let me = self.clone();
+        Box::pin(async move { me.attach_inner(stream).await })
+    }
+
+    async fn attach_inner(&self, stream: UnixStream) {
+        let (r, w) = stream.into_split();
+        let (tx, mut rx) = mpsc::channel::<String>(256);
+        tokio::spawn(async move {
+            let mut sink = FramedWrite::new(w, LinesCodec::new_with_max_length(MAX_LINE));
+            while let Some(line) = rx.recv().await {
+                if sink.send(line).await.is_err() {
+                    break;
+                }
+            }
+        });
+        if self.inner.subscribed {
+            let _ = tx.send(serde_json::to_string(&ClientMsg::Subscribe).unwrap_or_default()).await;
+        }
+        let me = self.clone();
+        let reader = tokio::spawn(async move {
+            let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
+            while let Some(Ok(line)) = lines.next().await {
+                match serde_json::from_str::<ServerMsg>(&line) {
+                    Ok(ServerMsg::Reply { id, ok, err }) => {
+                        let waiter = me.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        if let Some(w) = waiter {
+                            let _ = w.send(match (ok, err) {
+                                (_, Some(e)) => Err(e),
+                                (Some(v), None) => Ok(v),
+                                (None, None) => Ok(Value::Null),
+                            });
+                        }
+                    }
+                    Ok(ServerMsg::Event { event }) => {
+                        let _ = me.inner.events.send(Arc::new(event));
+                    }
+                    Ok(ServerMsg::Lagged { .. }) => {
+                        let _ = me.inner.events.send(reload_event());
+                    }
+                    Ok(ServerMsg::Bye { .. }) => break,
+                    _ => {}
+                }
+            }
+            me.lost().await;
+        });
+        *self.inner.conn.lock().await = Some(Conn { tx, reader });
+        let _ = self.inner.up.send(true);
+    }
+
+    /// The connection is gone: fail the calls in flight and, for the console, reconnect.
+    fn lost(&self) -> futures::future::BoxFuture<'static, ()> {
+        let me = self.clone();
+        Box::pin(async move { me.lost_inner().await })
+    }
+
+    async fn lost_inner(&self) {
+        *self.inner.conn.lock().await = None;
+        let waiters: Vec<_> = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+        for (_, w) in waiters {
+            let _ = w.send(Err(disconnected()));
+        }
+        let _ = self.inner.up.send(false);
+        if !self.inner.reconnect {
+            return;
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(200);
+            loop {
+                tokio::time::sleep(wait).await;
+                match handshake(&me.inner.path).await {
+                    Ok((stream, user)) => {
+                        *me.inner.user.lock().unwrap_or_else(|e| e.into_inner()) = user;
+                        me.attach(stream).await;
+                        // Whatever happened while away is re-read by the subscribers.
+                        let _ = me.inner.events.send(reload_event());
+                        return;
+                    }
+                    Err(ConnectError::Refused(m)) => {
+                        tracing::error!(message = %m, "the restarted server refused this console");
+                        wait = Duration::from_secs(5);
+                    }
+                    Err(_) => wait = (wait * 2).min(Duration::from_secs(2)),
+                }
+            }
+        });
+    }
+
+    /// Sends one request and waits for its reply.
+    pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let line = serde_json::to_string(&ClientMsg::Call { id, req })
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?;
+        let sender = {
+            let conn = self.inner.conn.lock().await;
+            match conn.as_ref() {
+                Some(c) => c.tx.clone(),
+                None => return Err(disconnected()),
+            }
+        };
+        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        if sender.send(line).await.is_err() {
+            self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            return Err(disconnected());
+        }
+        rx.await.unwrap_or_else(|_| Err(disconnected()))
+    }
+
+    /// Closes the connection (no reconnection).
+    pub async fn close(&self) {
+        if let Some(c) = self.inner.conn.lock().await.take() {
+            c.reader.abort();
+        }
+    }
+}
+
+fn disconnected() -> ServiceError {
+    ServiceError::new(ErrorKind::Disconnected, "shukka サーバーとの接続が切れました (再接続を待っています)")
+}
