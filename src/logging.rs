@@ -14,7 +14,12 @@ pub fn init_stderr() {
 /// Logs to a file (the console owns the terminal), created owner-only.
 pub fn init_file(path: &std::path::Path) {
     use std::os::unix::fs::OpenOptionsExt;
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+    else {
         return;
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));

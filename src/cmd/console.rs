@@ -10,9 +10,9 @@ use crate::domain::Actor;
 use crate::engine::{Engine, SetupFile};
 use crate::robots::linkage::{EASY_FETCH, EASY_STATUS, EASY_TRACKING, Trigger};
 use crate::secret::Secret;
+use crate::server::client::{ConnectError, RemoteClient};
 use crate::service::Backend;
 use crate::sim::{self, Behaviour, Settings, SimConfig};
-use crate::server::client::{ConnectError, RemoteClient};
 use crate::store::Store;
 use crate::tui::{self, ConsoleOptions};
 
@@ -26,7 +26,9 @@ pub fn options(lang: &str, read_only: bool) -> ConsoleOptions {
 fn require_tty() -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(eyre!("the console needs a terminal (run it in a terminal or over ssh -t)"));
+        return Err(eyre!(
+            "the console needs a terminal (run it in a terminal or over ssh -t)"
+        ));
     }
     Ok(())
 }
@@ -51,24 +53,41 @@ pub async fn connect_or_start(dir: &Path) -> Result<RemoteClient> {
     }
     crate::store::create_private_dir(dir)?;
     let err_file = dir.join("serve.err");
-    let mut child = spawn_server(dir, &err_file)?;
+    let child = std::sync::Arc::new(std::sync::Mutex::new(spawn_server(dir, &err_file)?));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         match RemoteClient::connect(&path, true, true).await {
-            Ok(c) => return Ok(c),
+            Ok(c) => {
+                // Reap the server whenever it ends, so it never lingers as a zombie of ours.
+                let c2 = child.clone();
+                std::thread::spawn(move || {
+                    if let Ok(mut c) = c2.lock() {
+                        let _ = c.wait();
+                    }
+                });
+                return Ok(c);
+            }
             Err(ConnectError::NotRunning(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        if let Ok(Some(status)) = child.try_wait() {
+        let exited = child.lock().map(|mut c| c.try_wait()).unwrap_or(Ok(None));
+        if let Ok(Some(status)) = exited {
             let why = std::fs::read_to_string(&err_file).unwrap_or_default();
             // Another server may have won the race to start.
             if let Ok(c) = RemoteClient::connect(&path, true, true).await {
                 return Ok(c);
             }
-            return Err(eyre!("the shukka server could not start ({status}): {}", crate::sanitize::sanitize(why.trim())));
+            return Err(eyre!(
+                "the shukka server could not start ({status}): {}",
+                crate::sanitize::sanitize(why.trim())
+            ));
         }
         if std::time::Instant::now() > deadline {
-            return Err(eyre!("the shukka server did not answer on {} within 20 s (see {})", path.display(), dir.join("shukka.log").display()));
+            return Err(eyre!(
+                "the shukka server did not answer on {} within 20 s (see {})",
+                path.display(),
+                dir.join("shukka.log").display()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -78,7 +97,12 @@ fn spawn_server(dir: &Path, err_file: &Path) -> Result<std::process::Child> {
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().wrap_err("locating the shukka binary")?;
-    let err = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(err_file)?;
+    let err = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(err_file)?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--data-dir")
         .arg(dir)
@@ -98,7 +122,10 @@ fn spawn_server(dir: &Path, err_file: &Path) -> Result<std::process::Child> {
 
 fn spawn_scheduler(engine: &Engine) -> tokio::task::JoinHandle<()> {
     let e = engine.clone();
-    tokio::spawn(async move { e.run_scheduler(Duration::from_secs(1), Duration::from_secs(8)).await })
+    tokio::spawn(async move {
+        e.run_scheduler(Duration::from_secs(1), Duration::from_secs(8))
+            .await
+    })
 }
 
 /// The demo shop: a seeded simulator with a live stream of orders, the whole setup guide
@@ -108,7 +135,10 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
     let (dir, _tmp): (PathBuf, Option<tempfile::TempDir>) = match &a.keep {
         Some(d) => (d.clone(), None),
         None => {
-            let t = tempfile::Builder::new().prefix("shukka-demo-").tempdir().wrap_err("temporary directory")?;
+            let t = tempfile::Builder::new()
+                .prefix("shukka-demo-")
+                .tempdir()
+                .wrap_err("temporary directory")?;
             (t.path().to_path_buf(), Some(t))
         }
     };
@@ -131,14 +161,24 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
     })
     .await
     .wrap_err("simulator")?;
-    eprintln!("shukka demo: simulator on {} — applying the setup guide…", sim.base_url());
+    eprintln!(
+        "shukka demo: simulator on {} — applying the setup guide…",
+        sim.base_url()
+    );
     let engine = Engine::new(Store::open(&dir)?);
     let actor = Actor::Operator(crate::user::current_user());
     let setup = SetupFile::parse(&demo_setup(&sim.base_url())).map_err(|e| eyre!(e))?;
-    engine.apply_setup(&setup, Secret::new("demo-secret"), &actor).await?;
+    engine
+        .apply_setup(&setup, Secret::new("demo-secret"), &actor)
+        .await?;
     // A fast cadence, so the queues move while you watch.
     for (name, secs) in [(EASY_FETCH, 5), (EASY_STATUS, 10), (EASY_TRACKING, 15)] {
-        if let Some(r) = engine.store().linkage_robots()?.into_iter().find(|r| r.name == name) {
+        if let Some(r) = engine
+            .store()
+            .linkage_robots()?
+            .into_iter()
+            .find(|r| r.name == name)
+        {
             engine.set_linkage_trigger(r.id, Trigger::Every { secs }, &actor)?;
         }
     }

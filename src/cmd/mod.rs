@@ -85,7 +85,9 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Demo(a) => console::demo(a, opts).await,
         Command::Sim(a) => sim::run(a).await,
         Command::Fs(c) => fs::run(c).await,
-        Command::Setup(SetupCommand::Apply(a)) => setup::apply(&backend(&dir).await?, &a.file).await,
+        Command::Setup(SetupCommand::Apply(a)) => {
+            setup::apply(&backend(&dir).await?, &a.file).await
+        }
         Command::Setup(SetupCommand::Status(f)) => {
             if setup::status(&backend(&dir).await?, f.format).await? {
                 Ok(())
@@ -105,13 +107,11 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
                 let (b, engine) = open_local(&dir)?;
                 setup::sync(&b, Some(&engine), false).await?
             };
-            if ok {
-                Ok(())
-            } else {
-                std::process::exit(1)
-            }
+            if ok { Ok(()) } else { std::process::exit(1) }
         }
-        Command::Orders(a) => orders::list(&backend(&dir).await?, a.status.as_deref(), a.format).await,
+        Command::Orders(a) => {
+            orders::list(&backend(&dir).await?, a.status.as_deref(), a.format).await
+        }
         Command::Order(a) => orders::show(&backend(&dir).await?, &a.order_no, a.format).await,
         Command::Hold(a) => orders::hold(&backend(&dir).await?, &a.order_no, &a.reason).await,
         Command::Release(a) => orders::release(&backend(&dir).await?, &a.order_no).await,
@@ -122,23 +122,38 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Retry(a) => orders::retry(&backend(&dir).await?, a.error_id).await,
         Command::Robots(c) => robots::run(&backend(&dir).await?, c).await,
         Command::Log(a) => {
-            let b = if a.follow { follow_backend(&dir).await? } else { backend(&dir).await? };
+            let b = if a.follow {
+                follow_backend(&dir).await?
+            } else {
+                backend(&dir).await?
+            };
             log::run(&b, a.audit, a.follow, a.limit, a.format).await
         }
         Command::Products(ProductsCommand::Import(a)) => {
             data::import(&backend(&dir).await?, &a.file).await
         }
-        Command::Products(ProductsCommand::List(f)) => data::list(&backend(&dir).await?, f.format).await,
+        Command::Products(ProductsCommand::List(f)) => {
+            data::list(&backend(&dir).await?, f.format).await
+        }
         Command::Backup(a) => data::backup(&backend(&dir).await?, &a.file, a.include_secrets).await,
         Command::Restore(a) => {
             if server_running(&dir).await {
-                return Err(color_eyre::eyre::eyre!("stop the shukka server on this data directory before restoring (it owns the store)"));
+                return Err(color_eyre::eyre::eyre!(
+                    "stop the shukka server on this data directory before restoring (it owns the store)"
+                ));
             }
             data::restore(&dir, &a.file, a.force)
         }
         Command::Serve(a) => {
             crate::logging::init_file(&dir.join("shukka.log"));
-            crate::server::run(&dir, crate::server::ServeOptions { group: a.group, tick: None }).await?;
+            crate::server::run(
+                &dir,
+                crate::server::ServeOptions {
+                    group: a.group,
+                    tick: None,
+                },
+            )
+            .await?;
             Ok(())
         }
     }

@@ -134,9 +134,16 @@ impl Engine {
     // ---------------------------------------------------------------------------------
     // 処理ロボット
 
-    pub fn set_processing_enabled(&self, id: u64, enabled: bool, actor: &Actor) -> Result<ProcessingRobot> {
+    pub fn set_processing_enabled(
+        &self,
+        id: u64,
+        enabled: bool,
+        actor: &Actor,
+    ) -> Result<ProcessingRobot> {
         self.config_write(|t| {
-            let mut r = t.processing_robot(id)?.ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+            let mut r = t
+                .processing_robot(id)?
+                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
             r.enabled = enabled;
             // Checked inside the write, so two operators cannot enable 5 and 6 at once.
             let mut pair = Vec::new();
@@ -150,7 +157,14 @@ impl Engine {
             }
             processing::check_conflicts(&pair).map_err(refused)?;
             t.put_processing(&r)?;
-            t.audit(audit_entry(actor, robot_target("処理ロボット", r.id, &r.name), if enabled { "有効化" } else { "無効化" }, None, None, ""))?;
+            t.audit(audit_entry(
+                actor,
+                robot_target("処理ロボット", r.id, &r.name),
+                if enabled { "有効化" } else { "無効化" },
+                None,
+                None,
+                "",
+            ))?;
             Ok(r)
         })
     }

@@ -56,23 +56,41 @@ struct Inner {
 
 /// A synthetic event telling subscribers to reload (the client missed events).
 pub fn reload_event() -> Arc<StoreEvent> {
-    Arc::new(StoreEvent { changes: vec![Change::Reload] })
+    Arc::new(StoreEvent {
+        changes: vec![Change::Reload],
+    })
 }
 
 async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
     let stream = match UnixStream::connect(path).await {
         Ok(s) => s,
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
             return Err(ConnectError::NotRunning(path.to_path_buf()));
         }
-        Err(e) => return Err(ConnectError::Broken { path: path.to_path_buf(), detail: e.to_string() }),
+        Err(e) => {
+            return Err(ConnectError::Broken {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            });
+        }
     };
     let (r, w) = stream.into_split();
     let mut sink = FramedWrite::new(w, LinesCodec::new_with_max_length(MAX_LINE));
     let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
-    let hello = serde_json::to_string(&ClientMsg::Hello { protocol: PROTOCOL, version: env!("CARGO_PKG_VERSION").into() })
-        .unwrap_or_default();
-    let broken = |d: String| ConnectError::Broken { path: path.to_path_buf(), detail: d };
+    let hello = serde_json::to_string(&ClientMsg::Hello {
+        protocol: PROTOCOL,
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+    .unwrap_or_default();
+    let broken = |d: String| ConnectError::Broken {
+        path: path.to_path_buf(),
+        detail: d,
+    };
     sink.send(hello).await.map_err(|e| broken(e.to_string()))?;
     let first = tokio::time::timeout(Duration::from_secs(10), lines.next())
         .await
@@ -95,14 +113,21 @@ async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
             )));
         }
     };
-    let stream = lines.into_inner().reunite(sink.into_inner()).map_err(|e| broken(e.to_string()))?;
+    let stream = lines
+        .into_inner()
+        .reunite(sink.into_inner())
+        .map_err(|e| broken(e.to_string()))?;
     Ok((stream, user))
 }
 
 impl RemoteClient {
     /// Connects and says hello. `subscribe`: receive committed changes; `reconnect`: come back
     /// by itself when the server restarts (the console), instead of failing (one-shot CLI).
-    pub async fn connect(path: &Path, subscribe: bool, reconnect: bool) -> Result<RemoteClient, ConnectError> {
+    pub async fn connect(
+        path: &Path,
+        subscribe: bool,
+        reconnect: bool,
+    ) -> Result<RemoteClient, ConnectError> {
         let (stream, user) = handshake(path).await?;
         let (events, _) = broadcast::channel(8192);
         let (up, _) = watch::channel(true);
@@ -125,7 +150,11 @@ impl RemoteClient {
 
     /// The Unix user the server sees.
     pub fn user(&self) -> String {
-        self.inner.user.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.inner
+            .user
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoreEvent>> {
@@ -155,7 +184,9 @@ impl RemoteClient {
             }
         });
         if self.inner.subscribed {
-            let _ = tx.send(serde_json::to_string(&ClientMsg::Subscribe).unwrap_or_default()).await;
+            let _ = tx
+                .send(serde_json::to_string(&ClientMsg::Subscribe).unwrap_or_default())
+                .await;
         }
         let me = self.clone();
         let reader = tokio::spawn(async move {
@@ -163,7 +194,12 @@ impl RemoteClient {
             while let Some(Ok(line)) = lines.next().await {
                 match serde_json::from_str::<ServerMsg>(&line) {
                     Ok(ServerMsg::Reply { id, ok, err }) => {
-                        let waiter = me.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        let waiter = me
+                            .inner
+                            .pending
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&id);
                         if let Some(w) = waiter {
                             let _ = w.send(match (ok, err) {
                                 (_, Some(e)) => Err(e),
@@ -196,7 +232,13 @@ impl RemoteClient {
 
     async fn lost_inner(&self) {
         *self.inner.conn.lock().await = None;
-        let waiters: Vec<_> = self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).drain().collect();
+        let waiters: Vec<_> = self
+            .inner
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
         for (_, w) in waiters {
             let _ = w.send(Err(disconnected()));
         }
@@ -240,9 +282,17 @@ impl RemoteClient {
                 None => return Err(disconnected()),
             }
         };
-        self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(id, tx);
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, tx);
         if sender.send(line).await.is_err() {
-            self.inner.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            self.inner
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
             return Err(disconnected());
         }
         rx.await.unwrap_or_else(|_| Err(disconnected()))
@@ -257,5 +307,8 @@ impl RemoteClient {
 }
 
 fn disconnected() -> ServiceError {
-    ServiceError::new(ErrorKind::Disconnected, "shukka サーバーとの接続が切れました (再接続を待っています)")
+    ServiceError::new(
+        ErrorKind::Disconnected,
+        "shukka サーバーとの接続が切れました (再接続を待っています)",
+    )
 }

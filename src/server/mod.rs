@@ -28,7 +28,10 @@ pub enum ServeError {
     #[error("unknown Unix group {0:?}")]
     NoSuchGroup(String),
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
@@ -74,7 +77,8 @@ pub async fn start(dir: &Path, opts: ServeOptions) -> Result<Server, ServeError>
     if path.exists() {
         match UnixStream::connect(&path).await {
             Ok(_) => return Err(ServeError::AlreadyRunning(path)),
-            Err(_) => std::fs::remove_file(&path).map_err(io(format!("removing the stale socket {}", path.display())))?,
+            Err(_) => std::fs::remove_file(&path)
+                .map_err(io(format!("removing the stale socket {}", path.display())))?,
         }
     }
     let store = Store::open(dir)?;
@@ -96,19 +100,33 @@ pub async fn start(dir: &Path, opts: ServeOptions) -> Result<Server, ServeError>
     let listener = bound.map_err(io(format!("cannot listen on {}", path.display())))?;
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io("chmod socket"))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(io("chmod socket"))?;
     }
     if let Some(gid) = gid {
         use std::os::unix::fs::PermissionsExt;
         nix::unistd::chown(&path, None, Some(gid)).map_err(|e| io("chown socket")(e.into()))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).map_err(io("chmod socket"))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
+            .map_err(io("chmod socket"))?;
         nix::unistd::chown(dir, None, Some(gid)).map_err(|e| io("chown data dir")(e.into()))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710)).map_err(io("chmod data dir"))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710))
+            .map_err(io("chmod data dir"))?;
     }
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(serve_loop(engine.clone(), listener, path.clone(), stop_rx, opts));
+    let task = tokio::spawn(serve_loop(
+        engine.clone(),
+        listener,
+        path.clone(),
+        stop_rx,
+        opts,
+    ));
     tracing::info!(socket = %path.display(), "serving");
-    Ok(Server { engine, path, stop, task })
+    Ok(Server {
+        engine,
+        path,
+        stop,
+        task,
+    })
 }
 
 async fn serve_loop(
@@ -126,7 +144,9 @@ async fn serve_loop(
         loop {
             match source.recv().await {
                 Ok(ev) => {
-                    let msg = ServerMsg::Event { event: (*ev).clone() };
+                    let msg = ServerMsg::Event {
+                        event: (*ev).clone(),
+                    };
                     if let Ok(line) = serde_json::to_string(&msg) {
                         let _ = fan.send(Arc::from(line));
                     }
@@ -142,7 +162,11 @@ async fn serve_loop(
     });
     let sched_engine = engine.clone();
     let tick = opts.tick.unwrap_or(Duration::from_secs(1));
-    let scheduler = tokio::spawn(async move { sched_engine.run_scheduler(tick, Duration::from_secs(20)).await });
+    let scheduler = tokio::spawn(async move {
+        sched_engine
+            .run_scheduler(tick, Duration::from_secs(20))
+            .await
+    });
     let (bye_tx, _) = broadcast::channel::<()>(1);
     loop {
         tokio::select! {
@@ -210,17 +234,37 @@ async fn connection(
     };
     match serde_json::from_str::<ClientMsg>(&first) {
         Ok(ClientMsg::Hello { protocol, .. }) if protocol == PROTOCOL => {
-            send(&out_tx, &ServerMsg::Welcome { protocol: PROTOCOL, version: env!("CARGO_PKG_VERSION").into(), user: user.clone() }).await;
+            send(
+                &out_tx,
+                &ServerMsg::Welcome {
+                    protocol: PROTOCOL,
+                    version: env!("CARGO_PKG_VERSION").into(),
+                    user: user.clone(),
+                },
+            )
+            .await;
         }
         Ok(ClientMsg::Hello { protocol, version }) => {
-            send(&out_tx, &ServerMsg::Refused { message: version_refusal(protocol, &version) }).await;
+            send(
+                &out_tx,
+                &ServerMsg::Refused {
+                    message: version_refusal(protocol, &version),
+                },
+            )
+            .await;
             drop(out_tx);
             let _ = writer.await;
             return Ok(());
         }
         _ => {
             // Not a shukka client of any version we know: refuse clearly.
-            send(&out_tx, &ServerMsg::Refused { message: version_refusal(0, "unknown") }).await;
+            send(
+                &out_tx,
+                &ServerMsg::Refused {
+                    message: version_refusal(0, "unknown"),
+                },
+            )
+            .await;
             drop(out_tx);
             let _ = writer.await;
             return Ok(());
@@ -244,8 +288,16 @@ async fn connection(
                 let tx = out_tx.clone();
                 tokio::spawn(async move {
                     let msg = match crate::service::execute(&e, &a, req).await {
-                        Ok(v) => ServerMsg::Reply { id, ok: Some(v), err: None },
-                        Err(err) => ServerMsg::Reply { id, ok: None, err: Some(err) },
+                        Ok(v) => ServerMsg::Reply {
+                            id,
+                            ok: Some(v),
+                            err: None,
+                        },
+                        Err(err) => ServerMsg::Reply {
+                            id,
+                            ok: None,
+                            err: Some(err),
+                        },
                     };
                     let line: Arc<str> = Arc::from(serde_json::to_string(&msg).unwrap_or_default());
                     let _ = tx.send(line).await;
@@ -264,7 +316,10 @@ async fn connection(
                                     }
                                 }
                                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                                    let line: Arc<str> = Arc::from(serde_json::to_string(&ServerMsg::Lagged { missed: n }).unwrap_or_default());
+                                    let line: Arc<str> = Arc::from(
+                                        serde_json::to_string(&ServerMsg::Lagged { missed: n })
+                                            .unwrap_or_default(),
+                                    );
                                     if tx.send(line).await.is_err() {
                                         break;
                                     }
@@ -293,7 +348,8 @@ async fn connection(
 /// `shukka serve`: serves until SIGTERM or Ctrl-C.
 pub async fn run(dir: &Path, opts: ServeOptions) -> Result<(), ServeError> {
     let server = start(dir, opts).await?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(io("SIGTERM handler"))?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(io("SIGTERM handler"))?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

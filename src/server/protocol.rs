@@ -23,8 +23,14 @@ pub const MAX_LINE: usize = 512 * 1024 * 1024;
 pub enum ClientMsg {
     /// First message. The user is never part of it: the server takes it from the socket's
     /// peer credentials.
-    Hello { protocol: u32, version: String },
-    Call { id: u64, req: Request },
+    Hello {
+        protocol: u32,
+        version: String,
+    },
+    Call {
+        id: u64,
+        req: Request,
+    },
     /// Start receiving every committed change.
     Subscribe,
 }
@@ -32,8 +38,14 @@ pub enum ClientMsg {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerMsg {
-    Welcome { protocol: u32, version: String, user: String },
-    Refused { message: String },
+    Welcome {
+        protocol: u32,
+        version: String,
+        user: String,
+    },
+    Refused {
+        message: String,
+    },
     Reply {
         id: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,11 +53,17 @@ pub enum ServerMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         err: Option<ServiceError>,
     },
-    Event { event: StoreEvent },
+    Event {
+        event: StoreEvent,
+    },
     /// The client fell behind and missed events: it must reload.
-    Lagged { missed: u64 },
+    Lagged {
+        missed: u64,
+    },
     /// The server is shutting down.
-    Bye { message: String },
+    Bye {
+        message: String,
+    },
 }
 
 pub fn version_refusal(theirs: u32, their_version: &str) -> String {

@@ -77,7 +77,13 @@ pub enum Tab {
     Log,
 }
 
-pub const TABS: [Tab; 5] = [Tab::Dashboard, Tab::Orders, Tab::Robots, Tab::Setup, Tab::Log];
+pub const TABS: [Tab; 5] = [
+    Tab::Dashboard,
+    Tab::Orders,
+    Tab::Robots,
+    Tab::Setup,
+    Tab::Log,
+];
 
 impl Tab {
     pub fn index(self) -> usize {
@@ -240,12 +246,32 @@ pub enum RobotKind {
 }
 
 pub enum Popup {
-    Help { scroll: u16 },
-    Confirm { title: String, lines: Vec<String>, yes_focused: bool, then: Then },
-    Input { title: String, label: String, input: Input, then: Then },
-    Picker { robot: u64, items: Vec<(u64, String, bool)>, scroll: Scroll },
+    Help {
+        scroll: u16,
+    },
+    Confirm {
+        title: String,
+        lines: Vec<String>,
+        yes_focused: bool,
+        then: Then,
+    },
+    Input {
+        title: String,
+        label: String,
+        input: Input,
+        then: Then,
+    },
+    Picker {
+        robot: u64,
+        items: Vec<(u64, String, bool)>,
+        scroll: Scroll,
+    },
     Form(Form),
-    DryRun { title: String, changes: Vec<DryRunChange>, scroll: Scroll },
+    DryRun {
+        title: String,
+        changes: Vec<DryRunChange>,
+        scroll: Scroll,
+    },
 }
 
 pub struct App {
@@ -404,7 +430,13 @@ impl App {
         }
         match self.queue() {
             Queue::IntakeErrors => self.orders.model.intake.iter().map(|e| e.id).collect(),
-            q => self.orders.model.keys(q).iter().map(|(_, id)| *id).collect(),
+            q => self
+                .orders
+                .model
+                .keys(q)
+                .iter()
+                .map(|(_, id)| *id)
+                .collect(),
         }
     }
 
@@ -428,12 +460,18 @@ impl App {
     }
 
     fn info(&mut self, s: impl Into<String>) {
-        self.status = Some(StatusMsg { text: s.into(), kind: StatusKind::Info });
+        self.status = Some(StatusMsg {
+            text: s.into(),
+            kind: StatusKind::Info,
+        });
         self.dirty = true;
     }
 
     fn error(&mut self, s: impl Into<String>) {
-        self.status = Some(StatusMsg { text: s.into(), kind: StatusKind::Error });
+        self.status = Some(StatusMsg {
+            text: s.into(),
+            kind: StatusKind::Error,
+        });
         self.dirty = true;
     }
 
@@ -441,6 +479,15 @@ impl App {
     // Events
 
     pub fn update(&mut self, ev: AppEvent) -> Vec<Effect> {
+        let fx = self.update_inner(ev);
+        if self.dirty {
+            // The next frame shows the current clock text: a tick only redraws when it changes.
+            self.clock_text = self.clock_line();
+        }
+        fx
+    }
+
+    fn update_inner(&mut self, ev: AppEvent) -> Vec<Effect> {
         match ev {
             AppEvent::Key(k) => self.on_key(k),
             AppEvent::Resize(w, h) => {
@@ -507,7 +554,10 @@ impl App {
             match c {
                 Change::Instruction(s) => {
                     if self.detail.as_ref().is_some_and(|d| d.id == s.id) {
-                        fx.push(Effect::Call(Tag::Detail(s.id), Request::Instruction { id: s.id }));
+                        fx.push(Effect::Call(
+                            Tag::Detail(s.id),
+                            Request::Instruction { id: s.id },
+                        ));
                     }
                     self.orders.model.upsert((**s).clone());
                     instructions = true;
@@ -572,7 +622,11 @@ impl App {
                     self.detail = None;
                 }
                 if tag == Tag::Test {
-                    self.setup.last_test = Some(ConnectionTest { at: self.now(), ok: false, message: e.message.clone() });
+                    self.setup.last_test = Some(ConnectionTest {
+                        at: self.now(),
+                        ok: false,
+                        message: e.message.clone(),
+                    });
                 }
                 self.error(e.message);
                 return Vec::new();
@@ -634,8 +688,14 @@ impl App {
             Tag::SavedAuth => {
                 let saved: Option<ApiAuth> = de(v);
                 if let Some(a) = saved {
-                    self.info(format!("API認証設定「{}」を保存しました: 接続テストをしています…", a.name));
-                    return vec![Effect::Call(Tag::Test, Request::TestConnection { auth_id: a.id })];
+                    self.info(format!(
+                        "API認証設定「{}」を保存しました: 接続テストをしています…",
+                        a.name
+                    ));
+                    return vec![Effect::Call(
+                        Tag::Test,
+                        Request::TestConnection { auth_id: a.id },
+                    )];
                 }
             }
             Tag::Test => {
@@ -657,10 +717,16 @@ impl App {
     // Keys
 
     fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        if k.kind != crossterm::event::KeyEventKind::Press && k.kind != crossterm::event::KeyEventKind::Repeat {
+        if k.kind != crossterm::event::KeyEventKind::Press
+            && k.kind != crossterm::event::KeyEventKind::Repeat
+        {
             return Vec::new();
         }
-        if self.popup.as_ref().is_some_and(|p| !matches!(p, Popup::Help { .. })) {
+        if self
+            .popup
+            .as_ref()
+            .is_some_and(|p| !matches!(p, Popup::Help { .. }))
+        {
             return self.on_popup_key(k);
         }
         match self.mode {
@@ -753,7 +819,9 @@ impl App {
         self.dirty = true;
         if self.detail.is_some() && self.tab == Tab::Orders {
             self.detail = None;
-        } else if self.tab == Tab::Orders && (!self.orders.marks.is_empty() || self.orders.range_anchor.is_some()) {
+        } else if self.tab == Tab::Orders
+            && (!self.orders.marks.is_empty() || self.orders.range_anchor.is_some())
+        {
             self.orders.marks.clear();
             self.orders.range_anchor = None;
         } else if self.tab == Tab::Orders && self.orders.filtered.is_some() {
@@ -783,8 +851,15 @@ impl App {
                 }
             }
             _ => {
-                let target = if self.tab == Tab::Orders { &mut self.orders.filter } else { &mut self.log.filter };
-                if target.handle_event(&crossterm::event::Event::Key(k)).is_some() {
+                let target = if self.tab == Tab::Orders {
+                    &mut self.orders.filter
+                } else {
+                    &mut self.log.filter
+                };
+                if target
+                    .handle_event(&crossterm::event::Event::Key(k))
+                    .is_some()
+                {
                     if self.tab == Tab::Orders {
                         self.apply_filter();
                     } else {
@@ -861,7 +936,10 @@ impl App {
 
     /// `:` commands.
     pub fn run_command(&mut self, cmd: &str) -> Vec<Effect> {
-        let (head, arg) = cmd.split_once(char::is_whitespace).map(|(a, b)| (a, b.trim())).unwrap_or((cmd, ""));
+        let (head, arg) = cmd
+            .split_once(char::is_whitespace)
+            .map(|(a, b)| (a, b.trim()))
+            .unwrap_or((cmd, ""));
         match head {
             "q" | "quit" | "q!" => {
                 self.quit = true;
@@ -874,13 +952,18 @@ impl App {
                     self.error(self.text.refused_read_only);
                     return Vec::new();
                 }
-                vec![Effect::Call(Tag::Done("同期を実行しました".into()), Request::SyncOnce)]
+                vec![Effect::Call(
+                    Tag::Done("同期を実行しました".into()),
+                    Request::SyncOnce,
+                )]
             }
             "goto" | "g" => {
                 if let Some(n) = self.text.tabs.iter().position(|t| *t == arg) {
                     return self.goto_tab(n);
                 }
-                if let Some(pos) = Queue::parse(arg).and_then(|q| QUEUES.iter().position(|x| *x == q)) {
+                if let Some(pos) =
+                    Queue::parse(arg).and_then(|q| QUEUES.iter().position(|x| *x == q))
+                {
                     self.goto_tab(1);
                     self.select_queue(pos);
                     return Vec::new();
@@ -890,7 +973,10 @@ impl App {
             }
             "" => Vec::new(),
             other => {
-                self.error(format!("{}: {other}  ({})", self.text.unknown_command, self.text.command_help));
+                self.error(format!(
+                    "{}: {other}  ({})",
+                    self.text.unknown_command, self.text.command_help
+                ));
                 Vec::new()
             }
         }
@@ -975,7 +1061,12 @@ impl App {
                     return Vec::new();
                 }
                 if let Some(id) = self.selected_id() {
-                    self.detail = Some(DetailState { id, data: None, scroll: 0, raw: false });
+                    self.detail = Some(DetailState {
+                        id,
+                        data: None,
+                        scroll: 0,
+                        raw: false,
+                    });
                     self.dirty = true;
                     return vec![Effect::Call(Tag::Detail(id), Request::Instruction { id })];
                 }
@@ -986,7 +1077,8 @@ impl App {
                         self.orders.marks.insert(id);
                     }
                     let len = self.visible_len();
-                    self.orders.scroll.cursor = (self.orders.scroll.cursor + 1).min(len.saturating_sub(1));
+                    self.orders.scroll.cursor =
+                        (self.orders.scroll.cursor + 1).min(len.saturating_sub(1));
                     self.orders.scroll.clamp(len, h);
                 }
                 self.dirty = true;
@@ -1006,7 +1098,12 @@ impl App {
                 self.orders.marks = self.visible_ids().into_iter().collect();
                 self.dirty = true;
             }
-            Action::Hold | Action::Release | Action::StartWork | Action::Ship | Action::CancelOrder | Action::Retry => {
+            Action::Hold
+            | Action::Release
+            | Action::StartWork
+            | Action::Ship
+            | Action::CancelOrder
+            | Action::Retry => {
                 return self.instruction_action(a, self.targets());
             }
             _ => {}
@@ -1025,7 +1122,9 @@ impl App {
     }
 
     fn detail_action(&mut self, a: Action) -> Vec<Effect> {
-        let Some(d) = self.detail.as_mut() else { return Vec::new() };
+        let Some(d) = self.detail.as_mut() else {
+            return Vec::new();
+        };
         match a {
             Action::Down => d.scroll = d.scroll.saturating_add(1),
             Action::Up => d.scroll = d.scroll.saturating_sub(1),
@@ -1037,7 +1136,12 @@ impl App {
                 d.raw = !d.raw;
                 d.scroll = 0;
             }
-            Action::Hold | Action::Release | Action::StartWork | Action::Ship | Action::CancelOrder | Action::Retry => {
+            Action::Hold
+            | Action::Release
+            | Action::StartWork
+            | Action::Ship
+            | Action::CancelOrder
+            | Action::Retry => {
                 let id = d.id;
                 return self.instruction_action(a, vec![id]);
             }
@@ -1052,8 +1156,17 @@ impl App {
     }
 
     fn describe_targets(&self, ids: &[u64]) -> String {
-        let nos: Vec<&str> = ids.iter().filter_map(|id| self.summary(*id)).map(|s| s.order_no.as_str()).take(3).collect();
-        let more = if ids.len() > 3 { format!(" 他 {} 件", ids.len() - 3) } else { String::new() };
+        let nos: Vec<&str> = ids
+            .iter()
+            .filter_map(|id| self.summary(*id))
+            .map(|s| s.order_no.as_str())
+            .take(3)
+            .collect();
+        let more = if ids.len() > 3 {
+            format!(" 他 {} 件", ids.len() - 3)
+        } else {
+            String::new()
+        };
         format!("{}{}", nos.join(", "), more)
     }
 
@@ -1065,7 +1178,10 @@ impl App {
                 self.error("取込エラーは出荷指示ではありません: R で再取込できます");
                 return Vec::new();
             }
-            let reqs: Vec<Request> = ids.iter().map(|id| Request::RetryIntake { error_id: *id }).collect();
+            let reqs: Vec<Request> = ids
+                .iter()
+                .map(|id| Request::RetryIntake { error_id: *id })
+                .collect();
             if reqs.is_empty() {
                 self.error(self.text.nothing_selected);
                 return Vec::new();
@@ -1073,10 +1189,20 @@ impl App {
             self.orders.marks.clear();
             return reqs
                 .into_iter()
-                .map(|r| Effect::Call(Tag::Done("再取込を実行しました (結果は取込エラー一覧に反映されます)".into()), r))
+                .map(|r| {
+                    Effect::Call(
+                        Tag::Done(
+                            "再取込を実行しました (結果は取込エラー一覧に反映されます)".into(),
+                        ),
+                        r,
+                    )
+                })
                 .collect();
         }
-        let targets: Vec<(u64, u64)> = ids.iter().filter_map(|id| self.summary(*id).map(|s| (s.id, s.version))).collect();
+        let targets: Vec<(u64, u64)> = ids
+            .iter()
+            .filter_map(|id| self.summary(*id).map(|s| (s.id, s.version)))
+            .collect();
         if targets.is_empty() {
             self.error(self.text.nothing_selected);
             return Vec::new();
@@ -1105,35 +1231,71 @@ impl App {
                 });
             }
             Action::Release => {
-                let reqs: Vec<Request> = targets.iter().map(|(id, v)| Request::Release { id: *id, version: Some(*v) }).collect();
-                let payment = ids.iter().filter_map(|id| self.summary(*id)).any(|s| s.status == Status::AwaitingPayment);
+                let reqs: Vec<Request> = targets
+                    .iter()
+                    .map(|(id, v)| Request::Release {
+                        id: *id,
+                        version: Some(*v),
+                    })
+                    .collect();
+                let payment = ids
+                    .iter()
+                    .filter_map(|id| self.summary(*id))
+                    .any(|s| s.status == Status::AwaitingPayment);
                 if n > 1 || payment {
                     let mut lines = vec![format!("{names}: {n} {}", self.text.confirm_bulk)];
                     if payment {
                         lines.push(self.text.confirm_release_payment.into());
                     }
-                    self.confirm(format!("保留解除 ({n} 件)"), lines, Then::Requests(reqs, format!("{n} 件の保留を解除しました")));
+                    self.confirm(
+                        format!("保留解除 ({n} 件)"),
+                        lines,
+                        Then::Requests(reqs, format!("{n} 件の保留を解除しました")),
+                    );
                 } else {
                     self.orders.marks.clear();
-                    return reqs.into_iter().map(|r| Effect::Call(Tag::Done("保留を解除しました".into()), r)).collect();
+                    return reqs
+                        .into_iter()
+                        .map(|r| Effect::Call(Tag::Done("保留を解除しました".into()), r))
+                        .collect();
                 }
             }
             Action::StartWork => {
-                let reqs: Vec<Request> = targets.iter().map(|(id, v)| Request::StartWork { id: *id, version: Some(*v) }).collect();
+                let reqs: Vec<Request> = targets
+                    .iter()
+                    .map(|(id, v)| Request::StartWork {
+                        id: *id,
+                        version: Some(*v),
+                    })
+                    .collect();
                 if n > 1 {
-                    self.confirm(format!("出荷作業開始 ({n} 件)"), vec![format!("{names}: {n} {}", self.text.confirm_bulk)], Then::Requests(reqs, format!("{n} 件の出荷作業を開始しました")));
+                    self.confirm(
+                        format!("出荷作業開始 ({n} 件)"),
+                        vec![format!("{names}: {n} {}", self.text.confirm_bulk)],
+                        Then::Requests(reqs, format!("{n} 件の出荷作業を開始しました")),
+                    );
                 } else {
-                    return reqs.into_iter().map(|r| Effect::Call(Tag::Done("出荷作業を開始しました".into()), r)).collect();
+                    return reqs
+                        .into_iter()
+                        .map(|r| Effect::Call(Tag::Done("出荷作業を開始しました".into()), r))
+                        .collect();
                 }
             }
             Action::CancelOrder => {
                 let reqs: Vec<Request> = targets
                     .iter()
-                    .map(|(id, v)| Request::Cancel { id: *id, version: Some(*v), reason: "コンソールからキャンセル".into() })
+                    .map(|(id, v)| Request::Cancel {
+                        id: *id,
+                        version: Some(*v),
+                        reason: "コンソールからキャンセル".into(),
+                    })
                     .collect();
                 self.confirm(
                     format!("{} ({n} 件)", self.text.confirm_cancel),
-                    vec![format!("{}: {names}", self.text.confirm_cancel), format!("{n} {}", self.text.confirm_bulk)],
+                    vec![
+                        format!("{}: {names}", self.text.confirm_cancel),
+                        format!("{n} {}", self.text.confirm_bulk),
+                    ],
                     Then::Requests(reqs, format!("{n} 件をキャンセルしました")),
                 );
             }
@@ -1141,13 +1303,19 @@ impl App {
                 let reqs: Vec<Request> = targets
                     .iter()
                     .filter(|(id, _)| self.summary(*id).is_some_and(|s| s.upstream_error))
-                    .map(|(id, v)| Request::ResendTracking { id: *id, version: Some(*v) })
+                    .map(|(id, v)| Request::ResendTracking {
+                        id: *id,
+                        version: Some(*v),
+                    })
                     .collect();
                 if reqs.is_empty() {
                     self.error("実績連携エラーの出荷指示ではありません");
                     return Vec::new();
                 }
-                return reqs.into_iter().map(|r| Effect::Call(Tag::Done("次回の出荷実績連携で再送します".into()), r)).collect();
+                return reqs
+                    .into_iter()
+                    .map(|r| Effect::Call(Tag::Done("次回の出荷実績連携で再送します".into()), r))
+                    .collect();
             }
             _ => {}
         }
@@ -1155,7 +1323,12 @@ impl App {
     }
 
     fn confirm(&mut self, title: String, lines: Vec<String>, then: Then) {
-        self.popup = Some(Popup::Confirm { title, lines, yes_focused: false, then });
+        self.popup = Some(Popup::Confirm {
+            title,
+            lines,
+            yes_focused: false,
+            then,
+        });
         self.dirty = true;
     }
 
@@ -1164,10 +1337,17 @@ impl App {
 
     fn on_popup_key(&mut self, k: KeyEvent) -> Vec<Effect> {
         self.dirty = true;
-        let Some(popup) = self.popup.take() else { return Vec::new() };
+        let Some(popup) = self.popup.take() else {
+            return Vec::new();
+        };
         match popup {
             Popup::Help { .. } => Vec::new(),
-            Popup::Confirm { title, lines, yes_focused, then } => match k.code {
+            Popup::Confirm {
+                title,
+                lines,
+                yes_focused,
+                then,
+            } => match k.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.run_then(then, None),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => {
@@ -1177,16 +1357,36 @@ impl App {
                         Vec::new()
                     }
                 }
-                KeyCode::Tab | KeyCode::BackTab | KeyCode::Left | KeyCode::Right | KeyCode::Char('h') | KeyCode::Char('l') => {
-                    self.popup = Some(Popup::Confirm { title, lines, yes_focused: !yes_focused, then });
+                KeyCode::Tab
+                | KeyCode::BackTab
+                | KeyCode::Left
+                | KeyCode::Right
+                | KeyCode::Char('h')
+                | KeyCode::Char('l') => {
+                    self.popup = Some(Popup::Confirm {
+                        title,
+                        lines,
+                        yes_focused: !yes_focused,
+                        then,
+                    });
                     Vec::new()
                 }
                 _ => {
-                    self.popup = Some(Popup::Confirm { title, lines, yes_focused, then });
+                    self.popup = Some(Popup::Confirm {
+                        title,
+                        lines,
+                        yes_focused,
+                        then,
+                    });
                     Vec::new()
                 }
             },
-            Popup::Input { title, label, mut input, then } => match k.code {
+            Popup::Input {
+                title,
+                label,
+                mut input,
+                then,
+            } => match k.code {
                 KeyCode::Esc => Vec::new(),
                 KeyCode::Enter => {
                     let value = input.value().to_string();
@@ -1194,11 +1394,20 @@ impl App {
                 }
                 _ => {
                     input.handle_event(&crossterm::event::Event::Key(k));
-                    self.popup = Some(Popup::Input { title, label, input, then });
+                    self.popup = Some(Popup::Input {
+                        title,
+                        label,
+                        input,
+                        then,
+                    });
                     Vec::new()
                 }
             },
-            Popup::Picker { robot, mut items, mut scroll } => {
+            Popup::Picker {
+                robot,
+                mut items,
+                mut scroll,
+            } => {
                 let h = self.list_height();
                 match k.code {
                     KeyCode::Esc | KeyCode::Char('q') => return Vec::new(),
@@ -1211,22 +1420,42 @@ impl App {
                     KeyCode::Char(' ') | KeyCode::Enter => {
                         if let Some(item) = items.get_mut(scroll.cursor) {
                             item.2 = !item.2;
-                            let req = Request::ApplyProcessing { id: robot, converter_id: item.0, applied: item.2 };
-                            let msg = if item.2 { format!("ID:{robot} を {} に適用しました", item.1) } else { format!("ID:{robot} の {} への適用を解除しました", item.1) };
-                            self.popup = Some(Popup::Picker { robot, items, scroll });
+                            let req = Request::ApplyProcessing {
+                                id: robot,
+                                converter_id: item.0,
+                                applied: item.2,
+                            };
+                            let msg = if item.2 {
+                                format!("ID:{robot} を {} に適用しました", item.1)
+                            } else {
+                                format!("ID:{robot} の {} への適用を解除しました", item.1)
+                            };
+                            self.popup = Some(Popup::Picker {
+                                robot,
+                                items,
+                                scroll,
+                            });
                             return vec![Effect::Call(Tag::Done(msg), req)];
                         }
                     }
                     _ => {}
                 }
-                self.popup = Some(Popup::Picker { robot, items, scroll });
+                self.popup = Some(Popup::Picker {
+                    robot,
+                    items,
+                    scroll,
+                });
                 Vec::new()
             }
             Popup::Form(mut form) => self.on_form_key(&mut form, k).unwrap_or_else(|| {
                 self.popup = Some(Popup::Form(form));
                 Vec::new()
             }),
-            Popup::DryRun { title, changes, mut scroll } => {
+            Popup::DryRun {
+                title,
+                changes,
+                mut scroll,
+            } => {
                 let h = self.list_height();
                 match k.code {
                     KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => return Vec::new(),
@@ -1244,7 +1473,11 @@ impl App {
                     }
                     _ => {}
                 }
-                self.popup = Some(Popup::DryRun { title, changes, scroll });
+                self.popup = Some(Popup::DryRun {
+                    title,
+                    changes,
+                    scroll,
+                });
                 Vec::new()
             }
         }
@@ -1256,7 +1489,9 @@ impl App {
             Then::Requests(reqs, msg) => {
                 self.orders.marks.clear();
                 self.orders.range_anchor = None;
-                reqs.into_iter().map(|r| Effect::Call(Tag::Done(msg.clone()), r)).collect()
+                reqs.into_iter()
+                    .map(|r| Effect::Call(Tag::Done(msg.clone()), r))
+                    .collect()
             }
             Then::Hold(targets) => {
                 if value.trim().is_empty() {
@@ -1268,18 +1503,38 @@ impl App {
                 let n = targets.len();
                 targets
                     .into_iter()
-                    .map(|(id, v)| Effect::Call(Tag::Done(format!("{n} 件を保留にしました")), Request::Hold { id, version: Some(v), reason: value.trim().into() }))
+                    .map(|(id, v)| {
+                        Effect::Call(
+                            Tag::Done(format!("{n} 件を保留にしました")),
+                            Request::Hold {
+                                id,
+                                version: Some(v),
+                                reason: value.trim().into(),
+                            },
+                        )
+                    })
                     .collect()
             }
             Then::Ship(id, v) => {
-                let tracking: Vec<String> = value.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+                let tracking: Vec<String> = value
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect();
                 if tracking.is_empty() {
                     self.error("送り状番号を入力してください");
                     return Vec::new();
                 }
                 vec![Effect::Call(
                     Tag::Done("出荷済みにしました (次回の出荷実績連携で futureshop に送信)".into()),
-                    Request::Ship { id, version: Some(v), ship: ShipRequest { tracking, ..Default::default() } },
+                    Request::Ship {
+                        id,
+                        version: Some(v),
+                        ship: ShipRequest {
+                            tracking,
+                            ..Default::default()
+                        },
+                    },
                 )]
             }
             Then::Rename { kind, id } => {
@@ -1292,7 +1547,10 @@ impl App {
                 vec![Effect::Call(Tag::Done("名前を変更しました".into()), req)]
             }
             Then::Trigger(id) => match Trigger::parse(&value) {
-                Ok(trigger) => vec![Effect::Call(Tag::Done("トリガーを変更しました".into()), Request::SetTrigger { id, trigger })],
+                Ok(trigger) => vec![Effect::Call(
+                    Tag::Done("トリガーを変更しました".into()),
+                    Request::SetTrigger { id, trigger },
+                )],
                 Err(e) => {
                     self.error(e);
                     Vec::new()
@@ -1326,22 +1584,48 @@ impl App {
     }
 
     fn submit_form(&mut self, form: &Form) -> Result<Vec<Effect>, String> {
-        let v = |i: usize| form.fields.get(i).map(|f| f.input.value().trim().to_string()).unwrap_or_default();
+        let v = |i: usize| {
+            form.fields
+                .get(i)
+                .map(|f| f.input.value().trim().to_string())
+                .unwrap_or_default()
+        };
         match form.kind {
             FormKind::ShipFrom { id } => {
                 if v(0).is_empty() {
                     return Err("名称を入力してください".into());
                 }
-                let s = ShipFrom { id, name: v(0), postal_code: v(1), prefecture: v(2), address: v(3), phone: v(4) };
-                Ok(vec![Effect::Call(Tag::Done(format!("発送元「{}」を保存しました", s.name)), Request::SaveShipFrom { ship_from: s })])
+                let s = ShipFrom {
+                    id,
+                    name: v(0),
+                    postal_code: v(1),
+                    prefecture: v(2),
+                    address: v(3),
+                    phone: v(4),
+                };
+                Ok(vec![Effect::Call(
+                    Tag::Done(format!("発送元「{}」を保存しました", s.name)),
+                    Request::SaveShipFrom { ship_from: s },
+                )])
             }
             FormKind::Auth { id } => {
                 let ship_from_id = self.setup.ship_froms.first().map(|s| s.id);
                 if ship_from_id.is_none() {
                     return Err("先に発送元を登録してください (f)".into());
                 }
-                let pacing: u64 = if v(5).is_empty() { 1000 } else { v(5).parse().map_err(|_| "間隔(ms) は数字で入力してください".to_string())? };
-                let existing = self.setup.auths.iter().find(|a| a.id == id).cloned().unwrap_or_default();
+                let pacing: u64 = if v(5).is_empty() {
+                    1000
+                } else {
+                    v(5).parse()
+                        .map_err(|_| "間隔(ms) は数字で入力してください".to_string())?
+                };
+                let existing = self
+                    .setup
+                    .auths
+                    .iter()
+                    .find(|a| a.id == id)
+                    .cloned()
+                    .unwrap_or_default();
                 let secret = v(3);
                 if secret.is_empty() && !form.secret_stored {
                     return Err("シークレットを入力してください".into());
@@ -1359,7 +1643,14 @@ impl App {
                 };
                 Ok(vec![Effect::Call(
                     Tag::SavedAuth,
-                    Request::SaveAuth { auth, secret: if secret.is_empty() { None } else { Some(secret) } },
+                    Request::SaveAuth {
+                        auth,
+                        secret: if secret.is_empty() {
+                            None
+                        } else {
+                            Some(secret)
+                        },
+                    },
                 )])
             }
         }
@@ -1369,8 +1660,14 @@ impl App {
     // ロボット
 
     fn robots_action(&mut self, a: Action) -> Vec<Effect> {
-        let Some(view) = &self.robots.view else { return Vec::new() };
-        let lens = [view.converters.len(), view.processing.len(), view.linkage.len()];
+        let Some(view) = &self.robots.view else {
+            return Vec::new();
+        };
+        let lens = [
+            view.converters.len(),
+            view.processing.len(),
+            view.linkage.len(),
+        ];
         let pane = self.robots.pane;
         let h = (self.list_height() / 3).max(1);
         if self.robots.scroll[pane].apply(a, lens[pane], h) {
@@ -1384,9 +1681,27 @@ impl App {
             Action::Right => self.robots.pane = (pane + 1) % 3,
             Action::ToggleEnabled => {
                 let req = match pane {
-                    0 => view.converters.get(cursor).map(|c| Request::SetConverterEnabled { id: c.id, enabled: !c.enabled }),
-                    1 => view.processing.get(cursor).map(|p| Request::SetProcessingEnabled { id: p.id, enabled: !p.enabled }),
-                    _ => view.linkage.get(cursor).map(|l| Request::SetLinkageEnabled { id: l.robot.id, enabled: !l.robot.enabled }),
+                    0 => view
+                        .converters
+                        .get(cursor)
+                        .map(|c| Request::SetConverterEnabled {
+                            id: c.id,
+                            enabled: !c.enabled,
+                        }),
+                    1 => view
+                        .processing
+                        .get(cursor)
+                        .map(|p| Request::SetProcessingEnabled {
+                            id: p.id,
+                            enabled: !p.enabled,
+                        }),
+                    _ => view
+                        .linkage
+                        .get(cursor)
+                        .map(|l| Request::SetLinkageEnabled {
+                            id: l.robot.id,
+                            enabled: !l.robot.enabled,
+                        }),
                 };
                 if let Some(r) = req {
                     return vec![Effect::Call(Tag::Done("切り替えました".into()), r)];
@@ -1408,7 +1723,11 @@ impl App {
                         self.error("有効な変換ロボットがありません: 変換ロボットを複製して有効にしてください");
                         return Vec::new();
                     }
-                    self.popup = Some(Popup::Picker { robot: p.id, items, scroll: Scroll::default() });
+                    self.popup = Some(Popup::Picker {
+                        robot: p.id,
+                        items,
+                        scroll: Scroll::default(),
+                    });
                 }
             }
             Action::Duplicate => {
@@ -1417,14 +1736,26 @@ impl App {
                     return Vec::new();
                 }
                 if let Some(c) = view.converters.get(cursor) {
-                    return vec![Effect::Call(Tag::Done(format!("{} を複製しました", c.label())), Request::DuplicateConverter { id: c.id })];
+                    return vec![Effect::Call(
+                        Tag::Done(format!("{} を複製しました", c.label())),
+                        Request::DuplicateConverter { id: c.id },
+                    )];
                 }
             }
             Action::Rename => {
                 let target = match pane {
-                    0 => view.converters.get(cursor).map(|c| (RobotKind::Converter, c.id, c.name.clone())),
-                    1 => view.processing.get(cursor).map(|p| (RobotKind::Processing, p.id, p.name.clone())),
-                    _ => view.linkage.get(cursor).map(|l| (RobotKind::Linkage, l.robot.id, l.robot.name.clone())),
+                    0 => view
+                        .converters
+                        .get(cursor)
+                        .map(|c| (RobotKind::Converter, c.id, c.name.clone())),
+                    1 => view
+                        .processing
+                        .get(cursor)
+                        .map(|p| (RobotKind::Processing, p.id, p.name.clone())),
+                    _ => view
+                        .linkage
+                        .get(cursor)
+                        .map(|l| (RobotKind::Linkage, l.robot.id, l.robot.name.clone())),
                 };
                 if let Some((kind, id, name)) = target {
                     self.popup = Some(Popup::Input {
@@ -1445,7 +1776,10 @@ impl App {
                     let len = lens[1];
                     let c = &mut self.robots.scroll[1];
                     c.cursor = (c.cursor as i64 + delta).clamp(0, len as i64 - 1) as usize;
-                    return vec![Effect::Call(Tag::Done("順序を変更しました".into()), Request::MoveProcessing { id: p.id, delta })];
+                    return vec![Effect::Call(
+                        Tag::Done("順序を変更しました".into()),
+                        Request::MoveProcessing { id: p.id, delta },
+                    )];
                 }
             }
             Action::RunNow => {
@@ -1454,11 +1788,19 @@ impl App {
                     return Vec::new();
                 }
                 if let Some(l) = view.linkage.get(cursor) {
-                    let range = (l.robot.action == LinkAction::FetchRange && l.robot.range.is_none()).then(|| {
+                    let range = (l.robot.action == LinkAction::FetchRange
+                        && l.robot.range.is_none())
+                    .then(|| {
                         let end = self.now().naive_local();
                         (end - chrono::Duration::days(7), end)
                     });
-                    return vec![Effect::Call(Tag::Done(format!("{} を実行しました", l.robot.name)), Request::RunRobot { id: l.robot.id, range })];
+                    return vec![Effect::Call(
+                        Tag::Done(format!("{} を実行しました", l.robot.name)),
+                        Request::RunRobot {
+                            id: l.robot.id,
+                            range,
+                        },
+                    )];
                 }
             }
             Action::EditTrigger => {
@@ -1481,7 +1823,10 @@ impl App {
                     return Vec::new();
                 }
                 if let Some(p) = view.processing.get(cursor) {
-                    return vec![Effect::Call(Tag::DryRun(p.label()), Request::DryRun { id: p.id })];
+                    return vec![Effect::Call(
+                        Tag::DryRun(p.label()),
+                        Request::DryRun { id: p.id },
+                    )];
                 }
             }
             _ => {}
@@ -1502,7 +1847,9 @@ impl App {
         self.dirty = true;
         match a {
             Action::Open => {
-                let Some(item) = self.setup.items.get(self.setup.scroll.cursor).cloned() else { return Vec::new() };
+                let Some(item) = self.setup.items.get(self.setup.scroll.cursor).cloned() else {
+                    return Vec::new();
+                };
                 return self.fix(&item);
             }
             Action::EditShipFrom => self.open_ship_from_form(),
@@ -1516,9 +1863,26 @@ impl App {
             },
             Action::EasySetup => match self.setup.auths.first() {
                 Some(a) => {
-                    let conv = self.robots.view.as_ref().and_then(|v| v.converters.iter().find(|c| c.enabled && !c.standard).map(|c| c.id));
-                    let req = Request::EasySetup { auth_id: a.id, converter_id: conv, inventory: false, interval_secs: 600 };
-                    self.confirm(self.text.confirm_easy.into(), vec![format!("API認証設定: {}", a.name)], Then::Requests(vec![req], "かんたん設定で連携ロボットを作成しました".into()));
+                    let conv = self.robots.view.as_ref().and_then(|v| {
+                        v.converters
+                            .iter()
+                            .find(|c| c.enabled && !c.standard)
+                            .map(|c| c.id)
+                    });
+                    let req = Request::EasySetup {
+                        auth_id: a.id,
+                        converter_id: conv,
+                        inventory: false,
+                        interval_secs: 600,
+                    };
+                    self.confirm(
+                        self.text.confirm_easy.into(),
+                        vec![format!("API認証設定: {}", a.name)],
+                        Then::Requests(
+                            vec![req],
+                            "かんたん設定で連携ロボットを作成しました".into(),
+                        ),
+                    );
                 }
                 None => self.error("API認証設定がありません (A で登録)"),
             },
@@ -1537,10 +1901,18 @@ impl App {
             .robots
             .view
             .as_ref()
-            .and_then(|v| v.linkage.iter().find(|l| l.robot.action == LinkAction::ProductMasterFetch && l.robot.auth_id == Some(auth.id)))
+            .and_then(|v| {
+                v.linkage.iter().find(|l| {
+                    l.robot.action == LinkAction::ProductMasterFetch
+                        && l.robot.auth_id == Some(auth.id)
+                })
+            })
             .map(|l| l.robot.id);
         match existing {
-            Some(id) => vec![Effect::Call(Tag::Done("商品マスタを取得しました".into()), Request::RunRobot { id, range: None })],
+            Some(id) => vec![Effect::Call(
+                Tag::Done("商品マスタを取得しました".into()),
+                Request::RunRobot { id, range: None },
+            )],
             None => {
                 let robot = LinkageRobot {
                     id: 0,
@@ -1555,7 +1927,10 @@ impl App {
                     enabled: true,
                 };
                 self.info("商品マスタ取得ロボットを作成しました: もう一度 p で取得します");
-                vec![Effect::Call(Tag::Done("商品マスタ取得ロボットを作成しました (もう一度 p で取得)".into()), Request::CreateLinkage { robot })]
+                vec![Effect::Call(
+                    Tag::Done("商品マスタ取得ロボットを作成しました (もう一度 p で取得)".into()),
+                    Request::CreateLinkage { robot },
+                )]
             }
         }
     }
@@ -1577,7 +1952,10 @@ impl App {
                 if item.number == 6 && !item.ok {
                     return self.offer_release_robot();
                 }
-                if item.number == 4 && !item.ok && !self.linkage_exists(crate::robots::linkage::EASY_FETCH) {
+                if item.number == 4
+                    && !item.ok
+                    && !self.linkage_exists(crate::robots::linkage::EASY_FETCH)
+                {
                     // Through on_action: かんたん設定 changes the store (refused when read-only).
                     return self.on_action(Action::EasySetup);
                 }
@@ -1591,7 +1969,10 @@ impl App {
     }
 
     fn linkage_exists(&self, name: &str) -> bool {
-        self.robots.view.as_ref().is_some_and(|v| v.linkage.iter().any(|l| l.robot.name == name))
+        self.robots
+            .view
+            .as_ref()
+            .is_some_and(|v| v.linkage.iter().any(|l| l.robot.name == name))
     }
 
     fn offer_release_robot(&mut self) -> Vec<Effect> {
@@ -1599,13 +1980,15 @@ impl App {
             self.error(self.text.refused_read_only);
             return Vec::new();
         }
-        let Some(status) = self
-            .robots
-            .view
-            .as_ref()
-            .and_then(|v| v.linkage.iter().find(|l| l.robot.name == crate::robots::linkage::EASY_STATUS).map(|l| l.robot.id))
-        else {
-            self.error("先にかんたん設定で【自動連携】futureshop ステータス同期を作成してください (E)");
+        let Some(status) = self.robots.view.as_ref().and_then(|v| {
+            v.linkage
+                .iter()
+                .find(|l| l.robot.name == crate::robots::linkage::EASY_STATUS)
+                .map(|l| l.robot.id)
+        }) else {
+            self.error(
+                "先にかんたん設定で【自動連携】futureshop ステータス同期を作成してください (E)",
+            );
             return Vec::new();
         };
         if self.linkage_exists(RELEASE_ROBOT) {
@@ -1629,7 +2012,10 @@ impl App {
         self.confirm(
             self.text.confirm_create_release_robot.into(),
             vec![RELEASE_ROBOT.to_string()],
-            Then::Requests(vec![Request::CreateLinkage { robot }], "連携ロボットを作成しました".into()),
+            Then::Requests(
+                vec![Request::CreateLinkage { robot }],
+                "連携ロボットを作成しました".into(),
+            ),
         );
         Vec::new()
     }
@@ -1639,12 +2025,25 @@ impl App {
             self.error(self.text.refused_read_only);
             return Vec::new();
         }
-        let Some(view) = &self.robots.view else { return Vec::new() };
+        let Some(view) = &self.robots.view else {
+            return Vec::new();
+        };
         let end = self.now().naive_local();
         let range = (end - chrono::Duration::days(7), end);
-        if let Some(l) = view.linkage.iter().find(|l| l.robot.action == LinkAction::FetchRange) {
-            let req = Request::RunRobot { id: l.robot.id, range: Some(range) };
-            self.confirm(self.text.confirm_test_fetch.into(), vec![l.robot.label()], Then::Requests(vec![req], "取得テストを実行しました".into()));
+        if let Some(l) = view
+            .linkage
+            .iter()
+            .find(|l| l.robot.action == LinkAction::FetchRange)
+        {
+            let req = Request::RunRobot {
+                id: l.robot.id,
+                range: Some(range),
+            };
+            self.confirm(
+                self.text.confirm_test_fetch.into(),
+                vec![l.robot.label()],
+                Then::Requests(vec![req], "取得テストを実行しました".into()),
+            );
             return Vec::new();
         }
         let Some(conv) = view.converters.iter().find(|c| c.enabled && !c.standard) else {
@@ -1669,8 +2068,14 @@ impl App {
         };
         self.confirm(
             self.text.confirm_test_fetch.into(),
-            vec![format!("{} → {}", robot.name, conv.label()), "作成後、もう一度 Enter で実行します".into()],
-            Then::Requests(vec![Request::CreateLinkage { robot }], "取得テスト用の連携ロボットを作成しました: もう一度 Enter で実行".into()),
+            vec![
+                format!("{} → {}", robot.name, conv.label()),
+                "作成後、もう一度 Enter で実行します".into(),
+            ],
+            Then::Requests(
+                vec![Request::CreateLinkage { robot }],
+                "取得テスト用の連携ロボットを作成しました: もう一度 Enter で実行".into(),
+            ),
         );
         Vec::new()
     }
@@ -1686,9 +2091,20 @@ impl App {
         let fields = labels
             .iter()
             .zip(values)
-            .map(|(l, v)| FormField { label: l, input: Input::new(v), masked: false })
+            .map(|(l, v)| FormField {
+                label: l,
+                input: Input::new(v),
+                masked: false,
+            })
             .collect();
-        self.popup = Some(Popup::Form(Form { kind: FormKind::ShipFrom { id: s.id }, title: self.text.form_ship_from, fields, focus: 0, error: None, secret_stored: false }));
+        self.popup = Some(Popup::Form(Form {
+            kind: FormKind::ShipFrom { id: s.id },
+            title: self.text.form_ship_from,
+            fields,
+            focus: 0,
+            error: None,
+            secret_stored: false,
+        }));
         self.dirty = true;
     }
 
@@ -1697,16 +2113,43 @@ impl App {
             self.error(self.text.refused_read_only);
             return;
         }
-        let a = self.setup.auths.first().cloned().unwrap_or_else(|| ApiAuth { name: "本店".into(), pacing_ms: 1000, ..Default::default() });
+        let a = self
+            .setup
+            .auths
+            .first()
+            .cloned()
+            .unwrap_or_else(|| ApiAuth {
+                name: "本店".into(),
+                pacing_ms: 1000,
+                ..Default::default()
+            });
         let labels = self.text.auth_fields;
-        let values = [a.name.clone(), a.shop_key.clone(), a.client_id.clone(), String::new(), a.endpoint.clone(), a.pacing_ms.to_string()];
+        let values = [
+            a.name.clone(),
+            a.shop_key.clone(),
+            a.client_id.clone(),
+            String::new(),
+            a.endpoint.clone(),
+            a.pacing_ms.to_string(),
+        ];
         let fields = labels
             .iter()
             .zip(values)
             .enumerate()
-            .map(|(i, (l, v))| FormField { label: l, input: Input::new(v), masked: i == 3 })
+            .map(|(i, (l, v))| FormField {
+                label: l,
+                input: Input::new(v),
+                masked: i == 3,
+            })
             .collect();
-        self.popup = Some(Popup::Form(Form { kind: FormKind::Auth { id: a.id }, title: self.text.form_auth, fields, focus: 0, error: None, secret_stored: a.has_secret }));
+        self.popup = Some(Popup::Form(Form {
+            kind: FormKind::Auth { id: a.id },
+            title: self.text.form_auth,
+            fields,
+            focus: 0,
+            error: None,
+            secret_stored: a.has_secret,
+        }));
         self.dirty = true;
     }
 
@@ -1720,13 +2163,25 @@ impl App {
             .log
             .runs
             .iter()
-            .filter(|r| w.is_empty() || { let h = format!("{} {} {}", r.robot_name, r.action, r.errors.join(" ")).to_lowercase(); w.iter().all(|x| h.contains(x.as_str())) })
+            .filter(|r| {
+                w.is_empty() || {
+                    let h = format!("{} {} {}", r.robot_name, r.action, r.errors.join(" "))
+                        .to_lowercase();
+                    w.iter().all(|x| h.contains(x.as_str()))
+                }
+            })
             .collect();
         let audit = self
             .log
             .audit
             .iter()
-            .filter(|a| w.is_empty() || { let h = format!("{} {} {} {}", a.actor, a.target, a.action, a.reason).to_lowercase(); w.iter().all(|x| h.contains(x.as_str())) })
+            .filter(|a| {
+                w.is_empty() || {
+                    let h = format!("{} {} {} {}", a.actor, a.target, a.action, a.reason)
+                        .to_lowercase();
+                    w.iter().all(|x| h.contains(x.as_str()))
+                }
+            })
             .collect();
         (runs, audit)
     }
@@ -1755,22 +2210,44 @@ impl App {
 
     /// The newest completed fetch, and whether syncing is stale or failing.
     pub fn sync_state(&self, now: DateTime<FixedOffset>) -> SyncState {
-        let is_fetch = |r: &&RunLogEntry| r.action == LinkAction::FetchDiff.name() || r.action == LinkAction::FetchRange.name();
-        let last_ok = self.log.runs.iter().filter(is_fetch).find(|r| r.state == RunState::Done).and_then(|r| r.ended);
-        let last = self.log.runs.iter().filter(is_fetch).find(|r| r.state != RunState::Running);
-        let failing = last.is_some_and(|r| matches!(r.state, RunState::Failed | RunState::Interrupted));
+        let is_fetch = |r: &&RunLogEntry| {
+            r.action == LinkAction::FetchDiff.name() || r.action == LinkAction::FetchRange.name()
+        };
+        let last_ok = self
+            .log
+            .runs
+            .iter()
+            .filter(is_fetch)
+            .find(|r| r.state == RunState::Done)
+            .and_then(|r| r.ended);
+        let last = self
+            .log
+            .runs
+            .iter()
+            .filter(is_fetch)
+            .find(|r| r.state != RunState::Running);
+        let failing =
+            last.is_some_and(|r| matches!(r.state, RunState::Failed | RunState::Interrupted));
         let interval = self
             .robots
             .view
             .as_ref()
-            .and_then(|v| v.linkage.iter().find(|l| l.robot.action == LinkAction::FetchDiff && l.robot.enabled))
+            .and_then(|v| {
+                v.linkage
+                    .iter()
+                    .find(|l| l.robot.action == LinkAction::FetchDiff && l.robot.enabled)
+            })
             .and_then(|l| match l.robot.trigger {
                 Trigger::Every { secs } => Some(secs),
                 _ => None,
             });
         let limit = interval.map(|s| s * 3 + 60).unwrap_or(30 * 60) as i64;
         let stale = last_ok.is_some_and(|t| (now - t).num_seconds() > limit);
-        SyncState { last_ok, failing, stale }
+        SyncState {
+            last_ok,
+            failing,
+            stale,
+        }
     }
 
     /// "synced …" as shown, coarse enough that an idle screen does not change for minutes.
@@ -1795,7 +2272,10 @@ impl App {
 
     /// Instruction counts per queue, as shown on the tabs.
     pub fn queue_counts(&self) -> HashMap<Queue, usize> {
-        QUEUES.iter().map(|q| (*q, self.orders.model.len(*q))).collect()
+        QUEUES
+            .iter()
+            .map(|q| (*q, self.orders.model.len(*q)))
+            .collect()
     }
 
     pub fn marked_ids(&self) -> HashSet<u64> {
@@ -1805,12 +2285,19 @@ impl App {
 
 /// A run-log snapshot merged with lines already updated by events: a line only moves forward
 /// (running → finished, more pages), so the more advanced version wins.
-fn merge_runs(current: &VecDeque<RunLogEntry>, snapshot: Vec<RunLogEntry>) -> VecDeque<RunLogEntry> {
-    let mut by_seq: std::collections::BTreeMap<u64, RunLogEntry> = snapshot.into_iter().map(|r| (r.seq, r)).collect();
+fn merge_runs(
+    current: &VecDeque<RunLogEntry>,
+    snapshot: Vec<RunLogEntry>,
+) -> VecDeque<RunLogEntry> {
+    let mut by_seq: std::collections::BTreeMap<u64, RunLogEntry> =
+        snapshot.into_iter().map(|r| (r.seq, r)).collect();
     for r in current {
         let keep_ours = match by_seq.get(&r.seq) {
             None => true,
-            Some(s) => (s.state == RunState::Running && r.state != RunState::Running) || (s.state == r.state && r.pages > s.pages),
+            Some(s) => {
+                (s.state == RunState::Running && r.state != RunState::Running)
+                    || (s.state == r.state && r.pages > s.pages)
+            }
         };
         if keep_ours {
             by_seq.insert(r.seq, r.clone());
@@ -1821,7 +2308,8 @@ fn merge_runs(current: &VecDeque<RunLogEntry>, snapshot: Vec<RunLogEntry>) -> Ve
 
 /// The audit log only grows: the union of both, newest first.
 fn merge_audit(current: &VecDeque<AuditEntry>, snapshot: Vec<AuditEntry>) -> VecDeque<AuditEntry> {
-    let mut by_seq: std::collections::BTreeMap<u64, AuditEntry> = snapshot.into_iter().map(|a| (a.seq, a)).collect();
+    let mut by_seq: std::collections::BTreeMap<u64, AuditEntry> =
+        snapshot.into_iter().map(|a| (a.seq, a)).collect();
     for a in current {
         by_seq.entry(a.seq).or_insert_with(|| a.clone());
     }
@@ -1854,7 +2342,11 @@ fn trigger_text(t: &Trigger) -> String {
         Trigger::Every { secs } if secs % 3600 == 0 => format!("{}h", secs / 3600),
         Trigger::Every { secs } if secs % 60 == 0 => format!("{}m", secs / 60),
         Trigger::Every { secs } => format!("{secs}s"),
-        Trigger::Daily { times } => times.iter().map(|t| t.format("%H:%M").to_string()).collect::<Vec<_>>().join(","),
+        Trigger::Daily { times } => times
+            .iter()
+            .map(|t| t.format("%H:%M").to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         Trigger::After { robot_id } => format!("after:{robot_id}"),
     }
 }
@@ -1863,7 +2355,14 @@ const COMMANDS: [&str; 5] = ["quit", "sync", "goto ", "help", "refresh"];
 
 fn complete_command(prefix: &str) -> Option<String> {
     if let Some(arg) = prefix.strip_prefix("goto ") {
-        return QUEUES.iter().map(|q| q.name()).find(|n| n.starts_with(arg) && *n != arg).map(|n| format!("goto {n}"));
+        return QUEUES
+            .iter()
+            .map(|q| q.name())
+            .find(|n| n.starts_with(arg) && *n != arg)
+            .map(|n| format!("goto {n}"));
     }
-    COMMANDS.iter().find(|c| c.starts_with(prefix) && **c != prefix).map(|c| c.to_string())
+    COMMANDS
+        .iter()
+        .find(|c| c.starts_with(prefix) && **c != prefix)
+        .map(|c| c.to_string())
 }

@@ -128,10 +128,16 @@ pub struct Key {
 
 impl Key {
     pub const fn ch(c: char) -> Key {
-        Key { code: KeyCode::Char(c), ctrl: false }
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: false,
+        }
     }
     pub const fn ctrl(c: char) -> Key {
-        Key { code: KeyCode::Char(c), ctrl: true }
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: true,
+        }
     }
     pub const fn code(code: KeyCode) -> Key {
         Key { code, ctrl: false }
@@ -140,7 +146,9 @@ impl Key {
     /// The key of a terminal event. Shift is implied by the character (`H`), so it is ignored.
     pub fn from_event(e: &KeyEvent) -> Key {
         let code = match e.code {
-            KeyCode::Char(c) if e.modifiers.contains(KeyModifiers::SHIFT) && c.is_ascii_lowercase() => {
+            KeyCode::Char(c)
+                if e.modifiers.contains(KeyModifiers::SHIFT) && c.is_ascii_lowercase() =>
+            {
                 KeyCode::Char(c.to_ascii_uppercase())
             }
             c => c,
@@ -193,7 +201,12 @@ pub struct Keymap {
 }
 
 const fn b(context: Context, key: Key, action: Action, hint: bool) -> Binding {
-    Binding { context, key, action, hint }
+    Binding {
+        context,
+        key,
+        action,
+        hint,
+    }
 }
 
 /// The defaults (§11 of the style guide: vim keys and arrows, `?` help, `:` commands,
@@ -276,7 +289,10 @@ impl Keymap {
             .copied()
             .filter(|b| !(read_only && b.action.mutating()))
             .collect();
-        Keymap { bindings, read_only }
+        Keymap {
+            bindings,
+            read_only,
+        }
     }
 
     pub fn bindings(&self) -> &[Binding] {
@@ -286,9 +302,20 @@ impl Keymap {
     /// The action of `key` in the screen context `ctx` (its own bindings, then navigation, then
     /// global ones).
     pub fn lookup(&self, ctx: Context, key: Key) -> Option<Action> {
-        let find = |c: Context| self.bindings.iter().find(|b| b.context == c && b.key == key).map(|b| b.action);
+        let find = |c: Context| {
+            self.bindings
+                .iter()
+                .find(|b| b.context == c && b.key == key)
+                .map(|b| b.action)
+        };
         find(ctx)
-            .or_else(|| if ctx.has_nav() { find(Context::Nav) } else { None })
+            .or_else(|| {
+                if ctx.has_nav() {
+                    find(Context::Nav)
+                } else {
+                    None
+                }
+            })
             .or_else(|| find(Context::Global))
     }
 
@@ -314,7 +341,11 @@ impl Keymap {
     /// The hint bar of `ctx`: its main keys, then help and quit.
     pub fn hints(&self, ctx: Context, lang: Lang) -> Vec<(String, &'static str)> {
         let mut out: Vec<(String, &'static str)> = Vec::new();
-        for b in self.bindings.iter().filter(|b| b.hint && (b.context == ctx || b.context == Context::Global)) {
+        for b in self
+            .bindings
+            .iter()
+            .filter(|b| b.hint && (b.context == ctx || b.context == Context::Global))
+        {
             if out.iter().any(|(_, d)| *d == action_desc(lang, b.action)) {
                 continue;
             }

@@ -142,12 +142,18 @@ fn execute(backend: &Backend, tx: &mpsc::UnboundedSender<AppEvent>, e: Effect) {
         if let Err(e) = task.await
             && e.is_panic()
         {
-            let _ = watch.send(AppEvent::TaskFailed("内部エラー: バックグラウンド処理が異常終了しました (ログを確認してください)".into()));
+            let _ = watch.send(AppEvent::TaskFailed(
+                "内部エラー: バックグラウンド処理が異常終了しました (ログを確認してください)"
+                    .into(),
+            ));
         }
     });
 }
 
-fn spawn_subscription(backend: &Backend, tx: mpsc::UnboundedSender<AppEvent>) -> tokio::task::JoinHandle<()> {
+fn spawn_subscription(
+    backend: &Backend,
+    tx: mpsc::UnboundedSender<AppEvent>,
+) -> tokio::task::JoinHandle<()> {
     let mut sub = backend.subscribe();
     tokio::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;

@@ -38,7 +38,10 @@ impl Queue {
     }
 
     pub fn parse(s: &str) -> Option<Queue> {
-        QUEUES.into_iter().find(|q| q.name() == s.trim()).or_else(|| Status::parse(s).map(Queue::Status))
+        QUEUES
+            .into_iter()
+            .find(|q| q.name() == s.trim())
+            .or_else(|| Status::parse(s).map(Queue::Status))
     }
 }
 

@@ -130,7 +130,13 @@ pub struct Text {
 pub static JA: Text = Text {
     lang: Lang::Ja,
     app_title: "shukka 出荷",
-    tabs: ["ダッシュボード", "出荷指示", "ロボット", "セットアップ", "ログ"],
+    tabs: [
+        "ダッシュボード",
+        "出荷指示",
+        "ロボット",
+        "セットアップ",
+        "ログ",
+    ],
     queues_title: "キュー",
     per_hour_title: "受注数 (直近24時間・1時間ごと)",
     robots_title: "連携ロボット",
@@ -231,7 +237,14 @@ pub static JA: Text = Text {
     progress: "取得中",
     refused_read_only: "閲覧専用モードでは変更できません",
     ship_from_fields: ["名称", "郵便番号", "都道府県", "住所", "電話番号"],
-    auth_fields: ["名前", "店舗キー", "クライアントID", "シークレット", "API ドメイン / URL", "間隔(ms)"],
+    auth_fields: [
+        "名前",
+        "店舗キー",
+        "クライアントID",
+        "シークレット",
+        "API ドメイン / URL",
+        "間隔(ms)",
+    ],
 };
 
 pub static EN: Text = Text {
@@ -338,7 +351,14 @@ pub static EN: Text = Text {
     progress: "fetching",
     refused_read_only: "Read-only console: changes are disabled",
     ship_from_fields: ["Name", "Postal code", "Prefecture", "Address", "Phone"],
-    auth_fields: ["Name", "Shop key", "Client ID", "Secret", "API domain / URL", "Pacing (ms)"],
+    auth_fields: [
+        "Name",
+        "Shop key",
+        "Client ID",
+        "Secret",
+        "API domain / URL",
+        "Pacing (ms)",
+    ],
 };
 
 pub fn text(lang: Lang) -> &'static Text {

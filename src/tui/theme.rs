@@ -22,7 +22,11 @@ impl Theme {
     }
 
     fn fg(&self, c: Color) -> Style {
-        if self.color { Style::new().fg(c) } else { Style::new() }
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
     }
 
     pub fn base(&self) -> Style {
@@ -35,7 +39,11 @@ impl Theme {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
     pub fn dim(&self) -> Style {
-        if self.color { Style::new().fg(Color::DarkGray) } else { Style::new() }
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
     }
     /// The cursor row: reverse video works with or without colour.
     pub fn cursor(&self) -> Style {
@@ -54,7 +62,8 @@ impl Theme {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
     pub fn active_tab(&self) -> Style {
-        self.fg(Color::Cyan).add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        self.fg(Color::Cyan)
+            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
     }
     pub fn key(&self) -> Style {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)

@@ -1,7 +1,16 @@
 //! Integration tests: everything runs for real on loopback (simulator, HTTP, sled, pty).
 
 mod common;
+mod console_fixtures;
+mod console_keymap;
+mod console_render;
+mod console_state;
+mod crash;
 mod futureshop_client;
+mod pty;
+mod robot_semantics;
+mod rules_model;
+mod server;
 mod simulator;
 mod store_cli;
 mod workflow;

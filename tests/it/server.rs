@@ -31,7 +31,9 @@ async fn start_server(dir: &std::path::Path) -> server::Server {
     for _ in 0..50 {
         match server::start(dir, ServeOptions::default()).await {
             Ok(s) => return s,
-            Err(server::ServeError::Store(shukka::store::StoreError::Locked(_))) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(server::ServeError::Store(shukka::store::StoreError::Locked(_))) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
             Err(e) => panic!("server: {e}"),
         }
     }
@@ -39,7 +41,9 @@ async fn start_server(dir: &std::path::Path) -> server::Server {
 }
 
 async fn client(dir: &std::path::Path) -> RemoteClient {
-    RemoteClient::connect(&server::socket_path(dir), true, true).await.expect("connects")
+    RemoteClient::connect(&server::socket_path(dir), true, true)
+        .await
+        .expect("connects")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -47,15 +51,29 @@ async fn two_clients_see_the_same_queues_and_each_others_actions() {
     let (_sim, dir, srv) = served(40).await;
     let a = client(dir.path()).await;
     let b = client(dir.path()).await;
-    let qa: Vec<InstructionSummary> = Backend::Remote(a.clone()).get(Request::Summaries { status: None }).await.expect("a");
-    let qb: Vec<InstructionSummary> = Backend::Remote(b.clone()).get(Request::Summaries { status: None }).await.expect("b");
+    let qa: Vec<InstructionSummary> = Backend::Remote(a.clone())
+        .get(Request::Summaries { status: None })
+        .await
+        .expect("a");
+    let qb: Vec<InstructionSummary> = Backend::Remote(b.clone())
+        .get(Request::Summaries { status: None })
+        .await
+        .expect("b");
     assert_eq!(qa, qb);
     assert!(!qa.is_empty());
-    let target = qa.iter().find(|s| s.status == Status::Ready).expect("a ready one").clone();
+    let target = qa
+        .iter()
+        .find(|s| s.status == Status::Ready)
+        .expect("a ready one")
+        .clone();
     let mut events_b = b.subscribe();
     let started = Instant::now();
     let held: Instruction = Backend::Remote(a.clone())
-        .get(Request::Hold { id: target.id, version: Some(target.version), reason: "住所確認".into() })
+        .get(Request::Hold {
+            id: target.id,
+            version: Some(target.version),
+            reason: "住所確認".into(),
+        })
         .await
         .expect("hold");
     assert_eq!(held.status, Status::Held);
@@ -83,15 +101,29 @@ async fn two_clients_see_the_same_queues_and_each_others_actions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_conflicting_actions_exactly_one_applies() {
     let (_sim, dir, srv) = served(20).await;
-    let clients: Vec<RemoteClient> = futures::future::join_all((0..6).map(|_| client(dir.path()))).await;
-    let all: Vec<InstructionSummary> = Backend::Remote(clients[0].clone()).get(Request::Summaries { status: Some(Status::Ready) }).await.expect("list");
+    let clients: Vec<RemoteClient> =
+        futures::future::join_all((0..6).map(|_| client(dir.path()))).await;
+    let all: Vec<InstructionSummary> = Backend::Remote(clients[0].clone())
+        .get(Request::Summaries {
+            status: Some(Status::Ready),
+        })
+        .await
+        .expect("list");
     let t = all[0].clone();
     let results = futures::future::join_all(clients.iter().enumerate().map(|(n, c)| {
         let b = Backend::Remote(c.clone());
         let req = if n % 2 == 0 {
-            Request::Hold { id: t.id, version: Some(t.version), reason: format!("op{n}") }
+            Request::Hold {
+                id: t.id,
+                version: Some(t.version),
+                reason: format!("op{n}"),
+            }
         } else {
-            Request::Cancel { id: t.id, version: Some(t.version), reason: format!("op{n}") }
+            Request::Cancel {
+                id: t.id,
+                version: Some(t.version),
+                reason: format!("op{n}"),
+            }
         };
         async move { b.call(req).await }
     }))
@@ -102,9 +134,16 @@ async fn simultaneous_conflicting_actions_exactly_one_applies() {
     assert_eq!(conflicts.len(), 5);
     for c in conflicts {
         assert_eq!(c.kind, ErrorKind::Conflict);
-        assert!(c.message.contains("変更しました"), "says who changed it: {}", c.message);
+        assert!(
+            c.message.contains("変更しました"),
+            "says who changed it: {}",
+            c.message
+        );
     }
-    let d: InstructionDetail = Backend::Remote(clients[1].clone()).get(Request::Instruction { id: t.id }).await.expect("detail");
+    let d: InstructionDetail = Backend::Remote(clients[1].clone())
+        .get(Request::Instruction { id: t.id })
+        .await
+        .expect("detail");
     assert_eq!(d.instruction.version, t.version + 1);
     srv.shutdown().await;
 }
@@ -114,59 +153,139 @@ async fn the_actor_is_the_peer_credential_and_cannot_be_claimed() {
     let (_sim, dir, srv) = served(10).await;
     let me = shukka::user::current_user();
     // A raw client that tries to claim another name in its hello.
-    let stream = tokio::net::UnixStream::connect(server::socket_path(dir.path())).await.expect("connect");
+    let stream = tokio::net::UnixStream::connect(server::socket_path(dir.path()))
+        .await
+        .expect("connect");
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
-    w.write_all(format!("{{\"t\":\"hello\",\"protocol\":{},\"version\":\"x\",\"user\":\"佐藤\"}}\n", shukka::server::protocol::PROTOCOL).as_bytes()).await.expect("write");
+    w.write_all(
+        format!(
+            "{{\"t\":\"hello\",\"protocol\":{},\"version\":\"x\",\"user\":\"佐藤\"}}\n",
+            shukka::server::protocol::PROTOCOL
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("write");
     let welcome = lines.next_line().await.expect("read").expect("line");
     assert!(welcome.contains(&format!("\"user\":\"{me}\"")), "{welcome}");
-    let any: Vec<InstructionSummary> = Backend::Remote(client(dir.path()).await).get(Request::Summaries { status: Some(Status::Ready) }).await.expect("list");
+    let any: Vec<InstructionSummary> = Backend::Remote(client(dir.path()).await)
+        .get(Request::Summaries {
+            status: Some(Status::Ready),
+        })
+        .await
+        .expect("list");
     let t = &any[0];
     let call = serde_json::json!({"t": "call", "id": 1, "req": {"op": "hold", "id": t.id, "version": t.version, "reason": "確認"}});
-    w.write_all(format!("{call}\n").as_bytes()).await.expect("write");
+    w.write_all(format!("{call}\n").as_bytes())
+        .await
+        .expect("write");
     let reply = lines.next_line().await.expect("read").expect("line");
     assert!(reply.contains("\"ok\""), "{reply}");
-    let history: Vec<AuditEntry> = Backend::Remote(client(dir.path()).await).get(Request::History { id: t.id }).await.expect("history");
+    let history: Vec<AuditEntry> = Backend::Remote(client(dir.path()).await)
+        .get(Request::History { id: t.id })
+        .await
+        .expect("history");
     let last = history.last().expect("entry");
     assert_eq!(last.action, "保留");
-    assert_eq!(last.actor, Actor::Operator(me.clone()), "who held it has a true answer");
+    assert_eq!(
+        last.actor,
+        Actor::Operator(me.clone()),
+        "who held it has a true answer"
+    );
     srv.shutdown().await;
 }
 
 #[tokio::test]
 async fn the_socket_is_owner_only_or_group_with_the_option() {
     let dir = tempfile::tempdir().expect("tmp");
-    let srv = server::start(dir.path(), ServeOptions::default()).await.expect("serve");
-    let mode = std::fs::metadata(server::socket_path(dir.path())).expect("meta").permissions().mode() & 0o777;
+    let srv = server::start(dir.path(), ServeOptions::default())
+        .await
+        .expect("serve");
+    let mode = std::fs::metadata(server::socket_path(dir.path()))
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600, "owner-only by default");
-    assert_eq!(std::fs::metadata(dir.path()).expect("meta").permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::metadata(dir.path())
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
     srv.shutdown().await;
-    assert!(!server::socket_path(dir.path()).exists(), "removed on shutdown");
+    assert!(
+        !server::socket_path(dir.path()).exists(),
+        "removed on shutdown"
+    );
 
     let gid = nix::unistd::getegid();
-    let group = nix::unistd::Group::from_gid(gid).expect("lookup").expect("group").name;
-    let srv = server::start(dir.path(), ServeOptions { group: Some(group), tick: None }).await.expect("serve");
+    let group = nix::unistd::Group::from_gid(gid)
+        .expect("lookup")
+        .expect("group")
+        .name;
+    let srv = server::start(
+        dir.path(),
+        ServeOptions {
+            group: Some(group),
+            tick: None,
+        },
+    )
+    .await
+    .expect("serve");
     let meta = std::fs::metadata(server::socket_path(dir.path())).expect("meta");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(meta.permissions().mode() & 0o777, 0o660);
     assert_eq!(meta.gid(), gid.as_raw());
-    assert_eq!(std::fs::metadata(dir.path()).expect("meta").permissions().mode() & 0o777, 0o710, "group may traverse, not list");
+    assert_eq!(
+        std::fs::metadata(dir.path())
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o777,
+        0o710,
+        "group may traverse, not list"
+    );
     srv.shutdown().await;
-    let err = server::start(dir.path(), ServeOptions { group: Some("no-such-group-xyz".into()), tick: None }).await.err().expect("refused");
+    let err = server::start(
+        dir.path(),
+        ServeOptions {
+            group: Some("no-such-group-xyz".into()),
+            tick: None,
+        },
+    )
+    .await
+    .err()
+    .expect("refused");
     assert!(err.to_string().contains("no-such-group-xyz"));
 }
 
 #[tokio::test]
 async fn a_client_of_another_protocol_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("tmp");
-    let srv = server::start(dir.path(), ServeOptions::default()).await.expect("serve");
-    let stream = tokio::net::UnixStream::connect(server::socket_path(dir.path())).await.expect("connect");
+    let srv = server::start(dir.path(), ServeOptions::default())
+        .await
+        .expect("serve");
+    let stream = tokio::net::UnixStream::connect(server::socket_path(dir.path()))
+        .await
+        .expect("connect");
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
-    w.write_all(b"{\"t\":\"hello\",\"protocol\":999,\"version\":\"9.9.9\"}\n").await.expect("write");
+    w.write_all(b"{\"t\":\"hello\",\"protocol\":999,\"version\":\"9.9.9\"}\n")
+        .await
+        .expect("write");
     let line = lines.next_line().await.expect("read").expect("line");
-    assert!(line.contains("refused") && line.contains("protocol mismatch") && line.contains("9.9.9"), "{line}");
-    assert!(lines.next_line().await.expect("read").is_none(), "then the server closes");
+    assert!(
+        line.contains("refused") && line.contains("protocol mismatch") && line.contains("9.9.9"),
+        "{line}"
+    );
+    assert!(
+        lines.next_line().await.expect("read").is_none(),
+        "then the server closes"
+    );
     // A client talking to something that is not a shukka server of its version.
     let fake_dir = tempfile::tempdir().expect("tmp");
     let path = server::socket_path(fake_dir.path());
@@ -176,7 +295,9 @@ async fn a_client_of_another_protocol_is_refused_with_a_clear_message() {
             let (r, mut w) = s.into_split();
             let mut l = BufReader::new(r).lines();
             let _ = l.next_line().await;
-            let _ = w.write_all(b"{\"t\":\"refused\",\"message\":\"protocol mismatch: server 2\"}\n").await;
+            let _ = w
+                .write_all(b"{\"t\":\"refused\",\"message\":\"protocol mismatch: server 2\"}\n")
+                .await;
         }
     });
     match RemoteClient::connect(&path, false, false).await {
@@ -191,8 +312,15 @@ async fn a_client_of_another_protocol_is_refused_with_a_clear_message() {
 async fn misbehaving_clients_do_not_affect_the_server() {
     let (_sim, dir, srv) = served(10).await;
     let path = server::socket_path(dir.path());
-    for garbage in [&b"not json at all\n"[..], b"{\"t\":\"call\"}\n", b"\xff\xfe\n", b"{\"t\":\"hello\""] {
-        let mut s = tokio::net::UnixStream::connect(&path).await.expect("connect");
+    for garbage in [
+        &b"not json at all\n"[..],
+        b"{\"t\":\"call\"}\n",
+        b"\xff\xfe\n",
+        b"{\"t\":\"hello\"",
+    ] {
+        let mut s = tokio::net::UnixStream::connect(&path)
+            .await
+            .expect("connect");
         let _ = s.write_all(garbage).await;
         drop(s);
     }
@@ -200,7 +328,10 @@ async fn misbehaving_clients_do_not_affect_the_server() {
     let gone = client(dir.path()).await;
     gone.close().await;
     let ok = client(dir.path()).await;
-    let counts: shukka::store::Counts = Backend::Remote(ok).get(Request::Counts).await.expect("still serving");
+    let counts: shukka::store::Counts = Backend::Remote(ok)
+        .get(Request::Counts)
+        .await
+        .expect("still serving");
     assert!(counts.instructions() > 0);
     srv.shutdown().await;
 }
@@ -226,7 +357,10 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     };
     let wait_socket = || async {
         for _ in 0..100 {
-            if RemoteClient::connect(&server::socket_path(dir.path()), false, false).await.is_ok() {
+            if RemoteClient::connect(&server::socket_path(dir.path()), false, false)
+                .await
+                .is_ok()
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -239,7 +373,10 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     let mut link = console.connection();
     let mut events = console.subscribe();
     let backend = Backend::Remote(console.clone());
-    let before: Vec<InstructionSummary> = backend.get(Request::Summaries { status: None }).await.expect("list");
+    let before: Vec<InstructionSummary> = backend
+        .get(Request::Summaries { status: None })
+        .await
+        .expect("list");
 
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
@@ -250,15 +387,22 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     })
     .await
     .expect("the client notices");
-    let err = backend.call(Request::Counts).await.expect_err("server is down");
+    let err = backend
+        .call(Request::Counts)
+        .await
+        .expect_err("server is down");
     assert_eq!(err.kind, ErrorKind::Disconnected);
 
     // Meanwhile another process changes the store (the first server is gone, the socket is stale).
     {
         let store = shukka::store::Store::open(dir.path()).expect("reopens after SIGKILL");
         let e = shukka::engine::Engine::new(store);
-        let first = before.iter().find(|s| s.status == Status::Ready).expect("ready");
-        e.hold(first.id, None, "サーバー停止中に保留", &operator()).expect("hold");
+        let first = before
+            .iter()
+            .find(|s| s.status == Status::Ready)
+            .expect("ready");
+        e.hold(first.id, None, "サーバー停止中に保留", &operator())
+            .expect("hold");
     }
     let mut child = spawn();
     tokio::time::timeout(Duration::from_secs(10), async {
@@ -269,21 +413,43 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     .await
     .expect("the client reconnects by itself");
     // It is told to reload, and the reload shows the current store.
-    let reload = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("event").expect("recv");
+    let reload = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("event")
+        .expect("recv");
     assert!(reload.changes.contains(&shukka::store::Change::Reload));
-    let after: Vec<InstructionSummary> = backend.get(Request::Summaries { status: None }).await.expect("list");
-    let held: Vec<&InstructionSummary> = after.iter().filter(|s| s.status == Status::Held).collect();
+    let after: Vec<InstructionSummary> = backend
+        .get(Request::Summaries { status: None })
+        .await
+        .expect("list");
+    let held: Vec<&InstructionSummary> =
+        after.iter().filter(|s| s.status == Status::Held).collect();
     assert_eq!(held.len(), 1);
-    assert_eq!(held[0].hold_reasons, vec!["サーバー停止中に保留".to_string()]);
+    assert_eq!(
+        held[0].hold_reasons,
+        vec!["サーバー停止中に保留".to_string()]
+    );
     // A console app fed by this client converges to the same view.
-    let mut app = shukka::tui::app::App::new(shukka::tui::text::text(shukka::tui::text::Lang::Ja), shukka::tui::theme::Theme { color: false }, false);
+    let mut app = shukka::tui::app::App::new(
+        shukka::tui::text::text(shukka::tui::text::Lang::Ja),
+        shukka::tui::theme::Theme { color: false },
+        false,
+    );
     app.update(shukka::tui::app::AppEvent::Summaries(Ok(before.clone())));
     app.update(shukka::tui::app::AppEvent::Store(reload));
-    app.update(shukka::tui::app::AppEvent::Summaries(backend.summaries().await));
+    app.update(shukka::tui::app::AppEvent::Summaries(
+        backend.summaries().await,
+    ));
     for s in &after {
-        assert_eq!(app.orders.model.row(s.id).map(|r| r.s.clone()).as_ref(), Some(s));
+        assert_eq!(
+            app.orders.model.row(s.id).map(|r| r.s.clone()).as_ref(),
+            Some(s)
+        );
     }
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
     let status = child.wait().expect("wait");
     assert!(status.success(), "SIGTERM shuts down cleanly: {status:?}");
     assert!(!server::socket_path(dir.path()).exists());
@@ -302,7 +468,9 @@ async fn twenty_subscribed_clients_receive_every_event_of_a_large_sync() {
         // Only the measured run: the scheduled robots would fetch the same orders meanwhile.
         for r in engine.store().linkage_robots().expect("robots") {
             if r.id != range {
-                engine.set_linkage_enabled(r.id, false, &operator()).expect("disable");
+                engine
+                    .set_linkage_enabled(r.id, false, &operator())
+                    .expect("disable");
             }
         }
         drop(engine);
@@ -327,7 +495,10 @@ async fn twenty_subscribed_clients_receive_every_event_of_a_large_sync() {
                 n,
                 tokio::spawn(async move {
                     while let Ok(ev) = rx.recv().await {
-                        assert!(!ev.changes.contains(&shukka::store::Change::Reload), "a client lagged");
+                        assert!(
+                            !ev.changes.contains(&shukka::store::Change::Reload),
+                            "a client lagged"
+                        );
                         m.fetch_add(1, Ordering::Relaxed);
                     }
                 }),
@@ -337,7 +508,13 @@ async fn twenty_subscribed_clients_receive_every_event_of_a_large_sync() {
         let base = published.load(Ordering::Relaxed);
         let caller = client(dir.path()).await;
         let started = Instant::now();
-        let line: RunLogEntry = Backend::Remote(caller).get(Request::RunRobot { id: range, range: None }).await.expect("sync");
+        let line: RunLogEntry = Backend::Remote(caller)
+            .get(Request::RunRobot {
+                id: range,
+                range: None,
+            })
+            .await
+            .expect("sync");
         let took = started.elapsed();
         assert_eq!(line.success + line.failure, 10_000, "{line:?}");
         times.push(took);
@@ -345,7 +522,10 @@ async fn twenty_subscribed_clients_receive_every_event_of_a_large_sync() {
         let total = tokio::time::timeout(Duration::from_secs(30), async {
             loop {
                 let want = published.load(Ordering::Relaxed) - base;
-                if receivers.iter().all(|(_, n, _)| n.load(Ordering::Relaxed) >= want) {
+                if receivers
+                    .iter()
+                    .all(|(_, n, _)| n.load(Ordering::Relaxed) >= want)
+                {
                     return want;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -354,9 +534,18 @@ async fn twenty_subscribed_clients_receive_every_event_of_a_large_sync() {
         .await
         .expect("every client receives every event");
         if clients > 0 {
-            assert!(total >= 100, "one event per committed page at least: {total}");
-            let counts: BTreeMap<u64, usize> = receivers.iter().map(|(_, n, _)| (n.load(Ordering::Relaxed), 1)).collect();
-            eprintln!("events published during the sync: {total}; received per client: {:?}", counts.keys().collect::<Vec<_>>());
+            assert!(
+                total >= 100,
+                "one event per committed page at least: {total}"
+            );
+            let counts: BTreeMap<u64, usize> = receivers
+                .iter()
+                .map(|(_, n, _)| (n.load(Ordering::Relaxed), 1))
+                .collect();
+            eprintln!(
+                "events published during the sync: {total}; received per client: {:?}",
+                counts.keys().collect::<Vec<_>>()
+            );
         }
         for (c, _, t) in receivers {
             c.close().await;

@@ -14,7 +14,8 @@ use crate::tui::model::QUEUES;
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = app.text;
     let [top, bottom] = Layout::vertical([Constraint::Length(10), Constraint::Min(4)]).areas(area);
-    let [queues, right] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+    let [queues, right] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
 
     // Queue sizes as horizontal bars (labels in display cells, CJK-safe).
     let counts = app.queue_counts();
@@ -26,7 +27,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     for q in QUEUES {
         let n = counts.get(&q).copied().unwrap_or(0);
-        let len = if n == 0 { 0 } else { (n * bar_w).div_ceil(max).max(1) };
+        let len = if n == 0 {
+            0
+        } else {
+            (n * bar_w).div_ceil(max).max(1)
+        };
         let label = fit(q.name(), label_w);
         let pad = label_w.saturating_sub(unicode_width::UnicodeWidthStr::width(label.as_str()));
         let style = match q.name() {
@@ -41,7 +46,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::raw(format!(" {n:>6}")),
         ]));
     }
-    f.render_widget(Paragraph::new(lines).block(block(app, t.queues_title, false)), queues);
+    f.render_widget(
+        Paragraph::new(lines).block(block(app, t.queues_title, false)),
+        queues,
+    );
 
     // Orders per hour, and the status block.
     let [spark, info] = Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(right);
@@ -65,12 +73,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     } else {
         app.theme.ok()
     };
-    let setup_style = if done == all { app.theme.ok() } else { app.theme.warn() };
+    let setup_style = if done == all {
+        app.theme.ok()
+    } else {
+        app.theme.warn()
+    };
     let info_lines = vec![
-        Line::from(vec![Span::raw(format!("{}: ", t.setup_progress)), Span::styled(format!("{done}/{all}"), setup_style)]),
+        Line::from(vec![
+            Span::raw(format!("{}: ", t.setup_progress)),
+            Span::styled(format!("{done}/{all}"), setup_style),
+        ]),
         Line::from(Span::styled(app.sync_text(now), sync_style)),
     ];
-    f.render_widget(Paragraph::new(info_lines).block(block(app, "", false)), info);
+    f.render_widget(
+        Paragraph::new(info_lines).block(block(app, "", false)),
+        info,
+    );
 
     // Linkage robots: last run (time, window, 成功/失敗, error) and next run.
     let mut lines = Vec::new();
@@ -82,10 +100,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             let r = &l.robot;
             let mut error = None;
             let mut spans = vec![Span::styled(
-                fit(&format!("{} {}", if r.enabled { "●" } else { "○" }, safe(&r.name)), if wide { 44 } else { 30 }),
-                if r.enabled { app.theme.base() } else { app.theme.dim() },
+                fit(
+                    &format!("{} {}", if r.enabled { "●" } else { "○" }, safe(&r.name)),
+                    if wide { 44 } else { 30 },
+                ),
+                if r.enabled {
+                    app.theme.base()
+                } else {
+                    app.theme.dim()
+                },
             )];
-            let last = app.log.runs.iter().find(|x| x.robot_id == r.id).or(l.last_run.as_ref());
+            let last = app
+                .log
+                .runs
+                .iter()
+                .find(|x| x.robot_id == r.id)
+                .or(l.last_run.as_ref());
             match last {
                 Some(x) => {
                     let style = match x.state {
@@ -96,10 +126,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     };
                     let window = x
                         .window
-                        .map(|(a, b)| format!(" [{}〜{}]", a.format("%m/%d %H:%M"), b.format("%H:%M")))
+                        .map(|(a, b)| {
+                            format!(" [{}〜{}]", a.format("%m/%d %H:%M"), b.format("%H:%M"))
+                        })
                         .unwrap_or_default();
                     spans.push(Span::raw(format!("  {}", x.started.format("%H:%M:%S"))));
-                    spans.push(Span::styled(format!(" {} {}", x.state.name(), x.counts()), style));
+                    spans.push(Span::styled(
+                        format!(" {} {}", x.state.name(), x.counts()),
+                        style,
+                    ));
                     if wide {
                         spans.push(Span::styled(window, app.theme.dim()));
                     }
@@ -108,13 +143,19 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 None => spans.push(Span::styled("  -", app.theme.dim())),
             }
             if let Some(next) = l.next_run {
-                spans.push(Span::styled(format!("  → {}", next.format("%H:%M")), app.theme.dim()));
+                spans.push(Span::styled(
+                    format!("  → {}", next.format("%H:%M")),
+                    app.theme.dim(),
+                ));
             }
             // The first error last, cut to what is left of the line.
             if let Some(e) = error {
                 let used = Line::from(spans.clone()).width() + 2;
                 if used + 2 < w {
-                    spans.push(Span::styled(format!("  {}", fit(&safe(e), w - used)), app.theme.error()));
+                    spans.push(Span::styled(
+                        format!("  {}", fit(&safe(e), w - used)),
+                        app.theme.error(),
+                    ));
                 }
             }
             let line = Line::from(spans);
@@ -124,5 +165,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     if lines.is_empty() {
         lines.push(Line::styled(fit(t.no_rows, w), app.theme.dim()));
     }
-    f.render_widget(Paragraph::new(lines).block(block(app, t.robots_title, false)), bottom);
+    f.render_widget(
+        Paragraph::new(lines).block(block(app, t.robots_title, false)),
+        bottom,
+    );
 }

@@ -12,32 +12,61 @@ use crate::tui::app::{App, Mode};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = app.text;
-    let [tabs, filter, body] = Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(1)]).areas(area);
+    let [tabs, filter, body] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+    ])
+    .areas(area);
     let (runs, audit) = app.log_rows();
-    let labels = [format!(" {} {} ", t.log_runs, runs.len()), format!(" {} {} ", t.log_audit, audit.len())];
+    let labels = [
+        format!(" {} {} ", t.log_runs, runs.len()),
+        format!(" {} {} ", t.log_audit, audit.len()),
+    ];
     let spans: Vec<Span> = labels
         .iter()
         .enumerate()
-        .map(|(i, l)| if i == app.log.sub { Span::styled(l.clone(), app.theme.active_tab()) } else { Span::raw(l.clone()) })
+        .map(|(i, l)| {
+            if i == app.log.sub {
+                Span::styled(l.clone(), app.theme.active_tab())
+            } else {
+                Span::raw(l.clone())
+            }
+        })
         .collect();
     f.render_widget(Paragraph::new(Line::from(spans)), tabs);
     let label = format!("{}: ", t.filter_label);
     f.render_widget(
-        Paragraph::new(Line::from(vec![Span::styled(label.clone(), app.theme.key()), Span::raw(safe(app.log.filter.value()).into_owned())])),
+        Paragraph::new(Line::from(vec![
+            Span::styled(label.clone(), app.theme.key()),
+            Span::raw(safe(app.log.filter.value()).into_owned()),
+        ])),
         filter,
     );
     if app.mode == Mode::Filter {
-        let x = filter.x + unicode_width::UnicodeWidthStr::width(label.as_str()) as u16 + app.log.filter.visual_cursor() as u16;
+        let x = filter.x
+            + unicode_width::UnicodeWidthStr::width(label.as_str()) as u16
+            + app.log.filter.visual_cursor() as u16;
         f.set_cursor_position((x.min(filter.right().saturating_sub(1)), filter.y));
     }
     let h = body.height.saturating_sub(3) as usize;
     // Below ~110 columns: minutes only, and the run log without its window column, so the
     // result and the errors stay readable.
     let wide = body.width >= 108;
-    let time_fmt = if wide { "%m/%d %H:%M:%S" } else { "%m/%d %H:%M" };
+    let time_fmt = if wide {
+        "%m/%d %H:%M:%S"
+    } else {
+        "%m/%d %H:%M"
+    };
     let scroll = app.log.scroll[app.log.sub];
     let start = scroll.offset;
-    let cur = |pos: usize| if pos == scroll.cursor { app.theme.cursor() } else { Style::new() };
+    let cur = |pos: usize| {
+        if pos == scroll.cursor {
+            app.theme.cursor()
+        } else {
+            Style::new()
+        }
+    };
     if app.log.sub == 0 {
         let rows: Vec<Row> = runs
             .iter()
@@ -54,8 +83,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 let mut cells = vec![
                     Cell::from(r.started.format(time_fmt).to_string()),
                     Cell::from(safe(&r.robot_name).into_owned()),
-                    Cell::from(Span::styled(format!("{} {} 重複{}", r.state.name(), r.counts(), r.skipped), state_style)),
-                    Cell::from(r.window.map(|(a, b)| format!("{}〜{}", a.format("%m/%d %H:%M"), b.format("%m/%d %H:%M"))).unwrap_or_default()),
+                    Cell::from(Span::styled(
+                        format!("{} {} 重複{}", r.state.name(), r.counts(), r.skipped),
+                        state_style,
+                    )),
+                    Cell::from(
+                        r.window
+                            .map(|(a, b)| {
+                                format!("{}〜{}", a.format("%m/%d %H:%M"), b.format("%m/%d %H:%M"))
+                            })
+                            .unwrap_or_default(),
+                    ),
                     Cell::from(safe(&r.errors.join(" / ")).into_owned()),
                 ];
                 if !wide {
@@ -64,12 +102,29 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Row::new(cells).style(cur(pos))
             })
             .collect();
-        let mut header = vec![t.col_time, t.col_name, t.col_result, t.col_window, t.col_reason];
+        let mut header = vec![
+            t.col_time,
+            t.col_name,
+            t.col_result,
+            t.col_window,
+            t.col_reason,
+        ];
         let widths = if wide {
-            vec![Constraint::Length(14), Constraint::Length(24), Constraint::Length(26), Constraint::Length(24), Constraint::Min(10)]
+            vec![
+                Constraint::Length(14),
+                Constraint::Length(24),
+                Constraint::Length(26),
+                Constraint::Length(24),
+                Constraint::Min(10),
+            ]
         } else {
             header.remove(3);
-            vec![Constraint::Length(11), Constraint::Length(18), Constraint::Length(26), Constraint::Min(10)]
+            vec![
+                Constraint::Length(11),
+                Constraint::Length(18),
+                Constraint::Length(26),
+                Constraint::Min(10),
+            ]
         };
         let header = Row::new(header).style(app.theme.header());
         f.render_widget(
@@ -100,18 +155,37 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 .style(cur(pos))
             })
             .collect();
-        let header = Row::new(vec![t.col_time, t.col_who, t.col_what, t.col_action, t.col_reason]).style(app.theme.header());
+        let header = Row::new(vec![
+            t.col_time,
+            t.col_who,
+            t.col_what,
+            t.col_action,
+            t.col_reason,
+        ])
+        .style(app.theme.header());
         f.render_widget(
             Table::new(
                 rows,
                 if wide {
-                    [Constraint::Length(14), Constraint::Length(20), Constraint::Length(23), Constraint::Length(26), Constraint::Min(10)]
+                    [
+                        Constraint::Length(14),
+                        Constraint::Length(20),
+                        Constraint::Length(23),
+                        Constraint::Length(26),
+                        Constraint::Min(10),
+                    ]
                 } else {
-                    [Constraint::Length(11), Constraint::Length(12), Constraint::Length(21), Constraint::Length(19), Constraint::Min(9)]
+                    [
+                        Constraint::Length(11),
+                        Constraint::Length(12),
+                        Constraint::Length(21),
+                        Constraint::Length(19),
+                        Constraint::Min(9),
+                    ]
                 },
             )
-                .header(header)
-                .block(block(app, t.log_audit, true)),
+            .header(header)
+            .block(block(app, t.log_audit, true)),
             body,
         );
     }

@@ -16,7 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, Mode, StatusKind, Tab, TABS};
+use super::app::{App, Mode, StatusKind, TABS, Tab};
 
 pub const MIN_W: u16 = 80;
 pub const MIN_H: u16 = 24;
@@ -30,7 +30,12 @@ pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
     if area.width < MIN_W || area.height < MIN_H {
         let msg = format!("{} ({}×{})", app.text.too_small, area.width, area.height);
-        f.render_widget(Paragraph::new(msg).style(app.theme.warn()).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(app.theme.warn())
+                .wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     }
     let [top, body, status, hints] = Layout::vertical([
@@ -73,10 +78,16 @@ fn tabs(app: &App, f: &mut Frame, area: Rect) {
     let left = Line::from(spans);
     let mut right = Vec::new();
     if !app.connected {
-        right.push(Span::styled(format!(" {} ", t.disconnected), app.theme.error()));
+        right.push(Span::styled(
+            format!(" {} ", t.disconnected),
+            app.theme.error(),
+        ));
     }
     if app.read_only() {
-        right.push(Span::styled(format!(" [{}] ", t.read_only), app.theme.warn()));
+        right.push(Span::styled(
+            format!(" [{}] ", t.read_only),
+            app.theme.warn(),
+        ));
     }
     let sync = app.sync_text(app.now());
     let st = app.sync_state(app.now());
@@ -97,9 +108,16 @@ fn tabs(app: &App, f: &mut Frame, area: Rect) {
         left
     };
     let rw = right.width() as u16;
-    let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(rw.min(area.width / 2))]).areas(area);
+    let [l, r] = Layout::horizontal([
+        Constraint::Min(1),
+        Constraint::Length(rw.min(area.width / 2)),
+    ])
+    .areas(area);
     f.render_widget(Paragraph::new(left), l);
-    f.render_widget(Paragraph::new(right).alignment(ratatui::layout::Alignment::Right), r);
+    f.render_widget(
+        Paragraph::new(right).alignment(ratatui::layout::Alignment::Right),
+        r,
+    );
 }
 
 fn status_line(app: &App, f: &mut Frame, area: Rect) {
@@ -120,7 +138,10 @@ fn status_line(app: &App, f: &mut Frame, area: Rect) {
                     StatusKind::Info => "✓ ",
                     StatusKind::Error => "✗ ",
                 };
-                f.render_widget(Paragraph::new(format!("{prefix}{}", safe(&m.text))).style(style), area);
+                f.render_widget(
+                    Paragraph::new(format!("{prefix}{}", safe(&m.text))).style(style),
+                    area,
+                );
             }
         }
     }
@@ -138,14 +159,25 @@ fn hint_bar(app: &App, f: &mut Frame, area: Rect) {
         spans.push(Span::styled(k, app.theme.key()));
         spans.push(Span::raw(format!(" {d}  ")));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)).style(app.theme.dim()), area);
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(app.theme.dim()),
+        area,
+    );
 }
 
 /// A bordered block with a title.
 pub fn block<'a>(app: &App, title: impl Into<Cow<'a, str>>, focused: bool) -> Block<'a> {
     let title = title.into();
-    let b = if title.is_empty() { Block::bordered() } else { Block::bordered().title(Span::styled(format!(" {title} "), app.theme.title())) };
-    if focused { b.border_style(app.theme.focus_border()) } else { b.border_style(app.theme.dim()) }
+    let b = if title.is_empty() {
+        Block::bordered()
+    } else {
+        Block::bordered().title(Span::styled(format!(" {title} "), app.theme.title()))
+    };
+    if focused {
+        b.border_style(app.theme.focus_border())
+    } else {
+        b.border_style(app.theme.dim())
+    }
 }
 
 /// Cuts a string to `w` display cells.

@@ -17,12 +17,17 @@ use crate::tui::app::{App, Mode};
 use crate::tui::model::{QUEUES, Queue};
 
 pub fn pref(token: &str) -> String {
-    prefecture_ja(token).map(str::to_string).unwrap_or_else(|| safe(token).into_owned())
+    prefecture_ja(token)
+        .map(str::to_string)
+        .unwrap_or_else(|| safe(token).into_owned())
 }
 
 fn queue_tabs(app: &App, f: &mut Frame, area: Rect) {
     let counts = app.queue_counts();
-    let labels: Vec<String> = QUEUES.iter().map(|q| format!(" {} {} ", q.name(), counts.get(q).copied().unwrap_or(0))).collect();
+    let labels: Vec<String> = QUEUES
+        .iter()
+        .map(|q| format!(" {} {} ", q.name(), counts.get(q).copied().unwrap_or(0)))
+        .collect();
     let widths: Vec<usize> = labels.iter().map(|l| l.width()).collect();
     // When the tabs do not fit (80 columns), scroll them so the active one shows, with ‹ › marks.
     let avail = area.width as usize;
@@ -74,7 +79,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         ]);
         f.render_widget(Paragraph::new(line), filter);
         if app.mode == Mode::Filter {
-            let x = filter.x + unicode_width::UnicodeWidthStr::width(label.as_str()) as u16 + app.orders.filter.visual_cursor() as u16;
+            let x = filter.x
+                + unicode_width::UnicodeWidthStr::width(label.as_str()) as u16
+                + app.orders.filter.visual_cursor() as u16;
             f.set_cursor_position((x.min(filter.right().saturating_sub(1)), filter.y));
         }
     }
@@ -98,7 +105,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     // payment state; rows are in date order), so order numbers and names are never cut.
     let wide = table.width >= 108;
     let pick = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
-        cells.into_iter().enumerate().filter(|(i, _)| wide || (*i != 2 && *i != 8)).map(|(_, c)| c).collect()
+        cells
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| wide || (*i != 2 && *i != 8))
+            .map(|(_, c)| c)
+            .collect()
     };
     let header = Row::new(pick(vec![
         Cell::from(""),
@@ -115,8 +127,12 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     .style(app.theme.header());
     let mut rows = Vec::with_capacity(end.saturating_sub(start));
     for pos in start..end {
-        let Some(id) = app.visible_id(pos) else { continue };
-        let Some(r) = app.orders.model.row(id) else { continue };
+        let Some(id) = app.visible_id(pos) else {
+            continue;
+        };
+        let Some(r) = app.orders.model.row(id) else {
+            continue;
+        };
         let s = &r.s;
         let marked = app.orders.marks.contains(&id);
         let mut style = Style::new();
@@ -137,10 +153,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Row::new(pick(vec![
                 Cell::from(if marked { "●" } else { " " }),
                 Cell::from(safe(&s.order_no).into_owned()),
-                Cell::from(s.order_date.map(|d| d.format("%m/%d %H:%M").to_string()).unwrap_or_default()),
+                Cell::from(
+                    s.order_date
+                        .map(|d| d.format("%m/%d %H:%M").to_string())
+                        .unwrap_or_default(),
+                ),
                 Cell::from(safe(&s.customer).into_owned()),
                 Cell::from(pref(&s.prefecture)),
-                Cell::from(Line::from(s.items.to_string()).alignment(ratatui::layout::Alignment::Right)),
+                Cell::from(
+                    Line::from(s.items.to_string()).alignment(ratatui::layout::Alignment::Right),
+                ),
                 Cell::from(Line::from(yen(s.amount)).alignment(ratatui::layout::Alignment::Right)),
                 Cell::from(safe(PaymentType::parse(&s.payment_type).label_ja()).into_owned()),
                 Cell::from(s.payment.name()),
@@ -150,19 +172,44 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         );
     }
     let widths: Vec<Constraint> = if wide {
-        [1, 12, 11, 16, 8, 5, 9, 16, 8].into_iter().map(Constraint::Length).chain([Constraint::Min(6)]).collect()
+        [1, 12, 11, 16, 8, 5, 9, 16, 8]
+            .into_iter()
+            .map(Constraint::Length)
+            .chain([Constraint::Min(6)])
+            .collect()
     } else {
-        [1, 12, 14, 8, 5, 9, 10].into_iter().map(Constraint::Length).chain([Constraint::Min(6)]).collect()
+        [1, 12, 14, 8, 5, 9, 10]
+            .into_iter()
+            .map(Constraint::Length)
+            .chain([Constraint::Min(6)])
+            .collect()
     };
     if rows.is_empty() {
-        let msg = if app.orders.model.loaded { t.no_rows } else { t.loading };
+        let msg = if app.orders.model.loaded {
+            t.no_rows
+        } else {
+            t.loading
+        };
         f.render_widget(Paragraph::new(msg).block(b).style(app.theme.dim()), table);
         return;
     }
-    f.render_widget(Table::new(rows, widths).header(header).block(b).column_spacing(1), table);
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .block(b)
+            .column_spacing(1),
+        table,
+    );
 }
 
-fn intake_table(app: &App, f: &mut Frame, area: Rect, b: ratatui::widgets::Block<'_>, start: usize, end: usize) {
+fn intake_table(
+    app: &App,
+    f: &mut Frame,
+    area: Rect,
+    b: ratatui::widgets::Block<'_>,
+    start: usize,
+    end: usize,
+) {
     let t = app.text;
     let header = Row::new(vec![
         Cell::from(t.col_id),
@@ -174,9 +221,17 @@ fn intake_table(app: &App, f: &mut Frame, area: Rect, b: ratatui::widgets::Block
     .style(app.theme.header());
     let mut rows = Vec::new();
     for pos in start..end {
-        let Some(id) = app.visible_id(pos) else { continue };
-        let Some(e) = app.orders.model.intake.iter().find(|e| e.id == id) else { continue };
-        let mut style = if app.orders.marks.contains(&id) { app.theme.marked() } else { Style::new() };
+        let Some(id) = app.visible_id(pos) else {
+            continue;
+        };
+        let Some(e) = app.orders.model.intake.iter().find(|e| e.id == id) else {
+            continue;
+        };
+        let mut style = if app.orders.marks.contains(&id) {
+            app.theme.marked()
+        } else {
+            Style::new()
+        };
         if pos == app.orders.scroll.cursor {
             style = style.patch(app.theme.cursor());
         }
@@ -192,11 +247,26 @@ fn intake_table(app: &App, f: &mut Frame, area: Rect, b: ratatui::widgets::Block
         );
     }
     if rows.is_empty() {
-        f.render_widget(Paragraph::new(t.no_rows).block(b).style(app.theme.dim()), area);
+        f.render_widget(
+            Paragraph::new(t.no_rows).block(b).style(app.theme.dim()),
+            area,
+        );
         return;
     }
-    let widths = [Constraint::Length(5), Constraint::Length(14), Constraint::Min(20), Constraint::Length(11), Constraint::Length(4)];
-    f.render_widget(Table::new(rows, widths).header(header).block(b).column_spacing(1), area);
+    let widths = [
+        Constraint::Length(5),
+        Constraint::Length(14),
+        Constraint::Min(20),
+        Constraint::Length(11),
+        Constraint::Length(4),
+    ];
+    f.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .block(b)
+            .column_spacing(1),
+        area,
+    );
 }
 
 /// The detail of one instruction: destinations, items, amounts, rule trace in order, history;
@@ -205,14 +275,25 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
     let t = app.text;
     let Some(d) = &app.detail else { return };
     let Some(data) = &d.data else {
-        f.render_widget(Paragraph::new(t.loading).block(block(app, t.detail_title, true)), area);
+        f.render_widget(
+            Paragraph::new(t.loading).block(block(app, t.detail_title, true)),
+            area,
+        );
         return;
     };
     let i = &data.instruction;
     let th = &app.theme;
     let mut lines: Vec<Line> = Vec::new();
     // Labels padded to 8 display cells (not chars: they are Japanese).
-    let kv = |k: &str, v: String| Line::from(vec![Span::styled(format!("{k}{} ", " ".repeat(8usize.saturating_sub(k.width()))), th.key()), Span::raw(v)]);
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(
+                format!("{k}{} ", " ".repeat(8usize.saturating_sub(k.width()))),
+                th.key(),
+            ),
+            Span::raw(v),
+        ])
+    };
     if d.raw {
         lines.push(Line::styled(t.sec_raw, th.header()));
         let pretty = serde_json::to_string_pretty(&i.raw.to_value()).unwrap_or_default();
@@ -226,18 +307,52 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
         }
         lines.push(kv("状態", status));
         if !i.hold_reasons.is_empty() {
-            lines.push(kv("保留理由", safe(&i.hold_reasons.iter().cloned().collect::<Vec<_>>().join(" / ")).into_owned()));
+            lines.push(kv(
+                "保留理由",
+                safe(
+                    &i.hold_reasons
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                )
+                .into_owned(),
+            ));
         }
-        lines.push(kv("入金", format!("{}  ({})", i.payment, safe(PaymentType::parse(i.payment_type.as_deref().unwrap_or("")).label_ja()))));
-        lines.push(kv("注文日時", i.order_date.map(|x| x.to_string()).unwrap_or_default()));
-        lines.push(kv("注文者", format!("{}  {}", safe(&i.buyer.name), safe(&i.buyer_mail))));
+        lines.push(kv(
+            "入金",
+            format!(
+                "{}  ({})",
+                i.payment,
+                safe(PaymentType::parse(i.payment_type.as_deref().unwrap_or("")).label_ja())
+            ),
+        ));
+        lines.push(kv(
+            "注文日時",
+            i.order_date.map(|x| x.to_string()).unwrap_or_default(),
+        ));
+        lines.push(kv(
+            "注文者",
+            format!("{}  {}", safe(&i.buyer.name), safe(&i.buyer_mail)),
+        ));
         if let Some(n) = &i.notes {
             lines.push(kv("備考", safe(n).into_owned()));
         }
         match &i.upstream {
-            Upstream::Refused { code, message, .. } => lines.push(Line::styled(format!("実績連携エラー: {} {}", safe(code), safe(message)), th.error())),
-            Upstream::Failed { message, attempts, .. } => lines.push(Line::styled(format!("実績連携: 送信失敗 {attempts} 回 ({})", safe(message)), th.warn())),
-            Upstream::Accepted { at } => lines.push(kv("実績連携", format!("連携済み {}", at.format("%m/%d %H:%M")))),
+            Upstream::Refused { code, message, .. } => lines.push(Line::styled(
+                format!("実績連携エラー: {} {}", safe(code), safe(message)),
+                th.error(),
+            )),
+            Upstream::Failed {
+                message, attempts, ..
+            } => lines.push(Line::styled(
+                format!("実績連携: 送信失敗 {attempts} 回 ({})", safe(message)),
+                th.warn(),
+            )),
+            Upstream::Accepted { at } => lines.push(kv(
+                "実績連携",
+                format!("連携済み {}", at.format("%m/%d %H:%M")),
+            )),
             Upstream::Pending => lines.push(kv("実績連携", "次回送信".into())),
             Upstream::Idle => {}
         }
@@ -267,7 +382,13 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             lines.push(Line::styled(extra, th.dim()));
             lines.push(Line::styled(format!("  {}", t.sec_items), th.header()));
             for it in &dest.items {
-                lines.push(Line::raw(format!("    {}  {}  ×{}  {}", safe(&it.sku_no), safe(&it.name), it.count, yen(it.price))));
+                lines.push(Line::raw(format!(
+                    "    {}  {}  ×{}  {}",
+                    safe(&it.sku_no),
+                    safe(&it.name),
+                    it.count,
+                    yen(it.price)
+                )));
             }
         }
         lines.push(Line::raw(""));
@@ -287,7 +408,13 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             lines.push(Line::styled(" -", th.dim()));
         }
         for (n, e) in i.trace.iter().enumerate() {
-            lines.push(Line::raw(format!(" {}. ID:{} {} — {}", n + 1, e.robot_id, safe(&e.robot_name), safe(&e.decision))));
+            lines.push(Line::raw(format!(
+                " {}. ID:{} {} — {}",
+                n + 1,
+                e.robot_id,
+                safe(&e.robot_name),
+                safe(&e.decision)
+            )));
         }
         lines.push(Line::raw(""));
         lines.push(Line::styled(t.sec_history, th.header()));
@@ -307,10 +434,21 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             )));
         }
     }
-    let title = format!("{} {} (ID:{} v{})  {}", t.detail_title, safe(&i.order_no), i.id, i.version, t.raw_hint);
+    let title = format!(
+        "{} {} (ID:{} v{})  {}",
+        t.detail_title,
+        safe(&i.order_no),
+        i.id,
+        i.version,
+        t.raw_hint
+    );
     let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
     let p = Paragraph::new(lines)
-        .block(block(app, fit(&title, area.width.saturating_sub(4) as usize), true))
+        .block(block(
+            app,
+            fit(&title, area.width.saturating_sub(4) as usize),
+            true,
+        ))
         .wrap(Wrap { trim: false })
         .scroll((d.scroll.min(max_scroll), 0));
     f.render_widget(p, area);

@@ -17,23 +17,56 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
     let Some(p) = &app.popup else { return };
     match p {
         Popup::Help { scroll } => help(app, f, body, *scroll),
-        Popup::Confirm { title, lines, yes_focused, .. } => {
-            let w = lines.iter().map(|l| l.width()).max().unwrap_or(20).max(title.width()).clamp(30, body.width as usize - 4) as u16 + 4;
+        Popup::Confirm {
+            title,
+            lines,
+            yes_focused,
+            ..
+        } => {
+            let w = lines
+                .iter()
+                .map(|l| l.width())
+                .max()
+                .unwrap_or(20)
+                .max(title.width())
+                .clamp(30, body.width as usize - 4) as u16
+                + 4;
             let area = centered(body, w, lines.len() as u16 + 5);
             clear(f, area);
-            let mut text: Vec<Line> = lines.iter().map(|l| Line::raw(safe(l).into_owned())).collect();
+            let mut text: Vec<Line> = lines
+                .iter()
+                .map(|l| Line::raw(safe(l).into_owned()))
+                .collect();
             text.push(Line::raw(""));
             let (yes, no) = (app.text.yes, app.text.no);
-            let yes_style = if *yes_focused { app.theme.button_focused() } else { app.theme.base() };
-            let no_style = if *yes_focused { app.theme.base() } else { app.theme.button_focused() };
+            let yes_style = if *yes_focused {
+                app.theme.button_focused()
+            } else {
+                app.theme.base()
+            };
+            let no_style = if *yes_focused {
+                app.theme.base()
+            } else {
+                app.theme.button_focused()
+            };
             text.push(Line::from(vec![
                 Span::styled(format!("[ {no} (n/Esc) ]"), no_style),
                 Span::raw("   "),
                 Span::styled(format!("[ {yes} (y) ]"), yes_style),
             ]));
-            f.render_widget(Paragraph::new(text).block(block(app, safe(title).into_owned(), true)).wrap(Wrap { trim: false }), area);
+            f.render_widget(
+                Paragraph::new(text)
+                    .block(block(app, safe(title).into_owned(), true))
+                    .wrap(Wrap { trim: false }),
+                area,
+            );
         }
-        Popup::Input { title, label, input, .. } => {
+        Popup::Input {
+            title,
+            label,
+            input,
+            ..
+        } => {
             let w = (body.width - 4).min(72);
             let area = centered(body, w, 5);
             clear(f, area);
@@ -44,16 +77,27 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
             let value: String = safe(input.value()).chars().collect();
             let shown = skip_cells(&value, scroll);
             let text = vec![
-                Line::from(vec![Span::styled(prefix.clone(), app.theme.key()), Span::raw(fit(&shown, avail))]),
+                Line::from(vec![
+                    Span::styled(prefix.clone(), app.theme.key()),
+                    Span::raw(fit(&shown, avail)),
+                ]),
                 Line::styled("Enter OK  Esc キャンセル", app.theme.dim()),
             ];
             // One cell of padding inside the border: the text starts at area.x + 2 (as measured above).
-            let b = block(app, fit(&safe(title), w as usize - 4), true).padding(ratatui::widgets::Padding::horizontal(1));
+            let b = block(app, fit(&safe(title), w as usize - 4), true)
+                .padding(ratatui::widgets::Padding::horizontal(1));
             f.render_widget(Paragraph::new(text).block(b), area);
-            let x = area.x + 2 + prefix.width() as u16 + (input.visual_cursor().saturating_sub(scroll)) as u16;
+            let x = area.x
+                + 2
+                + prefix.width() as u16
+                + (input.visual_cursor().saturating_sub(scroll)) as u16;
             f.set_cursor_position((x.min(area.right().saturating_sub(2)), area.y + 1));
         }
-        Popup::Picker { items, scroll, robot } => {
+        Popup::Picker {
+            items,
+            scroll,
+            robot,
+        } => {
             let h = (items.len() as u16 + 3).min(body.height);
             let area = centered(body, 64.min(body.width), h);
             clear(f, area);
@@ -62,7 +106,11 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                 .enumerate()
                 .map(|(i, (_, name, on))| {
                     let l = format!("[{}] {}", if *on { "x" } else { " " }, safe(name));
-                    if i == scroll.cursor { Line::styled(l, app.theme.cursor()) } else { Line::raw(l) }
+                    if i == scroll.cursor {
+                        Line::styled(l, app.theme.cursor())
+                    } else {
+                        Line::raw(l)
+                    }
                 })
                 .collect();
             // The keys on their own line: in the title they were cut off at 80 columns.
@@ -74,7 +122,12 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
             let h = form.fields.len() as u16 * 2 + 5;
             let area = centered(body, (body.width - 4).min(76), h);
             clear(f, area);
-            let inner = Rect { x: area.x + 2, y: area.y + 1, width: area.width.saturating_sub(4), height: area.height.saturating_sub(2) };
+            let inner = Rect {
+                x: area.x + 2,
+                y: area.y + 1,
+                width: area.width.saturating_sub(4),
+                height: area.height.saturating_sub(2),
+            };
             let label_w = 20usize;
             let mut lines = Vec::new();
             let mut cursor = None;
@@ -90,13 +143,33 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                 let shown = skip_cells(&value, scroll);
                 let label = fit(field.label, label_w);
                 let pad = label_w.saturating_sub(label.width());
-                let style = if focused { app.theme.key() } else { app.theme.base() };
-                lines.push(Line::from(vec![Span::styled(format!("{label}{} ", " ".repeat(pad)), style), Span::raw(fit(&shown, avail))]));
-                let note = if field.masked && form.secret_stored { app.text.secret_saved } else { "" };
-                lines.push(Line::styled(format!("{:w$} {note}", "", w = label_w), app.theme.dim()));
+                let style = if focused {
+                    app.theme.key()
+                } else {
+                    app.theme.base()
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{label}{} ", " ".repeat(pad)), style),
+                    Span::raw(fit(&shown, avail)),
+                ]));
+                let note = if field.masked && form.secret_stored {
+                    app.text.secret_saved
+                } else {
+                    ""
+                };
+                lines.push(Line::styled(
+                    format!("{:w$} {note}", "", w = label_w),
+                    app.theme.dim(),
+                ));
                 if focused {
-                    let x = inner.x + label_w as u16 + 1 + (field.input.visual_cursor().saturating_sub(scroll)) as u16;
-                    cursor = Some((x.min(inner.right().saturating_sub(1)), inner.y + (i as u16) * 2));
+                    let x = inner.x
+                        + label_w as u16
+                        + 1
+                        + (field.input.visual_cursor().saturating_sub(scroll)) as u16;
+                    cursor = Some((
+                        x.min(inner.right().saturating_sub(1)),
+                        inner.y + (i as u16) * 2,
+                    ));
                 }
             }
             if let Some(e) = &form.error {
@@ -109,19 +182,39 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                 f.set_cursor_position(c);
             }
         }
-        Popup::DryRun { title, changes, scroll } => {
+        Popup::DryRun {
+            title,
+            changes,
+            scroll,
+        } => {
             let area = centered(body, body.width - 4, body.height - 2);
             clear(f, area);
             let h = area.height.saturating_sub(3) as usize;
-            let mut lines: Vec<Line> = vec![Line::styled(format!("{} 件", changes.len()), app.theme.header())];
+            let mut lines: Vec<Line> = vec![Line::styled(
+                format!("{} 件", changes.len()),
+                app.theme.header(),
+            )];
             if changes.is_empty() {
                 lines.push(Line::raw(app.text.dry_run_none));
             }
             for (i, c) in changes.iter().enumerate().skip(scroll.offset).take(h) {
-                let l = format!("{}  {} → {}  {}", safe(&c.order_no), c.from, c.to, safe(&c.decision));
-                lines.push(if i == scroll.cursor { Line::styled(l, app.theme.cursor()) } else { Line::raw(l) });
+                let l = format!(
+                    "{}  {} → {}  {}",
+                    safe(&c.order_no),
+                    c.from,
+                    c.to,
+                    safe(&c.decision)
+                );
+                lines.push(if i == scroll.cursor {
+                    Line::styled(l, app.theme.cursor())
+                } else {
+                    Line::raw(l)
+                });
             }
-            f.render_widget(Paragraph::new(lines).block(block(app, safe(title).into_owned(), true)), area);
+            f.render_widget(
+                Paragraph::new(lines).block(block(app, safe(title).into_owned(), true)),
+                area,
+            );
         }
     }
 }
@@ -177,7 +270,11 @@ fn help(app: &App, f: &mut Frame, body: Rect, scroll: u16) {
             let title = match group {
                 Context::Global => app.text.help_global.to_string(),
                 Context::Nav => "移動 / Navigation".to_string(),
-                _ => format!("{} ({})", app.text.help_context, app.text.tabs[app.tab.index()]),
+                _ => format!(
+                    "{} ({})",
+                    app.text.help_context,
+                    app.text.tabs[app.tab.index()]
+                ),
             };
             if last_group.is_some() {
                 lines.push(Line::raw(""));
@@ -188,7 +285,10 @@ fn help(app: &App, f: &mut Frame, body: Rect, scroll: u16) {
         let k: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
         let ks = k.join(" / ");
         let pad = 18usize.saturating_sub(ks.width());
-        let mut spans = vec![Span::styled(format!("  {ks}{}", " ".repeat(pad)), app.theme.key()), Span::raw(action_desc(app.text.lang, action))];
+        let mut spans = vec![
+            Span::styled(format!("  {ks}{}", " ".repeat(pad)), app.theme.key()),
+            Span::raw(action_desc(app.text.lang, action)),
+        ];
         if action.dangerous() {
             spans.push(Span::styled("  (確認あり)", app.theme.dim()));
         }
@@ -197,8 +297,16 @@ fn help(app: &App, f: &mut Frame, body: Rect, scroll: u16) {
     lines.push(Line::raw(""));
     lines.push(Line::styled(app.text.command_help, app.theme.dim()));
     let [_, inner] = Layout::vertical([Constraint::Length(0), Constraint::Min(1)]).areas(area);
+    // Scrolling stops at the last line rather than showing an empty popup.
+    let max = (lines.len() as u16).saturating_sub(inner.height.saturating_sub(2));
     f.render_widget(
-        Paragraph::new(lines).block(block(app, format!("{}  (? / Esc)", app.text.help_title), true)).scroll((scroll, 0)),
+        Paragraph::new(lines)
+            .block(block(
+                app,
+                format!("{}  (? / Esc)", app.text.help_title),
+                true,
+            ))
+            .scroll((scroll.min(max), 0)),
         inner,
     );
 }

@@ -36,7 +36,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     .areas(area);
     let onoff = |on: bool| if on { t.enabled } else { t.disabled };
     let cursor_style = |pane: usize, pos: usize| {
-        if app.robots.pane == pane && app.robots.scroll[pane].cursor == pos { app.theme.cursor() } else { Style::new() }
+        if app.robots.pane == pane && app.robots.scroll[pane].cursor == pos {
+            app.theme.cursor()
+        } else {
+            Style::new()
+        }
     };
 
     // 変換
@@ -49,21 +53,41 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Cell::from(cv.id.to_string()),
                 Cell::from(safe(&cv.name).into_owned()),
                 Cell::from(onoff(cv.enabled)),
-                Cell::from(if cv.standard { t.standard.to_string() } else { cv.copied_from.map(|x| format!("← ID:{x}")).unwrap_or_default() }),
+                Cell::from(if cv.standard {
+                    t.standard.to_string()
+                } else {
+                    cv.copied_from
+                        .map(|x| format!("← ID:{x}"))
+                        .unwrap_or_default()
+                }),
             ])
             .style(cursor_style(0, pos)),
         );
     }
     let header = Row::new(vec![t.col_id, t.col_name, t.col_enabled, ""]).style(app.theme.header());
     f.render_widget(
-        Table::new(rows, [Constraint::Length(6), Constraint::Min(20), Constraint::Length(5), Constraint::Length(16)])
-            .header(header)
-            .block(block(app, t.pane_converters, app.robots.pane == 0)),
+        Table::new(
+            rows,
+            [
+                Constraint::Length(6),
+                Constraint::Min(20),
+                Constraint::Length(5),
+                Constraint::Length(16),
+            ],
+        )
+        .header(header)
+        .block(block(app, t.pane_converters, app.robots.pane == 0)),
         a,
     );
 
     // 処理
-    let conv_name = |id: u64| v.converters.iter().find(|c| c.id == id).map(|_| format!("{id}")).unwrap_or_else(|| format!("{id}?"));
+    let conv_name = |id: u64| {
+        v.converters
+            .iter()
+            .find(|c| c.id == id)
+            .map(|_| format!("{id}"))
+            .unwrap_or_else(|| format!("{id}?"))
+    };
     let h = b.height.saturating_sub(3) as usize;
     let mut rows = Vec::new();
     for pos in rows_window(&app.robots.scroll[1], v.processing.len(), h) {
@@ -71,7 +95,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let applied: Vec<String> = p.applied_to.iter().map(|id| conv_name(*id)).collect();
         let warn = if p.half_set() {
             t.half_set.to_string()
-        } else if p.applied_to.iter().any(|id| v.converters.iter().any(|c| c.id == *id && !c.enabled)) {
+        } else if p
+            .applied_to
+            .iter()
+            .any(|id| v.converters.iter().any(|c| c.id == *id && !c.enabled))
+        {
             "⚠ 無効な変換ロボットに適用".into()
         } else {
             String::new()
@@ -90,18 +118,42 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Cell::from(p.id.to_string()),
                 Cell::from(name),
                 Cell::from(onoff(p.enabled)),
-                Cell::from(if applied.is_empty() { "-".into() } else { applied.join(",") }),
+                Cell::from(if applied.is_empty() {
+                    "-".into()
+                } else {
+                    applied.join(",")
+                }),
                 Cell::from(warn),
             ])
             .style(style),
         );
     }
-    let header = Row::new(vec!["#", t.col_id, t.col_name, t.col_enabled, t.col_applied, ""]).style(app.theme.header());
-    let title = format!("{}  ({}: {})", t.pane_processing, "入金不要", safe(&v.no_prepayment.join(",")));
+    let header = Row::new(vec![
+        "#",
+        t.col_id,
+        t.col_name,
+        t.col_enabled,
+        t.col_applied,
+        "",
+    ])
+    .style(app.theme.header());
+    let title = format!(
+        "{}  ({}: {})",
+        t.pane_processing,
+        "入金不要",
+        safe(&v.no_prepayment.join(","))
+    );
     f.render_widget(
         Table::new(
             rows,
-            [Constraint::Length(2), Constraint::Length(6), Constraint::Min(24), Constraint::Length(5), Constraint::Length(12), Constraint::Length(18)],
+            [
+                Constraint::Length(2),
+                Constraint::Length(6),
+                Constraint::Min(24),
+                Constraint::Length(5),
+                Constraint::Length(12),
+                Constraint::Length(18),
+            ],
         )
         .header(header)
         .block(block(app, title, app.robots.pane == 1)),
@@ -116,8 +168,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         let l = &v.linkage[pos];
         let live = app.log.runs.iter().find(|x| x.robot_id == l.robot.id);
         let last = match live.or(l.last_run.as_ref()) {
-            Some(x) if x.state == RunState::Running => format!("{} {} {}p {}", t.running, t.progress, x.pages, x.counts()),
-            Some(x) => format!("{} {} {}", x.started.format("%m/%d %H:%M"), x.state.name(), x.counts()),
+            Some(x) if x.state == RunState::Running => {
+                format!("{} {} {}p {}", t.running, t.progress, x.pages, x.counts())
+            }
+            Some(x) => format!(
+                "{} {} {}",
+                x.started.format("%m/%d %H:%M"),
+                x.state.name(),
+                x.counts()
+            ),
             None => "-".into(),
         };
         let mut cells = vec![
@@ -127,27 +186,64 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Cell::from(safe(&l.trigger).into_owned()),
             Cell::from(onoff(l.robot.enabled)),
             Cell::from(last),
-            Cell::from(l.next_run.map(|n| n.format("%H:%M").to_string()).unwrap_or_else(|| "-".into())),
+            Cell::from(
+                l.next_run
+                    .map(|n| n.format("%H:%M").to_string())
+                    .unwrap_or_else(|| "-".into()),
+            ),
         ];
         if !wide {
             cells.pop();
         }
         rows.push(Row::new(cells).style(cursor_style(2, pos)));
     }
-    let mut header = vec![t.col_id, t.col_name, t.col_action, t.col_trigger, t.col_enabled, t.col_last_run, t.col_next_run];
+    let mut header = vec![
+        t.col_id,
+        t.col_name,
+        t.col_action,
+        t.col_trigger,
+        t.col_enabled,
+        t.col_last_run,
+        t.col_next_run,
+    ];
     if !wide {
         header.pop();
     }
     let header = Row::new(header).style(app.theme.header());
-    let running = v.linkage.iter().any(|l| app.log.runs.iter().find(|x| x.robot_id == l.robot.id).is_some_and(|x| x.state == RunState::Running));
-    let title = if running { format!("{}  ⟳ {}", t.pane_linkage, t.running) } else { t.pane_linkage.to_string() };
+    let running = v.linkage.iter().any(|l| {
+        app.log
+            .runs
+            .iter()
+            .find(|x| x.robot_id == l.robot.id)
+            .is_some_and(|x| x.state == RunState::Running)
+    });
+    let title = if running {
+        format!("{}  ⟳ {}", t.pane_linkage, t.running)
+    } else {
+        t.pane_linkage.to_string()
+    };
     f.render_widget(
         Table::new(
             rows,
             if wide {
-                vec![Constraint::Length(5), Constraint::Min(18), Constraint::Length(22), Constraint::Length(14), Constraint::Length(5), Constraint::Length(31), Constraint::Length(5)]
+                vec![
+                    Constraint::Length(5),
+                    Constraint::Min(18),
+                    Constraint::Length(22),
+                    Constraint::Length(14),
+                    Constraint::Length(5),
+                    Constraint::Length(31),
+                    Constraint::Length(5),
+                ]
             } else {
-                vec![Constraint::Length(4), Constraint::Min(10), Constraint::Length(14), Constraint::Length(10), Constraint::Length(4), Constraint::Length(31)]
+                vec![
+                    Constraint::Length(4),
+                    Constraint::Min(10),
+                    Constraint::Length(14),
+                    Constraint::Length(10),
+                    Constraint::Length(4),
+                    Constraint::Length(31),
+                ]
             },
         )
         .header(header)
