@@ -7,6 +7,7 @@ pub mod engine;
 pub mod futureshop;
 pub mod logging;
 pub mod paths;
+pub mod rawjson;
 pub mod robots;
 pub mod sanitize;
 pub mod secret;

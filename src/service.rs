@@ -271,14 +271,22 @@ pub struct InstructionDetail {
     pub history: Vec<AuditEntry>,
 }
 
+/// An answer as JSON text (serialized once, passed through the server unparsed).
+pub type Raw = Box<serde_json::value::RawValue>;
+
 /// Runs one request against the engine as `actor`.
-pub async fn execute(engine: &Engine, actor: &Actor, req: Request) -> Result<Value, ServiceError> {
-    fn json<T: Serialize>(v: T) -> Result<Value, ServiceError> {
-        serde_json::to_value(v).map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+pub async fn execute(engine: &Engine, actor: &Actor, req: Request) -> Result<Raw, ServiceError> {
+    fn json<T: Serialize>(v: T) -> Result<Raw, ServiceError> {
+        serde_json::value::to_raw_value(&v)
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
     }
     let store = engine.store();
     match req {
         Request::Counts => json(store.counts()),
+        Request::Summaries { status: None } => {
+            serde_json::value::RawValue::from_string(store.summaries_json())
+                .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+        }
         Request::Summaries { status } => json(store.summaries(status)?),
         Request::Instruction { id } => {
             let instruction = store.instruction(id)?.ok_or_else(|| {
@@ -461,17 +469,24 @@ impl Backend {
         Backend::Local { engine, actor }
     }
 
-    pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
+    /// The answer as JSON text.
+    pub async fn call_raw(&self, req: Request) -> Result<Raw, ServiceError> {
         match self {
             Backend::Local { engine, actor } => execute(engine, actor, req).await,
             Backend::Remote(c) => c.call(req).await,
         }
     }
 
-    /// `call`, with the answer decoded.
+    pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
+        let raw = self.call_raw(req).await?;
+        serde_json::from_str(raw.get())
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
+    }
+
+    /// `call`, with the answer decoded straight from its text.
     pub async fn get<T: DeserializeOwned>(&self, req: Request) -> Result<T, ServiceError> {
-        let v = self.call(req).await?;
-        serde_json::from_value(v)
+        let raw = self.call_raw(req).await?;
+        serde_json::from_str(raw.get())
             .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
     }
 

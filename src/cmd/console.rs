@@ -37,10 +37,22 @@ fn require_tty() -> Result<()> {
 /// so it outlives this SSH session) when none is running.
 pub async fn console(dir: &Path, opts: ConsoleOptions) -> Result<()> {
     require_tty()?;
-    let client = connect_or_start(dir).await?;
-    let result = tui::run(Backend::Remote(client.clone()), opts).await;
-    client.close().await;
-    result.wrap_err("console")
+    let slot: std::sync::Arc<std::sync::Mutex<Option<RemoteClient>>> = Default::default();
+    let keep = slot.clone();
+    let dir = dir.to_path_buf();
+    let connect = async move {
+        let c = connect_or_start(&dir).await.map_err(|e| format!("{e:#}"))?;
+        if let Ok(mut s) = keep.lock() {
+            *s = Some(c.clone());
+        }
+        Ok(Backend::Remote(c))
+    };
+    let result = tui::run_connecting(connect, opts).await;
+    let client = slot.lock().ok().and_then(|mut s| s.take());
+    if let Some(c) = client {
+        c.close().await;
+    }
+    result.map_err(|e| eyre!("{e}"))
 }
 
 /// Connects to the data directory's server, starting one if needed.

@@ -75,10 +75,10 @@ async fn orders(
     }
     match format {
         Format::Json => {
-            let raw: Vec<&Value> = orders
+            let raw: Vec<Value> = orders
                 .iter()
-                .map(|o| &o.raw)
-                .chain(unreadable.iter().map(|u| &u.raw))
+                .map(|o| o.raw.to_value())
+                .chain(unreadable.iter().map(|u| u.raw.clone()))
                 .collect();
             println!("{}", serde_json::to_string_pretty(&raw)?);
         }
@@ -161,7 +161,7 @@ fn order_row(o: &Order) -> Vec<String> {
 async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
     let o = client.get_order(no).await?;
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&o.raw)?);
+        println!("{}", serde_json::to_string_pretty(&o.raw.to_value())?);
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
@@ -232,10 +232,10 @@ async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
 async fn inventory(client: &Client, format: Format) -> Result<()> {
     let (products, unreadable) = client.search_inventory(&[])?.collect_all().await?;
     if format == Format::Json {
-        let raw: Vec<&Value> = products
+        let raw: Vec<Value> = products
             .iter()
-            .map(|p| &p.raw)
-            .chain(unreadable.iter().map(|u| &u.raw))
+            .map(|p| p.raw.to_value())
+            .chain(unreadable.iter().map(|u| u.raw.clone()))
             .collect();
         println!("{}", serde_json::to_string_pretty(&raw)?);
         return Ok(());

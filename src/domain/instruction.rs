@@ -6,6 +6,8 @@ use std::fmt;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
+pub use crate::rawjson::RawJson;
+
 use crate::futureshop::Amounts;
 
 /// The status of an instruction: the queues operators work.
@@ -241,8 +243,19 @@ pub struct Instruction {
     pub created_at: DateTime<FixedOffset>,
     pub updated_at: DateTime<FixedOffset>,
     pub updated_by: String,
+    /// How intake triaged it: the first line of its history.
+    #[serde(default)]
+    pub intake: Option<IntakeRecord>,
     /// The futureshop order exactly as fetched.
     pub raw: RawJson,
+}
+
+/// The status intake gave an instruction, by which converter, and why (the rule trace then).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeRecord {
+    pub status: Status,
+    pub actor: super::Actor,
+    pub reason: String,
 }
 
 impl Instruction {
@@ -341,64 +354,4 @@ pub struct IntakeError {
     pub last_seen: DateTime<FixedOffset>,
     pub attempts: u32,
     pub raw: RawJson,
-}
-
-/// A JSON document kept as text: stored and re-served byte for byte, never re-parsed on load.
-#[derive(Clone)]
-pub struct RawJson(pub Box<serde_json::value::RawValue>);
-
-impl PartialEq for RawJson {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
-    }
-}
-
-impl Eq for RawJson {}
-
-impl RawJson {
-    pub fn from_value(v: &serde_json::Value) -> RawJson {
-        let text = serde_json::to_string(v).unwrap_or_else(|_| "null".into());
-        RawJson::from_text(text)
-    }
-
-    pub fn from_text(text: String) -> RawJson {
-        match serde_json::value::RawValue::from_string(text) {
-            Ok(r) => RawJson(r),
-            Err(_) => RawJson(
-                serde_json::value::RawValue::from_string("null".into())
-                    .unwrap_or_else(|_| unreachable_null()),
-            ),
-        }
-    }
-
-    pub fn get(&self) -> &str {
-        self.0.get()
-    }
-
-    pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-fn unreachable_null() -> Box<serde_json::value::RawValue> {
-    // "null" is always valid JSON.
-    serde_json::value::to_raw_value(&()).expect("null is valid JSON")
-}
-
-impl fmt::Debug for RawJson {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RawJson({} bytes)", self.0.get().len())
-    }
-}
-
-impl Serialize for RawJson {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for RawJson {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(RawJson(Box::<serde_json::value::RawValue>::deserialize(d)?))
-    }
 }

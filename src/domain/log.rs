@@ -32,16 +32,33 @@ impl fmt::Display for Actor {
 /// What an audit entry is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
-    Instruction { id: u64, order_no: String },
-    IntakeError { id: u64, order_no: String },
-    Robot { kind: String, id: u64, name: String },
-    Setup { what: String },
+    Instruction {
+        id: u64,
+        order_no: String,
+    },
+    /// A page of orders taken in at once (each instruction's own history has its line).
+    Orders {
+        count: u64,
+    },
+    IntakeError {
+        id: u64,
+        order_no: String,
+    },
+    Robot {
+        kind: String,
+        id: u64,
+        name: String,
+    },
+    Setup {
+        what: String,
+    },
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Instruction { order_no, .. } => write!(f, "出荷指示 {order_no}"),
+            Target::Orders { count } => write!(f, "出荷指示 {count} 件"),
             Target::IntakeError { order_no, .. } => write!(f, "取込エラー {order_no}"),
             Target::Robot { kind, id, name } => write!(f, "{kind} ID:{id} {name}"),
             Target::Setup { what } => write!(f, "{what}"),

@@ -5,7 +5,7 @@
 mod actions;
 mod config;
 mod linkage;
-mod pipeline;
+pub mod pipeline;
 pub mod scheduler;
 pub mod setup;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{EngineError, Result, audit_entry, instruction_target};
+use super::{EngineError, Result, audit_entry};
 use crate::domain::*;
 use crate::futureshop::{Order, Unreadable};
 use crate::robots::converter::{self, Converter};
@@ -99,6 +99,24 @@ pub fn ingest_page(
                 unreadable_error(t, setup, u, now)?;
                 out.refused += 1;
             }
+            if out.created > 0 {
+                let mut by: Vec<String> = out
+                    .by_status
+                    .iter()
+                    .map(|(st, n)| format!("{st} {n}"))
+                    .collect();
+                if out.refused > 0 {
+                    by.push(format!("取込エラー {}", out.refused));
+                }
+                t.audit(audit_entry(
+                    &setup.actor(),
+                    Target::Orders { count: out.created },
+                    "取込",
+                    None,
+                    None,
+                    by.join(", "),
+                ))?;
+            }
             also(t, &out)?;
             Ok(out)
         })
@@ -168,15 +186,14 @@ fn ingest_one(
             .join(" / ")
     };
     let status = instr.status;
-    let stored = t.insert_instruction(instr)?;
-    t.audit(audit_entry(
-        &setup.actor(),
-        instruction_target(&stored),
-        "取込",
-        None,
-        Some(status),
+    // The intake is the first line of the instruction's history; the audit log gets one line
+    // per page (see ingest_page).
+    instr.intake = Some(IntakeRecord {
+        status,
+        actor: setup.actor(),
         reason,
-    ))?;
+    });
+    t.insert_instruction(instr)?;
     if let Some(id) = previous_error
         && let Some(e) = t.intake_error(id)?
     {
@@ -215,7 +232,7 @@ fn refuse(
         first_seen: now,
         last_seen: now,
         attempts: 1,
-        raw: RawJson::from_value(&order.raw),
+        raw: order.raw.clone(),
     })?;
     if e.attempts == 1 {
         t.audit(audit_entry(

@@ -1,6 +1,6 @@
 //! The futureshop admin API client: token cache, pacing, retries, paging and batch updates.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::NaiveDateTime;
 use rand::Rng;
 use reqwest::{Method, StatusCode};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use url::Url;
@@ -106,7 +107,7 @@ pub struct Pager<T> {
     client: Client,
     endpoint: &'static str,
     list_key: &'static str,
-    parse: fn(Value) -> Result<T, String>,
+    parse: fn(&RawValue) -> Result<T, String>,
     starts: VecDeque<Url>,
     next: Option<Url>,
     seen: HashSet<String>,
@@ -133,33 +134,43 @@ impl<T> Pager<T> {
         }
         let body = self
             .client
-            .send_json(Method::GET, url.clone(), None)
+            .send_text(Method::GET, url.clone(), None)
             .await?;
         let malformed = |detail: String| FsError::Malformed {
             endpoint: self.endpoint.to_string(),
             detail,
         };
-        let Value::Object(mut map) = body else {
-            return Err(malformed("expected a JSON object".into()));
+        // The page's fields stay as text; each element is parsed from its own text, and that
+        // text is what gets stored.
+        let map: HashMap<String, Box<RawValue>> = serde_json::from_str(&body).map_err(|e| {
+            malformed(format!(
+                "expected a JSON object ({e}); the answer starts with: {}",
+                excerpt(&body)
+            ))
+        })?;
+        let list: Vec<&RawValue> = match map.get(self.list_key).map(|r| r.get().trim()) {
+            None | Some("null") | Some("\"\"") => Vec::new(),
+            Some(text) => serde_json::from_str(text)
+                .map_err(|_| malformed(format!("`{}` is not a list", self.list_key)))?,
         };
-        let list = match map.remove(self.list_key) {
-            Some(Value::Array(list)) => list,
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) if s.is_empty() => Vec::new(),
-            Some(_) => return Err(malformed(format!("`{}` is not a list", self.list_key))),
-        };
-        let next = match map.remove("nextUrl") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(self.client.resolve_next(self.endpoint, &s)?),
+        let next = match map
+            .get("nextUrl")
+            .map(|r| serde_json::from_str::<Value>(r.get()))
+        {
+            None | Some(Ok(Value::Null)) => None,
+            Some(Ok(Value::String(s))) if s.trim().is_empty() => None,
+            Some(Ok(Value::String(s))) => Some(self.client.resolve_next(self.endpoint, &s)?),
             Some(_) => return Err(malformed("`nextUrl` is not a string".into())),
         };
         let mut items = Vec::with_capacity(list.len());
         let mut unreadable = Vec::new();
         for raw in list {
-            match (self.parse)(raw.clone()) {
+            match (self.parse)(raw) {
                 Ok(item) => items.push(item),
-                Err(reason) => unreadable.push(Unreadable { raw, reason }),
+                Err(reason) => unreadable.push(Unreadable {
+                    raw: serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+                    reason,
+                }),
             }
         }
         self.next = next;
@@ -278,7 +289,7 @@ impl Client {
         Ok(self.pager(
             SHIPPING_SEARCH_PATH,
             "orderList",
-            Order::from_list_json,
+            Order::from_list_text,
             starts,
         ))
     }
@@ -294,9 +305,15 @@ impl Client {
             })?
             .pop_if_empty()
             .push(order_no);
-        match self.send_json(Method::GET, url, None).await {
-            Ok(v) => {
-                Order::from_detail_json(v).map_err(|detail| FsError::Malformed { endpoint, detail })
+        match self.send_text(Method::GET, url, None).await {
+            Ok(text) => {
+                let raw: Box<RawValue> =
+                    serde_json::from_str(&text).map_err(|e| FsError::Malformed {
+                        endpoint: endpoint.clone(),
+                        detail: format!("{e}; the answer starts with: {}", excerpt(&text)),
+                    })?;
+                Order::from_detail_text(&raw)
+                    .map_err(|detail| FsError::Malformed { endpoint, detail })
             }
             Err(FsError::Rejected { status: 404, .. }) => {
                 Err(FsError::OrderNotFound(order_no.to_string()))
@@ -315,7 +332,7 @@ impl Client {
         Ok(self.pager(
             INVENTORY_PATH,
             "productList",
-            Product::from_json,
+            Product::from_text,
             VecDeque::from([url]),
         ))
     }
@@ -468,7 +485,7 @@ impl Client {
         &self,
         endpoint: &'static str,
         list_key: &'static str,
-        parse: fn(Value) -> Result<T, String>,
+        parse: fn(&RawValue) -> Result<T, String>,
         starts: VecDeque<Url>,
     ) -> Pager<T> {
         Pager {
@@ -689,14 +706,34 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one API call with pacing, retries and one re-authentication on 401, and parses
-    /// the JSON answer.
+    /// Sends one API call and parses the JSON answer.
     async fn send_json(
         &self,
         method: Method,
         url: Url,
         body: Option<Value>,
     ) -> Result<Value, FsError> {
+        let endpoint = format!("{method} {}", url.path());
+        let text = self.send_text(method, url, body).await?;
+        let text = if text.trim().is_empty() {
+            "{}"
+        } else {
+            text.as_str()
+        };
+        serde_json::from_str(text).map_err(|e| FsError::Malformed {
+            endpoint,
+            detail: format!("{e}; the answer starts with: {}", excerpt(text)),
+        })
+    }
+
+    /// Sends one API call with pacing, retries and one re-authentication on 401. Returns the
+    /// body of a successful answer, checked to be well-formed JSON.
+    async fn send_text(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Value>,
+    ) -> Result<String, FsError> {
         let endpoint = format!("{method} {}", url.path());
         let max = self.inner.cfg.options.max_attempts.max(1);
         let mut reauthenticated = false;
@@ -738,15 +775,15 @@ impl Client {
                     };
                     tracing::debug!(%endpoint, status = status.as_u16(), "futureshop answered");
                     if status.is_success() {
-                        let text = if text.trim().is_empty() {
-                            "{}"
-                        } else {
-                            text.as_str()
-                        };
-                        return serde_json::from_str(text).map_err(|e| FsError::Malformed {
-                            endpoint,
-                            detail: format!("{e}; the answer starts with: {}", excerpt(text)),
-                        });
+                        if !text.trim().is_empty()
+                            && let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text)
+                        {
+                            return Err(FsError::Malformed {
+                                endpoint,
+                                detail: format!("{e}; the answer starts with: {}", excerpt(&text)),
+                            });
+                        }
+                        return Ok(text);
                     }
                     let (code, detail) = describe_body(&text);
                     if status == StatusCode::UNAUTHORIZED {

@@ -34,6 +34,14 @@ macro_rules! open_enum {
                 }
             }
 
+            /// The label of a known token, without building a value.
+            pub fn known_label(s: &str) -> Option<&'static str> {
+                match s {
+                    $( $lit => Some($ja), )*
+                    _ => None,
+                }
+            }
+
             /// The label futureshop's admin screens use; unknown values show their token.
             pub fn label_ja(&self) -> &str {
                 match self {

@@ -11,6 +11,12 @@ use serde_json::Value;
 
 use super::enums::{OrderStatus, OrderType, PaymentStatus, PaymentType};
 use super::lenient::*;
+use crate::rawjson::RawJson;
+use serde_json::value::RawValue;
+
+fn to_raw(v: &Value) -> Result<Box<RawValue>, String> {
+    serde_json::value::to_raw_value(v).map_err(|e| e.to_string())
+}
 
 /// Which endpoint an order came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +43,7 @@ pub struct Order {
     pub communication: Option<String>,
     pub shop_memo: Option<String>,
     pub date_last_updated: Option<NaiveDateTime>,
-    pub raw: Value,
+    pub raw: RawJson,
 }
 
 impl Order {
@@ -61,16 +67,24 @@ impl Order {
             .flat_map(|s| s.products.iter().map(|p| p.sku_no.as_str()))
     }
 
-    /// Parses one element of `orderList` (list shape).
-    pub fn from_list_json(raw: Value) -> Result<Order, String> {
-        let parsed: ListOrder = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
-        parsed.into_order(raw)
+    /// Parses one element of `orderList` (list shape), straight from its text.
+    pub fn from_list_text(raw: &RawValue) -> Result<Order, String> {
+        let parsed: ListOrder = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+        parsed.into_order(RawJson::from_raw(raw))
     }
 
-    /// Parses a whole order detail response (detail shape).
+    /// Parses a whole order detail response (detail shape), straight from its text.
+    pub fn from_detail_text(raw: &RawValue) -> Result<Order, String> {
+        let parsed: DetailOrder = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+        parsed.into_order(RawJson::from_raw(raw))
+    }
+
+    pub fn from_list_json(raw: Value) -> Result<Order, String> {
+        Order::from_list_text(&to_raw(&raw)?)
+    }
+
     pub fn from_detail_json(raw: Value) -> Result<Order, String> {
-        let parsed: DetailOrder = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
-        parsed.into_order(raw)
+        Order::from_detail_text(&to_raw(&raw)?)
     }
 
     /// Parses either shape, telling them apart by their shipment layout.
@@ -203,7 +217,7 @@ struct ListOrder {
 }
 
 impl ListOrder {
-    fn into_order(self, raw: Value) -> Result<Order, String> {
+    fn into_order(self, raw: RawJson) -> Result<Order, String> {
         Ok(Order {
             shape: OrderShape::List,
             order_no: require_order_no(self.order_no)?,
@@ -315,7 +329,7 @@ struct DetailOrder {
 }
 
 impl DetailOrder {
-    fn into_order(self, raw: Value) -> Result<Order, String> {
+    fn into_order(self, raw: RawJson) -> Result<Order, String> {
         Ok(Order {
             shape: OrderShape::Detail,
             order_no: require_order_no(self.order_no)?,
@@ -558,7 +572,7 @@ pub struct Product {
     pub name: String,
     pub unit_price: i64,
     pub skus: Vec<SkuStock>,
-    pub raw: Value,
+    pub raw: RawJson,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -602,7 +616,11 @@ struct WireSku {
 
 impl Product {
     pub fn from_json(raw: Value) -> Result<Product, String> {
-        let p: WireProductEntry = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
+        Product::from_text(&to_raw(&raw)?)
+    }
+
+    pub fn from_text(raw: &RawValue) -> Result<Product, String> {
+        let p: WireProductEntry = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
         let product_no = match p.product_no {
             Some(no) if !no.trim().is_empty() => no,
             _ => return Err("product has no productNo".into()),
@@ -632,7 +650,7 @@ impl Product {
             name: p.name,
             unit_price: p.unit_price,
             skus,
-            raw,
+            raw: RawJson::from_raw(raw),
         })
     }
 }
@@ -719,7 +737,7 @@ mod tests {
         assert_eq!(s.products[0].count, 3);
         assert_eq!(o.buyer.postal_code, "1500001");
         // Unknown keys survive in raw.
-        assert_eq!(o.raw["someFutureField"]["x"], 1);
+        assert_eq!(o.raw.to_value()["someFutureField"]["x"], 1);
     }
 
     #[test]
@@ -761,7 +779,7 @@ mod tests {
             o.payment_type,
             Some(PaymentType::Other("QUANTUM_PAY".into()))
         );
-        assert_eq!(o.raw["paymentType"], "QUANTUM_PAY");
+        assert_eq!(o.raw.to_value()["paymentType"], "QUANTUM_PAY");
     }
 
     #[test]

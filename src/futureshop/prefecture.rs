@@ -296,9 +296,22 @@ pub const PREFECTURES: &[Prefecture] = &[
 
 /// Japanese name for a prefecture token; accepts a Japanese name too (some shops send it).
 pub fn prefecture_ja(token: &str) -> Option<&'static str> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static BY_NAME: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    let map = BY_NAME.get_or_init(|| {
+        PREFECTURES
+            .iter()
+            .flat_map(|p| [(p.token, p.name_ja), (p.name_ja, p.name_ja)])
+            .collect()
+    });
+    if let Some(ja) = map.get(token) {
+        return Some(ja);
+    }
+    // Lower-case tokens are accepted too (rare: the exact token is the common case).
     PREFECTURES
         .iter()
-        .find(|p| p.token.eq_ignore_ascii_case(token) || p.name_ja == token)
+        .find(|p| p.token.eq_ignore_ascii_case(token))
         .map(|p| p.name_ja)
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Address, ApiAuth, Destination, Instruction, Item, PaymentFlag, RawJson, Status, Upstream,
+    Address, ApiAuth, Destination, Instruction, Item, PaymentFlag, Status, Upstream,
 };
 use crate::futureshop::Order;
 use crate::futureshop::models::Person;
@@ -130,7 +130,8 @@ pub fn convert(
         created_at: now,
         updated_at: now,
         updated_by: converter.label(),
-        raw: RawJson::from_value(&order.raw),
+        intake: None,
+        raw: order.raw.clone(),
     })
 }
 

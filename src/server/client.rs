@@ -8,12 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use serde_json::Value;
 use tokio::net::UnixStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};
 
-use super::protocol::{ClientMsg, MAX_LINE, PROTOCOL, ServerMsg};
+use super::protocol::{ClientMsg, MAX_LINE, PROTOCOL, Raw, ServerMsg};
 use crate::service::{ErrorKind, Request, ServiceError};
 use crate::store::{Change, StoreEvent};
 
@@ -29,7 +28,7 @@ pub enum ConnectError {
     Broken { path: PathBuf, detail: String },
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, ServiceError>>>>>;
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Raw, ServiceError>>>>>;
 
 struct Conn {
     tx: mpsc::Sender<String>,
@@ -100,7 +99,7 @@ async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
         Some(Err(e)) => return Err(broken(e.to_string())),
         None => return Err(broken("the server closed the connection".into())),
     };
-    let user = match serde_json::from_str::<ServerMsg>(&first) {
+    let user = match ServerMsg::decode(&first) {
         Ok(ServerMsg::Welcome { user, .. }) => user,
         Ok(ServerMsg::Refused { message }) => return Err(ConnectError::Refused(message)),
         Ok(other) => return Err(broken(format!("unexpected first message {other:?}"))),
@@ -192,7 +191,7 @@ impl RemoteClient {
         let reader = tokio::spawn(async move {
             let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
             while let Some(Ok(line)) = lines.next().await {
-                match serde_json::from_str::<ServerMsg>(&line) {
+                match ServerMsg::decode(&line) {
                     Ok(ServerMsg::Reply { id, ok, err }) => {
                         let waiter = me
                             .inner
@@ -204,7 +203,7 @@ impl RemoteClient {
                             let _ = w.send(match (ok, err) {
                                 (_, Some(e)) => Err(e),
                                 (Some(v), None) => Ok(v),
-                                (None, None) => Ok(Value::Null),
+                                (None, None) => Ok(null()),
                             });
                         }
                     }
@@ -270,7 +269,7 @@ impl RemoteClient {
     }
 
     /// Sends one request and waits for its reply.
-    pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
+    pub async fn call(&self, req: Request) -> Result<Raw, ServiceError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let line = serde_json::to_string(&ClientMsg::Call { id, req })
@@ -304,6 +303,15 @@ impl RemoteClient {
             c.reader.abort();
         }
     }
+}
+
+fn null() -> Raw {
+    serde_json::value::RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable_null())
+}
+
+fn unreachable_null() -> Raw {
+    // `null` is valid JSON; this branch cannot be taken.
+    serde_json::value::to_raw_value(&()).expect("null")
 }
 
 fn disconnected() -> ServiceError {

@@ -144,17 +144,14 @@ async fn serve_loop(
         loop {
             match source.recv().await {
                 Ok(ev) => {
-                    let msg = ServerMsg::Event {
+                    let line = ServerMsg::Event {
                         event: (*ev).clone(),
-                    };
-                    if let Ok(line) = serde_json::to_string(&msg) {
-                        let _ = fan.send(Arc::from(line));
                     }
+                    .encode();
+                    let _ = fan.send(Arc::from(line));
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    if let Ok(line) = serde_json::to_string(&ServerMsg::Lagged { missed: n }) {
-                        let _ = fan.send(Arc::from(line));
-                    }
+                    let _ = fan.send(Arc::from(ServerMsg::Lagged { missed: n }.encode()));
                 }
                 Err(broadcast::error::RecvError::Closed) => break,
             }
@@ -220,9 +217,9 @@ async fn connection(
             }
         }
     });
-    let send = |tx: &mpsc::Sender<Arc<str>>, msg: &ServerMsg| {
+    let send = |tx: &mpsc::Sender<Arc<str>>, msg: ServerMsg| {
         let tx = tx.clone();
-        let line: Arc<str> = Arc::from(serde_json::to_string(msg).unwrap_or_default());
+        let line: Arc<str> = Arc::from(msg.encode());
         async move { tx.send(line).await.is_ok() }
     };
 
@@ -236,7 +233,7 @@ async fn connection(
         Ok(ClientMsg::Hello { protocol, .. }) if protocol == PROTOCOL => {
             send(
                 &out_tx,
-                &ServerMsg::Welcome {
+                ServerMsg::Welcome {
                     protocol: PROTOCOL,
                     version: env!("CARGO_PKG_VERSION").into(),
                     user: user.clone(),
@@ -247,7 +244,7 @@ async fn connection(
         Ok(ClientMsg::Hello { protocol, version }) => {
             send(
                 &out_tx,
-                &ServerMsg::Refused {
+                ServerMsg::Refused {
                     message: version_refusal(protocol, &version),
                 },
             )
@@ -260,7 +257,7 @@ async fn connection(
             // Not a shukka client of any version we know: refuse clearly.
             send(
                 &out_tx,
-                &ServerMsg::Refused {
+                ServerMsg::Refused {
                     message: version_refusal(0, "unknown"),
                 },
             )
@@ -276,7 +273,7 @@ async fn connection(
         let next = tokio::select! {
             n = lines.next() => n,
             _ = bye.recv() => {
-                send(&out_tx, &ServerMsg::Bye { message: "サーバーを停止します".into() }).await;
+                send(&out_tx, ServerMsg::Bye { message: "サーバーを停止します".into() }).await;
                 break;
             }
         };
@@ -299,8 +296,7 @@ async fn connection(
                             err: Some(err),
                         },
                     };
-                    let line: Arc<str> = Arc::from(serde_json::to_string(&msg).unwrap_or_default());
-                    let _ = tx.send(line).await;
+                    let _ = tx.send(Arc::from(msg.encode())).await;
                 });
             }
             Ok(ClientMsg::Subscribe) => {
@@ -316,10 +312,8 @@ async fn connection(
                                     }
                                 }
                                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                                    let line: Arc<str> = Arc::from(
-                                        serde_json::to_string(&ServerMsg::Lagged { missed: n })
-                                            .unwrap_or_default(),
-                                    );
+                                    let line: Arc<str> =
+                                        Arc::from(ServerMsg::Lagged { missed: n }.encode());
                                     if tx.send(line).await.is_err() {
                                         break;
                                     }

@@ -197,6 +197,10 @@ pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary,
         secrets: secrets.len(),
     };
     store.replace_all(entries, secrets)?;
+    if header.schema < SCHEMA_VERSION {
+        store.migrate(header.schema)?;
+        store.rebuild()?;
+    }
     Ok(summary)
 }
 

@@ -1,14 +1,10 @@
 //! Key layout of the `data` tree. One tree with one-byte prefixes, so that every logical write
-//! (a fetched page, an operator action) is a single atomic sled batch.
-
-use crate::domain::Status;
+//! (a fetched page, an operator action) is a single atomic sled batch. (Schema 1 also had `s`,
+//! `o` and `E` index keys; schema 2 keeps those indexes in memory.)
 
 pub const INSTRUCTION: u8 = b'i';
 pub const SUMMARY: u8 = b'v';
-pub const STATUS_INDEX: u8 = b's';
-pub const ORDER_INDEX: u8 = b'o';
 pub const INTAKE: u8 = b'e';
-pub const INTAKE_ORDER: u8 = b'E';
 pub const PRODUCT: u8 = b'p';
 pub const SHIP_FROM: u8 = b'f';
 pub const AUTH: u8 = b'a';
@@ -33,27 +29,6 @@ pub fn str_key(prefix: u8, s: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + s.len());
     k.push(prefix);
     k.extend_from_slice(s.as_bytes());
-    k
-}
-
-pub fn status_key(st: Status, id: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(10);
-    k.push(STATUS_INDEX);
-    k.push(st.index());
-    k.extend_from_slice(&id.to_be_bytes());
-    k
-}
-
-pub fn status_prefix(st: Status) -> [u8; 2] {
-    [STATUS_INDEX, st.index()]
-}
-
-/// (shop, orderNo) → unique.
-pub fn order_key(prefix: u8, auth_id: u64, order_no: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(9 + order_no.len());
-    k.push(prefix);
-    k.extend_from_slice(&auth_id.to_be_bytes());
-    k.extend_from_slice(order_no.as_bytes());
     k
 }
 

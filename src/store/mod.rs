@@ -25,7 +25,7 @@ use crate::secret::Secret;
 use keys::*;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -118,7 +118,34 @@ struct Inner {
     secrets: sled::Tree,
     write: Mutex<Counters>,
     counts: RwLock<Counts>,
+    index: RwLock<Index>,
     events: broadcast::Sender<Arc<StoreEvent>>,
+}
+
+type OrderRef = (u64, String);
+
+/// Secondary indexes, kept in memory and rebuilt from the records at open: each is a pure
+/// function of the stored instructions and intake errors, and writing them to sled would cost a
+/// key per order (sled's cost is per key).
+#[derive(Default)]
+struct Index {
+    /// (API認証設定, orderNo) → instruction id: one instruction per order.
+    by_order: HashMap<OrderRef, u64>,
+    by_status: [std::collections::BTreeSet<u64>; 6],
+    /// (API認証設定, orderNo) → intake error id.
+    intake_by_order: HashMap<OrderRef, u64>,
+    /// Every summary's stored JSON, so a console's first load is a concatenation (no scan, no
+    /// re-encoding). About 400 bytes per instruction.
+    summary_json: std::collections::BTreeMap<u64, Box<str>>,
+}
+
+/// Index changes of one transaction, applied after its batch is written.
+#[derive(Default)]
+struct IndexDelta {
+    orders: HashMap<OrderRef, u64>,
+    status: Vec<(u64, Option<Status>, Status)>,
+    intake: HashMap<OrderRef, Option<u64>>,
+    summaries: Vec<(u64, Box<str>)>,
 }
 
 /// Sequence counters, kept in memory under the write lock and persisted in each batch.
@@ -183,7 +210,17 @@ impl UidExt for std::fs::Metadata {
 }
 
 fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(v).map_err(|e| StoreError::Invalid(format!("cannot encode a record: {e}")))
+    let mut out = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut out, v)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode a record: {e}")))?;
+    Ok(out)
+}
+
+fn dec_borrowed<'a, T: serde::Deserialize<'a>>(key: &[u8], bytes: &'a [u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).chars().take(40).collect(),
+        detail: e.to_string(),
+    })
 }
 
 fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
@@ -227,6 +264,7 @@ impl Store {
                 secrets,
                 write: Mutex::new(Counters::default()),
                 counts: RwLock::new(Counts::default()),
+                index: RwLock::new(Index::default()),
                 events,
             }),
         };
@@ -260,10 +298,20 @@ impl Store {
     }
 
     /// Schema upgrades go here, one step at a time.
-    fn migrate(&self, from: u64) -> Result<()> {
+    pub(crate) fn migrate(&self, from: u64) -> Result<()> {
         let mut v = from;
         while v < SCHEMA_VERSION {
-            // No older schema exists yet; each future step rewrites what changed.
+            if v == 1 {
+                // Schema 1 kept the order, status and intake indexes on disk; schema 2 keeps them
+                // in memory.
+                for prefix in [b's', b'o', b'E'] {
+                    let mut batch = sled::Batch::default();
+                    for k in self.inner.data.scan_prefix([prefix]).keys() {
+                        batch.remove(k?);
+                    }
+                    self.inner.data.apply_batch(batch)?;
+                }
+            }
             v += 1;
         }
         self.inner
@@ -294,18 +342,50 @@ impl Store {
         Ok(())
     }
 
+    /// Rebuilds the counts and indexes (after a migration).
+    pub(crate) fn rebuild(&self) -> Result<()> {
+        self.recount()
+    }
+
+    /// Rebuilds the counts and the in-memory indexes from the records.
     fn recount(&self) -> Result<()> {
         let mut counts = Counts::default();
+        let mut index = Index::default();
+        /// The fields the indexes need; the rest of each summary is skipped, not built.
+        #[derive(serde::Deserialize)]
+        struct Indexed<'a> {
+            id: u64,
+            auth_id: u64,
+            #[serde(borrow)]
+            order_no: std::borrow::Cow<'a, str>,
+            status: Status,
+            upstream_error: bool,
+        }
         for kv in self.inner.data.scan_prefix([SUMMARY]) {
             let (k, v) = kv?;
-            let s: InstructionSummary = dec(&k, &v)?;
+            let s: Indexed<'_> = dec_borrowed(&k, &v)?;
             *counts.by_status.entry(s.status).or_default() += 1;
             if s.upstream_error {
                 counts.upstream_errors += 1;
             }
+            index.by_status[usize::from(s.status.index())].insert(s.id);
+            index
+                .summary_json
+                .insert(s.id, String::from_utf8_lossy(&v).into());
+            index
+                .by_order
+                .insert((s.auth_id, s.order_no.into_owned()), s.id);
         }
-        counts.intake_errors = self.inner.data.scan_prefix([INTAKE]).count() as u64;
+        for kv in self.inner.data.scan_prefix([INTAKE]) {
+            let (k, v) = kv?;
+            let e: IntakeError = dec(&k, &v)?;
+            counts.intake_errors += 1;
+            if !e.order_no.is_empty() {
+                index.intake_by_order.insert((e.auth_id, e.order_no), e.id);
+            }
+        }
         *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
+        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = index;
         Ok(())
     }
 
@@ -353,6 +433,8 @@ impl Store {
         let mut txn = Txn {
             data: &self.inner.data,
             secrets: &self.inner.secrets,
+            index: &self.inner.index,
+            delta: IndexDelta::default(),
             counters: &mut counters,
             batch: sled::Batch::default(),
             overlay: HashMap::new(),
@@ -368,6 +450,7 @@ impl Store {
             counts,
             changes,
             bumped,
+            delta,
             ..
         } = txn;
         for name in bumped {
@@ -385,6 +468,27 @@ impl Store {
             };
         }
         self.inner.data.apply_batch(batch)?;
+        {
+            let mut index = self.inner.index.write().unwrap_or_else(|e| e.into_inner());
+            for (k, id) in delta.orders {
+                index.by_order.insert(k, id);
+            }
+            for (id, old, new) in delta.status {
+                if let Some(o) = old {
+                    index.by_status[usize::from(o.index())].remove(&id);
+                }
+                index.by_status[usize::from(new.index())].insert(id);
+            }
+            for (k, v) in delta.intake {
+                match v {
+                    Some(id) => index.intake_by_order.insert(k, id),
+                    None => index.intake_by_order.remove(&k),
+                };
+            }
+            for (id, json) in delta.summaries {
+                index.summary_json.insert(id, json);
+            }
+        }
         *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
         drop(counters);
         if !changes.is_empty() {
@@ -440,11 +544,11 @@ impl Store {
     }
 
     pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        Ok(self
-            .inner
-            .data
-            .get(order_key(ORDER_INDEX, auth_id, order_no))?
-            .and_then(|v| be_u64(&v)))
+        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        Ok(index
+            .by_order
+            .get(&(auth_id, order_no.to_string()))
+            .copied())
     }
 
     /// Instructions with this futureshop order number, across every API認証設定.
@@ -461,9 +565,34 @@ impl Store {
     }
 
     /// Summaries of every instruction, or of one status, in id order.
+    /// Every summary as one JSON array, from memory.
+    pub fn summaries_json(&self) -> String {
+        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = String::with_capacity(
+            index
+                .summary_json
+                .values()
+                .map(|v| v.len() + 1)
+                .sum::<usize>()
+                + 2,
+        );
+        out.push('[');
+        for (n, v) in index.summary_json.values().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(v);
+        }
+        out.push(']');
+        out
+    }
+
     pub fn summaries(&self, status: Option<Status>) -> Result<Vec<InstructionSummary>> {
         match status {
-            None => self.scan(&[SUMMARY]),
+            None => serde_json::from_str(&self.summaries_json()).map_err(|e| StoreError::Corrupt {
+                key: "v/*".into(),
+                detail: e.to_string(),
+            }),
             Some(st) => {
                 let mut out = Vec::new();
                 for id in self.ids_in(st)? {
@@ -477,14 +606,11 @@ impl Store {
     }
 
     pub fn ids_in(&self, status: Status) -> Result<Vec<u64>> {
-        let mut out = Vec::new();
-        for k in self.inner.data.scan_prefix(status_prefix(status)).keys() {
-            let k = k?;
-            if let Some(id) = be_u64(&k[2..]) {
-                out.push(id);
-            }
-        }
-        Ok(out)
+        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        Ok(index.by_status[usize::from(status.index())]
+            .iter()
+            .copied()
+            .collect())
     }
 
     pub fn instructions_in(&self, status: Status) -> Result<Vec<Instruction>> {
@@ -506,11 +632,11 @@ impl Store {
     }
 
     pub fn intake_error_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        Ok(self
-            .inner
-            .data
-            .get(order_key(INTAKE_ORDER, auth_id, order_no))?
-            .and_then(|v| be_u64(&v)))
+        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        Ok(index
+            .intake_by_order
+            .get(&(auth_id, order_no.to_string()))
+            .copied())
     }
 
     pub fn product(&self, sku: &str) -> Result<Option<ProductMaster>> {
@@ -621,11 +747,28 @@ impl Store {
         Ok(out)
     }
 
-    /// The history of one instruction, oldest first.
+    /// The history of one instruction, oldest first: its intake, then every change.
     pub fn audit_for(&self, instruction_id: u64) -> Result<Vec<AuditEntry>> {
+        let mut out = Vec::new();
+        if let Some(i) = self.instruction(instruction_id)?
+            && let Some(rec) = &i.intake
+        {
+            out.push(AuditEntry {
+                seq: 0,
+                at: i.created_at,
+                actor: rec.actor.clone(),
+                target: Target::Instruction {
+                    id: i.id,
+                    order_no: i.order_no.clone(),
+                },
+                action: "取込".into(),
+                from: None,
+                to: Some(rec.status),
+                reason: rec.reason.clone(),
+            });
+        }
         let mut prefix = vec![AUDIT_BY_INSTRUCTION];
         prefix.extend_from_slice(&instruction_id.to_be_bytes());
-        let mut out = Vec::new();
         for k in self.inner.data.scan_prefix(&prefix).keys() {
             let k = k?;
             if let Some(seq) = be_u64(&k[9..])
@@ -709,6 +852,8 @@ pub struct SyncCursor {
 /// One atomic write. Reads see the transaction's own writes.
 pub struct Txn<'a> {
     data: &'a sled::Tree,
+    index: &'a RwLock<Index>,
+    delta: IndexDelta,
     #[allow(dead_code)]
     secrets: &'a sled::Tree,
     counters: &'a mut Counters,
@@ -736,6 +881,15 @@ impl Txn<'_> {
     }
 
     fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        // Summaries, audit entries and run-log lines are never read back inside a write:
+        // skip keeping a second copy of them.
+        if matches!(
+            key.first(),
+            Some(&SUMMARY) | Some(&AUDIT) | Some(&AUDIT_BY_INSTRUCTION) | Some(&RUN)
+        ) {
+            self.batch.insert(key, value);
+            return;
+        }
         self.batch.insert(key.clone(), value.clone());
         self.overlay.insert(key, Some(value));
     }
@@ -767,9 +921,12 @@ impl Txn<'_> {
     }
 
     pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        Ok(self
-            .get_raw(&order_key(ORDER_INDEX, auth_id, order_no))?
-            .and_then(|v| be_u64(&v)))
+        let k = (auth_id, order_no.to_string());
+        if let Some(id) = self.delta.orders.get(&k) {
+            return Ok(Some(*id));
+        }
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        Ok(index.by_order.get(&k).copied())
     }
 
     /// Stores a new instruction: assigns its id, version 1. Refuses a second instruction for
@@ -783,10 +940,9 @@ impl Txn<'_> {
         }
         i.id = self.next_id(SEQ_INSTRUCTION);
         i.version = 1;
-        self.put_raw(
-            order_key(ORDER_INDEX, i.auth_id, &i.order_no),
-            i.id.to_be_bytes().to_vec(),
-        );
+        self.delta
+            .orders
+            .insert((i.auth_id, i.order_no.clone()), i.id);
         self.write_instruction(None, &i)?;
         Ok(i)
     }
@@ -822,23 +978,31 @@ impl Txn<'_> {
     ) -> Result<()> {
         let summary = i.summary();
         if let Some(o) = old {
-            if o.status != summary.status {
-                self.del(status_key(o.status, i.id));
-            }
             adjust(&mut self.counts, o, -1);
         }
-        self.put_raw(status_key(summary.status, i.id), Vec::new());
+        if old.is_none_or(|o| o.status != summary.status) {
+            self.delta
+                .status
+                .push((i.id, old.map(|o| o.status), summary.status));
+        }
         adjust(&mut self.counts, &summary, 1);
         self.put(id_key(INSTRUCTION, i.id), i)?;
-        self.put(id_key(SUMMARY, i.id), &summary)?;
+        let json = enc(&summary)?;
+        self.delta
+            .summaries
+            .push((i.id, String::from_utf8_lossy(&json).into()));
+        self.put_raw(id_key(SUMMARY, i.id), json);
         self.changes.push(Change::Instruction(Box::new(summary)));
         Ok(())
     }
 
     pub fn intake_error_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        Ok(self
-            .get_raw(&order_key(INTAKE_ORDER, auth_id, order_no))?
-            .and_then(|v| be_u64(&v)))
+        let k = (auth_id, order_no.to_string());
+        if let Some(v) = self.delta.intake.get(&k) {
+            return Ok(*v);
+        }
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        Ok(index.intake_by_order.get(&k).copied())
     }
 
     pub fn intake_error(&self, id: u64) -> Result<Option<IntakeError>> {
@@ -862,10 +1026,9 @@ impl Txn<'_> {
                 e.id = self.next_id(SEQ_INTAKE);
                 self.counts.intake_errors += 1;
                 if !e.order_no.is_empty() {
-                    self.put_raw(
-                        order_key(INTAKE_ORDER, e.auth_id, &e.order_no),
-                        e.id.to_be_bytes().to_vec(),
-                    );
+                    self.delta
+                        .intake
+                        .insert((e.auth_id, e.order_no.clone()), Some(e.id));
                 }
             }
         }
@@ -884,7 +1047,9 @@ impl Txn<'_> {
         }
         self.del(id_key(INTAKE, e.id));
         if !e.order_no.is_empty() {
-            self.del(order_key(INTAKE_ORDER, e.auth_id, &e.order_no));
+            self.delta
+                .intake
+                .insert((e.auth_id, e.order_no.clone()), None);
         }
         self.changes.push(Change::IntakeError {
             id: e.id,

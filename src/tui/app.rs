@@ -169,6 +169,10 @@ pub struct OrdersState {
     pub filter: Input,
     /// Ids matching the filter, when one is set.
     pub filtered: Option<Vec<u64>>,
+    /// The filter text `filtered` was computed for (empty when none), and the model slots of
+    /// its rows (to narrow it without lookups).
+    pub filtered_for: String,
+    filtered_slots: Vec<u32>,
 }
 
 pub struct DetailState {
@@ -326,6 +330,8 @@ impl App {
                 range_anchor: None,
                 filter: Input::default(),
                 filtered: None,
+                filtered_for: String::new(),
+                filtered_slots: Vec::new(),
             },
             detail: None,
             robots: RobotsState::default(),
@@ -435,7 +441,7 @@ impl App {
                 .model
                 .keys(q)
                 .iter()
-                .map(|(_, id)| *id)
+                .map(|(_, id, _)| *id)
                 .collect(),
         }
     }
@@ -454,7 +460,7 @@ impl App {
             Some(f) => f.get(pos).copied(),
             None => match self.queue() {
                 Queue::IntakeErrors => self.orders.model.intake.get(pos).map(|e| e.id),
-                q => self.orders.model.keys(q).get(pos).map(|(_, id)| *id),
+                q => self.orders.model.keys(q).get(pos).map(|(_, id, _)| *id),
             },
         }
     }
@@ -876,13 +882,26 @@ impl App {
     /// Recomputes the filtered list for the current filter text (one keystroke).
     pub fn apply_filter(&mut self) {
         let keep = self.selected_id();
-        let w = words(self.orders.filter.value());
+        let text = self.orders.filter.value().to_string();
+        let w = words(&text);
+        // Typing more only narrows: search the previous matches instead of every row.
+        let narrowing =
+            !self.orders.filtered_for.is_empty() && text.starts_with(&self.orders.filtered_for);
+        let previous = std::mem::take(&mut self.orders.filtered_slots);
         self.orders.filtered = if w.is_empty() {
             None
         } else if self.queue() == Queue::IntakeErrors {
             Some(self.orders.model.filter_intake(&w))
         } else {
-            Some(self.orders.model.filter(self.queue(), &w))
+            let within = narrowing.then_some(previous.as_slice());
+            let (ids, slots) = self.orders.model.filter(self.queue(), &w, within);
+            self.orders.filtered_slots = slots;
+            Some(ids)
+        };
+        self.orders.filtered_for = if self.orders.filtered.is_some() {
+            text
+        } else {
+            String::new()
         };
         self.keep_selection(keep);
         self.dirty = true;
@@ -893,10 +912,14 @@ impl App {
             let w = words(self.orders.filter.value());
             if !w.is_empty() {
                 self.orders.filtered = Some(if self.queue() == Queue::IntakeErrors {
+                    self.orders.filtered_slots.clear();
                     self.orders.model.filter_intake(&w)
                 } else {
-                    self.orders.model.filter(self.queue(), &w)
+                    let (ids, slots) = self.orders.model.filter(self.queue(), &w, None);
+                    self.orders.filtered_slots = slots;
+                    ids
                 });
+                self.orders.filtered_for = self.orders.filter.value().to_string();
             }
         }
     }
@@ -905,6 +928,8 @@ impl App {
         let keep = self.selected_id();
         self.orders.filter = Input::default();
         self.orders.filtered = None;
+        self.orders.filtered_for.clear();
+        self.orders.filtered_slots.clear();
         self.keep_selection(keep);
     }
 
@@ -1025,9 +1050,6 @@ impl App {
         self.orders.marks.clear();
         self.orders.range_anchor = None;
         self.refilter();
-        if !self.orders.filter.value().is_empty() {
-            self.apply_filter();
-        }
         self.dirty = true;
     }
 

@@ -33,10 +33,35 @@ const FRAME: Duration = Duration::from_millis(33);
 
 /// Runs the console until the operator quits.
 pub async fn run(backend: Backend, opts: ConsoleOptions) -> std::io::Result<()> {
+    run_connecting(async move { Ok(backend) }, opts).await
+}
+
+/// Draws the first frame at once, then waits for `connect` (starting a server can take a
+/// moment) and runs the console until the operator quits.
+pub async fn run_connecting<F>(connect: F, opts: ConsoleOptions) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = Result<Backend, String>>,
+{
     let (mut term, _guard) = terminal::enter()?;
     let size = term.size()?;
     let mut app = App::new(text::text(opts.lang), Theme::from_env(), opts.read_only);
     app.size = (size.width, size.height);
+    app.status = Some(app::StatusMsg {
+        text: app.text.connecting.into(),
+        kind: app::StatusKind::Info,
+    });
+    term.draw(|f| view::render(&app, f))?;
+    let backend = match connect.await {
+        Ok(b) => {
+            app.status = None;
+            b
+        }
+        Err(message) => {
+            drop(term);
+            terminal::restore();
+            return Err(std::io::Error::other(message));
+        }
+    };
     let (tx, mut rx) = mpsc::unbounded_channel::<AppEvent>();
 
     // Input.

@@ -45,8 +45,8 @@ impl Queue {
     }
 }
 
-/// Oldest first, like futureshop lists them.
-pub type SortKey = (Option<NaiveDateTime>, u64);
+/// Oldest first, like futureshop lists them; the third field is the row's slot in the slab.
+pub type SortKey = (Option<NaiveDateTime>, u64, u32);
 
 pub struct Row {
     pub s: InstructionSummary,
@@ -55,29 +55,23 @@ pub struct Row {
 
 impl Row {
     fn new(s: InstructionSummary) -> Row {
-        let mut hay = String::with_capacity(96);
+        let mut hay = String::with_capacity(128);
         hay.push_str(&s.order_no);
-        hay.push('\u{1f}');
-        hay.push_str(&s.customer.to_lowercase());
-        hay.push('\u{1f}');
-        hay.push_str(&s.prefecture.to_lowercase());
+        push_lower(&mut hay, &s.customer);
+        push_lower(&mut hay, &s.prefecture);
         if let Some(ja) = prefecture_ja(&s.prefecture) {
             hay.push('\u{1f}');
             hay.push_str(ja);
         }
-        hay.push('\u{1f}');
-        hay.push_str(&s.payment_type.to_lowercase());
-        hay.push('\u{1f}');
-        hay.push_str(PaymentType::parse(&s.payment_type).label_ja());
-        for sku in &s.skus {
+        push_lower(&mut hay, &s.payment_type);
+        if let Some(label) = PaymentType::known_label(&s.payment_type) {
             hay.push('\u{1f}');
-            hay.push_str(&sku.to_lowercase());
+            hay.push_str(label);
+        }
+        for sku in &s.skus {
+            push_lower(&mut hay, sku);
         }
         Row { s, hay }
-    }
-
-    fn key(&self) -> SortKey {
-        (self.s.order_date, self.s.id)
     }
 
     pub fn matches(&self, words: &[String]) -> bool {
@@ -85,9 +79,48 @@ impl Row {
     }
 }
 
+/// Appends a separator and `s` in lower case, without allocating.
+fn push_lower(hay: &mut String, s: &str) {
+    hay.push('\u{1f}');
+    if s.is_ascii() {
+        hay.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        for c in s.chars() {
+            hay.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// A u64 id needs no cryptographic hash: a multiplicative one keeps lookups cheap.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 #[derive(Default)]
 pub struct OrdersModel {
-    rows: HashMap<u64, Row>,
+    /// Bumped on every change (caches key on it).
+    generation: u64,
+    /// (generation, minute, buckets) of the last per-hour count: the dashboard's sparkline is
+    /// not recomputed over every row on every frame.
+    per_hour_cache: std::cell::RefCell<Option<(u64, i64, Vec<u64>)>>,
+    /// Every row once; queues refer to rows by slot, so a scan touches no hash table.
+    slab: Vec<Row>,
+    slots: IdMap<u32>,
     by_status: [Vec<SortKey>; 6],
     upstream_errors: Vec<SortKey>,
     pub intake: Vec<IntakeError>,
@@ -107,31 +140,44 @@ fn remove_sorted(v: &mut Vec<SortKey>, k: &SortKey) {
 }
 
 impl OrdersModel {
+    fn key(&self, slot: u32) -> SortKey {
+        let r = &self.slab[slot as usize];
+        (r.s.order_date, r.s.id, slot)
+    }
+
     /// Loads a full snapshot. Rows already updated by newer events than the snapshot (it may
     /// have been taken before them) keep their newer version.
     pub fn load(&mut self, all: Vec<InstructionSummary>) {
         let mut newer: Vec<InstructionSummary> = Vec::new();
-        if self.loaded || !self.rows.is_empty() {
-            let snapshot: HashMap<u64, u64> = all.iter().map(|s| (s.id, s.version)).collect();
-            for r in self.rows.values() {
+        if self.loaded || !self.slab.is_empty() {
+            let snapshot: IdMap<u64> = all.iter().map(|s| (s.id, s.version)).collect();
+            for r in &self.slab {
                 if snapshot.get(&r.s.id).is_none_or(|v| *v < r.s.version) {
                     newer.push(r.s.clone());
                 }
             }
         }
-        self.rows.clear();
+        self.generation += 1;
+        self.slab.clear();
+        self.slots.clear();
         for v in &mut self.by_status {
             v.clear();
         }
         self.upstream_errors.clear();
+        self.slab.reserve(all.len());
+        self.slots.reserve(all.len());
         for s in all {
-            let row = Row::new(s);
-            let k = row.key();
-            self.by_status[usize::from(row.s.status.index())].push(k);
-            if row.s.upstream_error {
+            if self.slots.contains_key(&s.id) {
+                continue;
+            }
+            let slot = self.slab.len() as u32;
+            self.slots.insert(s.id, slot);
+            let k = (s.order_date, s.id, slot);
+            self.by_status[usize::from(s.status.index())].push(k);
+            if s.upstream_error {
                 self.upstream_errors.push(k);
             }
-            self.rows.insert(row.s.id, row);
+            self.slab.push(Row::new(s));
         }
         for v in &mut self.by_status {
             v.sort_unstable();
@@ -145,31 +191,44 @@ impl OrdersModel {
 
     /// Applies one changed summary (newer versions only).
     pub fn upsert(&mut self, s: InstructionSummary) {
-        if let Some(old) = self.rows.get(&s.id) {
-            if old.s.version > s.version {
-                return;
+        self.generation += 1;
+        let slot = match self.slots.get(&s.id).copied() {
+            Some(slot) => {
+                let old = &self.slab[slot as usize];
+                if old.s.version > s.version {
+                    return;
+                }
+                let k = self.key(slot);
+                let (st, up) = (old.s.status, old.s.upstream_error);
+                remove_sorted(&mut self.by_status[usize::from(st.index())], &k);
+                if up {
+                    remove_sorted(&mut self.upstream_errors, &k);
+                }
+                self.slab[slot as usize] = Row::new(s);
+                slot
             }
-            let k = old.key();
-            remove_sorted(&mut self.by_status[usize::from(old.s.status.index())], &k);
-            if old.s.upstream_error {
-                remove_sorted(&mut self.upstream_errors, &k);
+            None => {
+                let slot = self.slab.len() as u32;
+                self.slots.insert(s.id, slot);
+                self.slab.push(Row::new(s));
+                slot
             }
-        }
-        let row = Row::new(s);
-        let k = row.key();
-        insert_sorted(&mut self.by_status[usize::from(row.s.status.index())], k);
-        if row.s.upstream_error {
+        };
+        let k = self.key(slot);
+        let r = &self.slab[slot as usize];
+        let (st, up) = (r.s.status, r.s.upstream_error);
+        insert_sorted(&mut self.by_status[usize::from(st.index())], k);
+        if up {
             insert_sorted(&mut self.upstream_errors, k);
         }
-        self.rows.insert(row.s.id, row);
     }
 
     pub fn row(&self, id: u64) -> Option<&Row> {
-        self.rows.get(&id)
+        self.slots.get(&id).map(|slot| &self.slab[*slot as usize])
     }
 
     pub fn total(&self) -> usize {
-        self.rows.len()
+        self.slab.len()
     }
 
     /// The instruction keys of a queue (empty for 取込エラー, which has its own list).
@@ -189,17 +248,42 @@ impl OrdersModel {
     }
 
     pub fn position(&self, q: Queue, id: u64) -> Option<usize> {
-        let row = self.rows.get(&id)?;
-        self.keys(q).binary_search(&row.key()).ok()
+        let slot = *self.slots.get(&id)?;
+        self.keys(q).binary_search(&self.key(slot)).ok()
     }
 
-    /// Ids of a queue's rows that contain every word (already lowercased).
-    pub fn filter(&self, q: Queue, words: &[String]) -> Vec<u64> {
-        self.keys(q)
+    /// A queue's rows that contain every word (already lowercased), as (ids, slots) in queue
+    /// order. With `within` (slots of an earlier result), only those rows are considered:
+    /// narrowing while the filter is typed.
+    pub fn filter(
+        &self,
+        q: Queue,
+        words: &[String],
+        within: Option<&[u32]>,
+    ) -> (Vec<u64>, Vec<u32>) {
+        let finders: Vec<memchr::memmem::Finder<'_>> = words
             .iter()
-            .filter(|(_, id)| self.rows.get(id).is_some_and(|r| r.matches(words)))
-            .map(|(_, id)| *id)
-            .collect()
+            .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+            .collect();
+        let hit = |slot: u32| {
+            let hay = self.slab[slot as usize].hay.as_bytes();
+            finders.iter().all(|f| f.find(hay).is_some())
+        };
+        let slots: Vec<u32> = match within {
+            Some(prev) => prev
+                .iter()
+                .copied()
+                .filter(|s| (*s as usize) < self.slab.len() && hit(*s))
+                .collect(),
+            None => self
+                .keys(q)
+                .iter()
+                .map(|(_, _, slot)| *slot)
+                .filter(|s| hit(*s))
+                .collect(),
+        };
+        let ids = slots.iter().map(|s| self.slab[*s as usize].s.id).collect();
+        (ids, slots)
     }
 
     /// Intake errors matching the words (order number and reason).
@@ -216,9 +300,22 @@ impl OrdersModel {
 
     /// Orders per hour over the 24 hours before `now` (oldest first).
     pub fn per_hour(&self, now: NaiveDateTime) -> Vec<u64> {
+        let minute = now.and_utc().timestamp() / 60;
+        if let Some((generation, m, v)) = self.per_hour_cache.borrow().as_ref()
+            && *generation == self.generation
+            && *m == minute
+        {
+            return v.clone();
+        }
+        let v = self.count_per_hour(now);
+        *self.per_hour_cache.borrow_mut() = Some((self.generation, minute, v.clone()));
+        v
+    }
+
+    fn count_per_hour(&self, now: NaiveDateTime) -> Vec<u64> {
         let mut buckets = vec![0u64; 24];
         let start = now - chrono::Duration::hours(24);
-        for r in self.rows.values() {
+        for r in &self.slab {
             if let Some(d) = r.s.order_date
                 && d > start
                 && d <= now

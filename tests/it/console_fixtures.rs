@@ -821,6 +821,7 @@ pub fn detail(id: u64) -> InstructionDetail {
         created_at: at(11, 28, 16, 41),
         updated_at: s.updated_at,
         updated_by: "robot:101".into(),
+        intake: None,
         raw: RawJson::from_value(&json!({
             "orderNo": s.order_no,
             "orderDate": "2026-11-28T16:40:00",

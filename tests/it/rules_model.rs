@@ -275,6 +275,7 @@ fn arb_intake_instruction() -> impl Strategy<Value = Instruction> {
                     created_at: t0(),
                     updated_at: t0(),
                     updated_by: "test".into(),
+                    intake: None,
                     raw: RawJson::from_text("{}".into()),
                 }
             },
@@ -1355,6 +1356,8 @@ async fn intake_case(
             want.created_at = got.created_at;
             want.updated_at = got.updated_at;
             want.trace.clone_from(&got.trace);
+            // The intake record is checked through the history below.
+            want.intake.clone_from(&got.intake);
             prop_assert_eq!(&got, &want, "stored instruction");
             prop_assert_eq!((line.success, line.failure), (1, 0));
             // The audit entry of the intake names the robots that acted, in order.

@@ -440,3 +440,50 @@ async fn sync_stops_cleanly_on_sigterm() {
         "the fetch did run"
     );
 }
+
+#[tokio::test]
+async fn a_schema_1_store_is_migrated_on_open() {
+    let sim = start_sim(15, 50).await;
+    let (engine, dir) = engine_with_setup(&sim).await;
+    run(&engine, range_robot(&engine)).await;
+    let before = engine.store().summaries(None).expect("summaries");
+    let no = before[0].order_no.clone();
+    drop(engine);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // Make it look like schema 1: the version key and the on-disk index keys it had.
+    {
+        let db = sled::open(dir.path().join("store")).expect("sled");
+        let data = db.open_tree("data").expect("tree");
+        data.insert(b"mschema", &1u64.to_be_bytes())
+            .expect("insert");
+        for k in [
+            &b"s\x02stale"[..],
+            b"o\x00\x00\x00\x00\x00\x00\x00\x01stale",
+            b"Estale",
+        ] {
+            data.insert(k, &[0u8; 8]).expect("insert");
+        }
+        db.flush().expect("flush");
+    }
+    let store = Store::open(dir.path()).expect("migrates");
+    assert_eq!(store.summaries(None).expect("summaries"), before);
+    assert!(
+        store.instructions_by_order_no(&no).expect("lookup").len() == 1,
+        "the order index is rebuilt"
+    );
+    drop(store);
+    let db = sled::open(dir.path().join("store")).expect("sled");
+    let data = db.open_tree("data").expect("tree");
+    assert_eq!(
+        data.get(b"mschema").expect("get").map(|v| v.to_vec()),
+        Some(shukka::store::SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    for prefix in [b's', b'o', b'E'] {
+        assert_eq!(
+            data.scan_prefix([prefix]).count(),
+            0,
+            "schema-1 keys {} removed",
+            prefix as char
+        );
+    }
+}

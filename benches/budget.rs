@@ -1,0 +1,748 @@
+//! `cargo bench --bench budget`: every figure of the performance budget, each next to a
+//! baseline measured in the same run (absolute times drift on shared machines), printed as one
+//! table. Without `--bench` (e.g. under `cargo test --all-targets`) it runs a small smoke
+//! version so the harness itself stays tested.
+//!
+//! N (default 100,000) can be changed with SHUKKA_BENCH_N.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Constraint;
+use ratatui::widgets::{Block, Row, Table};
+
+use shukka::engine::RunOptions;
+use shukka::engine::pipeline::{IntakeSetup, ingest_page};
+use shukka::futureshop::{Order, OrderQuery, Unreadable};
+use shukka::robots::linkage::EASY_STATUS;
+use shukka::store::Store;
+use shukka::tui::app::{App, AppEvent};
+use shukka::tui::text::{Lang, text};
+use shukka::tui::theme::Theme;
+
+struct Figure {
+    name: String,
+    ours: String,
+    baseline: String,
+    ratio: String,
+    budget: String,
+    ok: Option<bool>,
+}
+
+fn fig(
+    name: &str,
+    ours: String,
+    baseline: String,
+    ratio: String,
+    budget: &str,
+    ok: Option<bool>,
+) -> Figure {
+    Figure {
+        name: name.into(),
+        ours,
+        baseline,
+        ratio,
+        budget: budget.into(),
+        ok,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[v.len() / 2]
+}
+
+fn ms(d: f64) -> String {
+    format!("{:.3} ms", d * 1000.0)
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let mut total = 0;
+    if let Ok(rd) = std::fs::read_dir(p) {
+        for e in rd.flatten() {
+            let m = match e.metadata() {
+                Ok(m) => m,
+                Err(_) => continue,
+            };
+            if m.is_dir() {
+                total += dir_size(&e.path());
+            } else {
+                total += m.len();
+            }
+        }
+    }
+    total
+}
+
+fn everything() -> OrderQuery {
+    OrderQuery {
+        order_date_start: chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        order_date_end: chrono::NaiveDate::from_ymd_opt(2100, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0)),
+        ..OrderQuery::default()
+    }
+}
+
+fn key(c: char) -> AppEvent {
+    AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let n: usize = std::env::var("SHUKKA_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 100_000 } else { 2_000 });
+    let sync_n = if full { 10_000 } else { 1_000 };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut figures = Vec::new();
+    let work = tempfile::tempdir().expect("tmp");
+    let store_dir = work.path().join("big");
+    eprintln!(
+        "budget: N = {n}{}",
+        if full {
+            ""
+        } else {
+            " (smoke run; `cargo bench --bench budget` for the real figures)"
+        }
+    );
+
+    rt.block_on(async {
+        // ---- 1. Ingest, 7. store size ----
+        let sim = common::sim(n, 100).await;
+        let engine = common::engine(&store_dir, &sim, 0).await;
+        let client = engine.client(1).expect("client");
+        let mut pages: Vec<(Vec<Order>, Vec<Unreadable>)> = Vec::new();
+        let mut pager = client.search_orders(&everything()).expect("pager");
+        while let Some(p) = pager.next_page().await.expect("page") {
+            pages.push((p.items, p.unreadable));
+        }
+        let setup =
+            IntakeSetup::load(engine.store(), 1, common::converter(&engine)).expect("setup");
+        let store = engine.store().clone();
+        let t0 = Instant::now();
+        let ingest_pages = pages;
+        let (store2, pages_back) = tokio::task::spawn_blocking(move || {
+            for (orders, bad) in &ingest_pages {
+                ingest_page(&store, &setup, orders, bad, |_, _| Ok(())).expect("ingest");
+            }
+            store.flush().expect("flush");
+            (store, ingest_pages)
+        })
+        .await
+        .expect("join");
+        let ingest = t0.elapsed().as_secs_f64();
+        drop(pages_back);
+        let stored = store2.counts().instructions() + store2.counts().intake_errors;
+        let ours_rate = stored as f64 / ingest;
+        // Baseline: the same serialized instructions, plain inserts in batches of 100.
+        let mut serialized: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        for s in store2.summaries(None).expect("summaries") {
+            let i = store2.instruction(s.id).expect("get").expect("exists");
+            serialized.push((
+                s.id.to_be_bytes().to_vec(),
+                serde_json::to_vec(&i).expect("json"),
+            ));
+        }
+        let base_dir = work.path().join("baseline-sled");
+        let (base_rate, base_count) = tokio::task::spawn_blocking(move || {
+            let db = sled::Config::new()
+                .path(&base_dir)
+                .mode(sled::Mode::LowSpace)
+                .open()
+                .expect("sled");
+            let t0 = Instant::now();
+            for chunk in serialized.chunks(100) {
+                let mut b = sled::Batch::default();
+                for (k, v) in chunk {
+                    b.insert(k.as_slice(), v.as_slice());
+                }
+                db.apply_batch(b).expect("batch");
+            }
+            db.flush().expect("flush");
+            (
+                serialized.len() as f64 / t0.elapsed().as_secs_f64(),
+                serialized.len(),
+            )
+        })
+        .await
+        .expect("join");
+        let _ = base_count;
+        figures.push(fig(
+            "1. Ingest (convert + rules 1–5 + commit, pages of 100)",
+            format!("{ours_rate:.0} orders/s ({stored} in {ingest:.2} s)"),
+            format!("{base_rate:.0} inserts/s (plain sled batches)"),
+            format!("{:.2}", ours_rate / base_rate),
+            "≥ 20,000/s and ≥ 0.3",
+            Some(ours_rate >= 20_000.0 && ours_rate / base_rate >= 0.3),
+        ));
+        let size_after_sync = store2.size_on_disk().expect("size");
+        let du_after_sync = dir_size(&store_dir);
+        let summaries = store2.summaries(None).expect("summaries");
+        drop(store2);
+        drop(engine);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let reopened = Store::open(&store_dir).expect("reopen");
+        let size_reopen = reopened.size_on_disk().expect("size");
+        drop(reopened);
+        let du_reopen = dir_size(&store_dir);
+        let per100k = |b: u64| b as f64 / 1_048_576.0 * 100_000.0 / stored.max(1) as f64;
+        figures.push(fig(
+            "7. Store size on disk per 100,000 instructions",
+            format!(
+                "{:.0} MiB after sync, {:.0} MiB after reopen (files: {:.0} / {:.0} MiB)",
+                per100k(size_after_sync),
+                per100k(size_reopen),
+                per100k(du_after_sync),
+                per100k(du_reopen)
+            ),
+            format!("{:.0} MiB raw JSON of the orders", {
+                let raw: usize = summaries.len() * 2600;
+                raw as f64 / 1_048_576.0 * 100_000.0 / stored.max(1) as f64
+            }),
+            "-".into(),
+            "report",
+            None,
+        ));
+        sim.shutdown().await;
+
+        // ---- 3. Render, 4. Filter (the console's model over N instructions) ----
+        let mut app = App::new(text(Lang::Ja), Theme { color: true }, false);
+        app.size = (200, 50);
+        app.update(AppEvent::Summaries(Ok(summaries.clone())));
+        app.update(key('2'));
+        let mut term = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+        for _ in 0..20 {
+            term.draw(|f| shukka::tui::view::render(&app, f))
+                .expect("draw");
+        }
+        let mut frames = Vec::new();
+        for i in 0..400 {
+            app.update(key(if i % 80 < 40 { 'j' } else { 'k' }));
+            let t = Instant::now();
+            term.draw(|f| shukka::tui::view::render(&app, f))
+                .expect("draw");
+            frames.push(t.elapsed().as_secs_f64());
+        }
+        let ours_frame = median(frames);
+        // Baseline: a plain ratatui Table of the same visible rows.
+        let rows_text: Vec<Vec<String>> = (app.orders.scroll.offset..app.orders.scroll.offset + 44)
+            .filter_map(|p| app.visible_id(p))
+            .filter_map(|id| app.orders.model.row(id))
+            .map(|r| {
+                let s = &r.s;
+                vec![
+                    s.order_no.clone(),
+                    s.order_date.map(|d| d.to_string()).unwrap_or_default(),
+                    s.customer.clone(),
+                    s.prefecture.clone(),
+                    s.items.to_string(),
+                    s.amount.to_string(),
+                    s.payment_type.clone(),
+                    s.payment.name().to_string(),
+                    s.hold_reasons.join(" "),
+                ]
+            })
+            .collect();
+        let mut base_term = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
+        let mut base_frames = Vec::new();
+        for i in 0..400 {
+            let shift = i % 2;
+            let t = Instant::now();
+            base_term
+                .draw(|f| {
+                    let rows: Vec<Row> = rows_text
+                        .iter()
+                        .skip(shift)
+                        .map(|r| Row::new(r.clone()))
+                        .collect();
+                    let widths = [Constraint::Length(12); 9];
+                    f.render_widget(Table::new(rows, widths).block(Block::bordered()), f.area());
+                })
+                .expect("draw");
+            base_frames.push(t.elapsed().as_secs_f64());
+        }
+        let base_frame = median(base_frames);
+        figures.push(fig(
+            "3. Render: one 出荷指示 frame, 200×50, TestBackend",
+            ms(ours_frame),
+            format!("{} (plain Table)", ms(base_frame)),
+            format!("{:.2}", ours_frame / base_frame),
+            "≤ 2 ms and ≤ 3×",
+            Some(ours_frame <= 0.002 && ours_frame / base_frame <= 3.0),
+        ));
+        // Filter: keystrokes of a live filter.
+        app.update(key('/'));
+        let mut strokes = Vec::new();
+        for c in ['1', '0', '0', '0', '0', '5'] {
+            let t = Instant::now();
+            app.update(key(c));
+            strokes.push(t.elapsed().as_secs_f64());
+        }
+        app.update(AppEvent::Key(KeyEvent::new(
+            KeyCode::Esc,
+            KeyModifiers::NONE,
+        )));
+        app.update(key('/'));
+        for c in ['山', '田', ' ', 't', 'o', 'k', 'y', 'o'] {
+            let t = Instant::now();
+            app.update(key(c));
+            strokes.push(t.elapsed().as_secs_f64());
+        }
+        let worst = strokes.iter().cloned().fold(0.0, f64::max);
+        let baseline_scan = {
+            // Baseline: a plain substring scan over the same number of short strings.
+            let names: Vec<String> = summaries
+                .iter()
+                .map(|s| format!("{} {}", s.order_no, s.customer))
+                .collect();
+            let t = Instant::now();
+            let hits = names.iter().filter(|n| n.contains("山田")).count();
+            std::hint::black_box(hits);
+            t.elapsed().as_secs_f64()
+        };
+        figures.push(fig(
+            "4. Filter: one keystroke over N instructions",
+            format!(
+                "median {} / worst {}",
+                ms(median(strokes.clone())),
+                ms(worst)
+            ),
+            format!("{} (plain substring scan)", ms(baseline_scan)),
+            format!("{:.1}", median(strokes) / baseline_scan.max(1e-9)),
+            "≤ 30 ms",
+            Some(worst <= 0.030),
+        ));
+        drop(app);
+
+        // ---- 2. Sync end to end, 8. status sync ----
+        let sim = common::sim(sync_n, 100).await;
+        let d = work.path().join("sync0");
+        let engine = common::engine(&d, &sim, 0).await;
+        let range = common::range_robot(&engine);
+        let before = sim.with_state(|s| s.request_total());
+        let t0 = Instant::now();
+        let line = engine
+            .run_robot(
+                range,
+                RunOptions {
+                    trigger: "bench".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("sync");
+        let wall0 = t0.elapsed().as_secs_f64();
+        let requests0 = sim.with_state(|s| s.request_total()) - before;
+        // Baseline: the same pages fetched by the client alone (HTTP + JSON, no intake).
+        let client = engine.client(1).expect("client");
+        let t0 = Instant::now();
+        let (fetched, _) = client
+            .search_orders(&everything())
+            .expect("pager")
+            .collect_all()
+            .await
+            .expect("fetch");
+        let fetch_only = t0.elapsed().as_secs_f64();
+        figures.push(fig(
+            &format!("2a. Sync end to end, {sync_n} orders, pacing 0"),
+            format!(
+                "{:.2} s ({} requests, 成功:{} 失敗:{})",
+                wall0, requests0, line.success, line.failure
+            ),
+            format!("{:.2} s fetch only ({} orders)", fetch_only, fetched.len()),
+            format!("{:.2}", wall0 / fetch_only),
+            "report",
+            None,
+        ));
+        // Status sync over the open instructions.
+        let open = engine
+            .store()
+            .summaries(None)
+            .expect("s")
+            .iter()
+            .filter(|s| s.status.is_open())
+            .count();
+        let status = common::robot_named(&engine, EASY_STATUS);
+        let before = sim.with_state(|s| {
+            s.requests()
+                .iter()
+                .filter(|r| r.uri.starts_with("/admin-api/v1/shipping"))
+                .count()
+        });
+        let t0 = Instant::now();
+        engine
+            .run_robot(
+                status,
+                RunOptions {
+                    trigger: "bench".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("status sync");
+        let wall = t0.elapsed().as_secs_f64();
+        let searches = sim.with_state(|s| {
+            s.requests()
+                .iter()
+                .filter(|r| r.uri.starts_with("/admin-api/v1/shipping"))
+                .count()
+        }) - before;
+        let expected = open.div_ceil(100);
+        figures.push(fig(
+            &format!("8. Status sync of {open} open instructions (orderNo batches of 100)"),
+            format!("{searches} search requests, {wall:.2} s"),
+            format!("{open} per-order calls avoided"),
+            "-".into(),
+            "= ⌈open/100⌉ requests",
+            Some(searches == expected),
+        ));
+        drop(engine);
+        sim.shutdown().await;
+
+        if full {
+            // Pacing 1 s with ~20 pages.
+            let sim = common::sim(10_000, 500).await;
+            let d = work.path().join("sync1");
+            let engine = common::engine(&d, &sim, 1000).await;
+            let range = common::range_robot(&engine);
+            engine
+                .client(1)
+                .expect("client")
+                .test_connection()
+                .await
+                .expect("token");
+            let t0 = Instant::now();
+            let line = engine
+                .run_robot(
+                    range,
+                    RunOptions {
+                        trigger: "bench".into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("sync");
+            let wall = t0.elapsed().as_secs_f64();
+            let pages = line.pages as f64;
+            figures.push(fig(
+                "2b. Sync with 1 s pacing (page size 500)",
+                format!("{wall:.2} s for {} pages", line.pages),
+                format!("{:.0} s = pages × 1 s", pages),
+                format!("{:.3}", wall / pages),
+                "≤ 1.05",
+                Some(wall / pages <= 1.05),
+            ));
+            drop(engine);
+            sim.shutdown().await;
+        }
+    });
+
+    // ---- 5. Cold start, RSS; 6. terminal bytes (the real binary in a pty) ----
+    pty_figures(&store_dir, full, &mut figures);
+
+    println!();
+    println!("| figure | ours | baseline (same run) | ratio | budget | met |");
+    println!("|---|---|---|---|---|---|");
+    for f in &figures {
+        let met = match f.ok {
+            Some(true) => "✓",
+            Some(false) => "✗",
+            None => "-",
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            f.name, f.ours, f.baseline, f.ratio, f.budget, met
+        );
+    }
+    println!();
+    println!(
+        "machine: {} cores; N = {n}; {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        chrono::Local::now().format("%Y-%m-%d %H:%M")
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// pty
+
+struct Pty {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn Write + Send>,
+    bytes: Arc<Mutex<Vec<u8>>>,
+    parser: Arc<Mutex<vt100::Parser>>,
+}
+
+impl Pty {
+    fn spawn(args: &[&str], size: (u16, u16)) -> Pty {
+        use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: size.1,
+                cols: size.0,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shukka"));
+        for a in args {
+            cmd.arg(a);
+        }
+        cmd.env("TERM", "xterm-256color");
+        let child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(
+            std::num::NonZero::new(size.1).expect("rows"),
+            std::num::NonZero::new(size.0).expect("cols"),
+            0,
+        )));
+        let (b, p) = (bytes.clone(), parser.clone());
+        thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            // Keep the master alive as long as we read.
+            let _master = pair.master;
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                b.lock().expect("lock").extend_from_slice(&buf[..n]);
+                p.lock().expect("lock").process(&buf[..n]);
+            }
+        });
+        Pty {
+            child,
+            writer,
+            bytes,
+            parser,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.lock().expect("lock").len()
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().expect("lock").screen().contents()
+    }
+
+    fn wait_for(&self, what: &dyn Fn(&str) -> bool, timeout: Duration) -> Option<Duration> {
+        let t0 = Instant::now();
+        while t0.elapsed() < timeout {
+            if what(&self.screen()) {
+                return Some(t0.elapsed());
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        None
+    }
+
+    /// Waits until nothing was written for `quiet`.
+    fn settle(&self, quiet: Duration) {
+        let mut last = self.len();
+        let mut since = Instant::now();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(30) {
+            thread::sleep(Duration::from_millis(10));
+            let now = self.len();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            } else if since.elapsed() >= quiet {
+                return;
+            }
+        }
+    }
+
+    fn send(&mut self, s: &str) {
+        self.writer.write_all(s.as_bytes()).expect("write");
+        self.writer.flush().expect("flush");
+    }
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn server_pid(dir: &Path) -> Option<u32> {
+    let needle = dir.to_string_lossy().into_owned();
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        if cmd.contains(&needle) && cmd.trim_end().ends_with("serve") {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+fn stop_server(dir: &Path) {
+    if let Some(pid) = server_pid(dir) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        for _ in 0..200 {
+            if server_pid(dir).is_none() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
+    let dir_s: PathBuf = dir.to_path_buf();
+    let d = dir_s.to_string_lossy().into_owned();
+    // Cold start: the console starts the server, which opens the store; first frame, and first
+    // frame with the queues filled.
+    let t0 = Instant::now();
+    let mut p = Pty::spawn(&["--data-dir", &d], (80, 24));
+    let first = p
+        .wait_for(&|s| s.contains("ダッシュボード"), Duration::from_secs(30))
+        .map(|_| t0.elapsed());
+    let data = p
+        .wait_for(
+            &|s| {
+                // The 出荷待ち bar of the dashboard shows its count once the data is in.
+                s.lines().any(|l| {
+                    l.contains("出荷待ち")
+                        && l.split(|c: char| !c.is_ascii_digit())
+                            .filter_map(|n| n.parse::<u64>().ok())
+                            .any(|n| n > 0)
+                })
+            },
+            Duration::from_secs(60),
+        )
+        .map(|_| t0.elapsed());
+    p.settle(Duration::from_millis(500));
+    let console_rss = rss_kb(p.child.process_id().unwrap_or(0)).unwrap_or(0);
+    let server_rss = server_pid(dir).and_then(rss_kb).unwrap_or(0);
+    // Baseline: the same binary printing its version (process start + exit).
+    let t = Instant::now();
+    let _ = std::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
+        .arg("--version")
+        .output();
+    let base_start = t.elapsed().as_secs_f64();
+    let with_data = data.map(|d| d.as_secs_f64()).unwrap_or(f64::NAN);
+    figures.push(fig(
+        "5. Cold start (console + server start, store open) to first frame / to queues shown",
+        format!(
+            "{} / {}",
+            first
+                .map(|d| ms(d.as_secs_f64()))
+                .unwrap_or_else(|| "timeout".into()),
+            data.map(|d| ms(d.as_secs_f64()))
+                .unwrap_or_else(|| "timeout".into())
+        ),
+        format!("{} (`shukka --version`)", ms(base_start)),
+        format!("{:.0}", with_data / base_start),
+        "≤ 500 ms",
+        Some(with_data <= 0.5),
+    ));
+    figures.push(fig(
+        "5. Resident memory after the first frame with data",
+        format!(
+            "console {} MiB, server {} MiB",
+            console_rss / 1024,
+            server_rss / 1024
+        ),
+        "-".into(),
+        "-".into(),
+        "≤ 200 MB",
+        Some(console_rss / 1024 <= 200 && server_rss / 1024 <= 200),
+    ));
+    // Idle bytes.
+    let idle_window = if full {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(2)
+    };
+    let before = p.len();
+    thread::sleep(idle_window);
+    let idle = p.len() - before;
+    // `j` on a full list: cursor moves and scrolling.
+    p.send("2");
+    p.settle(Duration::from_millis(300));
+    let mut per = Vec::new();
+    let presses = if full { 60 } else { 15 };
+    for _ in 0..presses {
+        let b = p.len();
+        p.send("j");
+        p.settle(Duration::from_millis(120));
+        per.push((p.len() - b) as f64);
+    }
+    let avg = per.iter().sum::<f64>() / per.len() as f64;
+    let max = per.iter().cloned().fold(0.0, f64::max);
+    figures.push(fig(
+        &format!("6. Terminal bytes: {} s idle", idle_window.as_secs()),
+        format!("{idle} bytes"),
+        "-".into(),
+        "-".into(),
+        "0",
+        Some(idle == 0),
+    ));
+    figures.push(fig(
+        "6. Terminal bytes per `j` on a full 80×24 list",
+        format!("avg {avg:.0} / max {max:.0} bytes"),
+        "-".into(),
+        "-".into(),
+        "≤ 4 KB",
+        Some(max <= 4096.0),
+    ));
+    p.send("q");
+    let _ = p.child.wait();
+    // The same at 200×50 (more cells change per scrolled row).
+    let mut p = Pty::spawn(&["--data-dir", &d], (200, 50));
+    p.wait_for(&|s| s.contains("ダッシュボード"), Duration::from_secs(30));
+    p.settle(Duration::from_millis(500));
+    p.send("2");
+    p.settle(Duration::from_millis(300));
+    let mut per = Vec::new();
+    for _ in 0..presses {
+        let b = p.len();
+        p.send("j");
+        p.settle(Duration::from_millis(120));
+        per.push((p.len() - b) as f64);
+    }
+    let avg = per.iter().sum::<f64>() / per.len() as f64;
+    let max = per.iter().cloned().fold(0.0, f64::max);
+    figures.push(fig(
+        "6. Terminal bytes per `j` on a full 200×50 list",
+        format!("avg {avg:.0} / max {max:.0} bytes"),
+        "-".into(),
+        "-".into(),
+        "(≤ 4 KB at 80×24)",
+        None,
+    ));
+    p.send("q");
+    let _ = p.child.wait();
+    stop_server(dir);
+}
