@@ -123,12 +123,14 @@ impl Engine {
         }
         let fetch_end = line.window.map(|w| w.1);
         let completed_diff = robot.action == LinkAction::FetchDiff && line.state == RunState::Done;
+        let finished = line.ended;
         line = store.write(|t| {
+            let mut c = t.cursor(robot.id)?.unwrap_or_default();
             if completed_diff {
-                let mut c = t.cursor(robot.id)?.unwrap_or_default();
                 c.last_success_end = fetch_end;
-                t.put_cursor(robot.id, &c)?;
             }
+            c.last_finish = finished;
+            t.put_cursor(robot.id, &c)?;
             t.put_run(&line)
         })?;
         store.flush_async().await?;

@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 
 use super::{Engine, RunOptions, now};
 use crate::domain::RunLogEntry;
-use crate::robots::linkage::LinkageRobot;
+use crate::robots::linkage::{LinkageRobot, Trigger};
 
 impl Engine {
     /// Enabled robots whose time trigger is due now and that are not running.
@@ -22,8 +22,13 @@ impl Engine {
             .into_iter()
             .filter(|r| r.enabled && !running.contains(&r.id))
             .filter(|r| {
-                let last = store.cursor(r.id).ok().flatten().and_then(|c| c.last_start);
-                r.trigger.due(last, at)
+                let cursor = store.cursor(r.id).ok().flatten().unwrap_or_default();
+                // A run the process did not live to finish is taken up again at once.
+                let interrupted =
+                    matches!(r.trigger, Trigger::Every { .. } | Trigger::Daily { .. })
+                        && cursor.last_start.is_some()
+                        && cursor.last_finish < cursor.last_start;
+                interrupted || r.trigger.due(cursor.last_start, at)
             })
             .collect()
     }

@@ -847,6 +847,10 @@ pub struct SyncCursor {
     pub pages: u64,
     /// Last start of this robot (for time triggers).
     pub last_start: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Last time a run of this robot ended (in any state). A start after the last end means
+    /// the process stopped mid-run: the robot is due again at once.
+    #[serde(default)]
+    pub last_finish: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// One atomic write. Reads see the transaction's own writes.

@@ -487,3 +487,89 @@ async fn a_schema_1_store_is_migrated_on_open() {
         );
     }
 }
+
+/// A fetch the process did not live to finish is taken up again at once by the next
+/// `sync --once`, even when its trigger is not due for an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_fetch_is_due_again_at_once() {
+    let sim = start_sim(300, 20).await;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("data");
+    let setup = tmp.path().join("setup.toml");
+    std::fs::write(&setup, setup_toml(&sim, "FS_TEST_SECRET")).expect("write");
+    assert!(
+        shukka(&dir, &["setup", "apply", setup.to_str().expect("path")])
+            .await
+            .status
+            .success()
+    );
+    let robots: serde_json::Value = serde_json::from_slice(
+        &shukka(&dir, &["robots", "list", "--format", "json"])
+            .await
+            .stdout,
+    )
+    .expect("json");
+    for l in robots["linkage"].as_array().expect("list") {
+        let id = l["robot"]["id"].as_u64().expect("id").to_string();
+        let name = l["robot"]["name"].as_str().unwrap_or("");
+        if name == shukka::robots::linkage::EASY_FETCH {
+            assert!(
+                shukka(&dir, &["robots", "trigger", &id, "1h"])
+                    .await
+                    .status
+                    .success()
+            );
+        } else {
+            assert!(
+                shukka(&dir, &["robots", "disable", &id])
+                    .await
+                    .status
+                    .success()
+            );
+        }
+    }
+    sim.with_state(|s| s.faults.latency_ms = 100);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .arg("sync")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Let it commit a few pages, then kill it.
+    let pages = || {
+        sim.with_state(|s| {
+            s.requests()
+                .iter()
+                .filter(|r| r.uri.starts_with("/admin-api/v1/shipping"))
+                .count()
+        })
+    };
+    let t0 = std::time::Instant::now();
+    while pages() < 4 {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "the fetch did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().await.expect("SIGKILL");
+    sim.with_state(|s| s.faults.latency_ms = 0);
+    {
+        let store = Store::open(&dir).expect("reopens");
+        assert!(store.counts().instructions() < 300, "killed before the end");
+    }
+    let once = shukka(&dir, &["sync", "--once"]).await;
+    assert!(once.status.success(), "{}{}", text(&once), err(&once));
+    assert!(
+        text(&once).contains("出荷指示取得(差分)"),
+        "the interrupted fetch ran again: {}",
+        text(&once)
+    );
+    let store = Store::open(&dir).expect("open");
+    assert_eq!(
+        store.counts().instructions() + store.counts().intake_errors,
+        300
+    );
+}
