@@ -58,14 +58,27 @@ impl fmt::Debug for RawJson {
     }
 }
 
+/// In JSON the document is embedded as itself; in binary formats (the store's records) it is
+/// a string.
 impl Serialize for RawJson {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        if s.is_human_readable() {
+            self.0.serialize(s)
+        } else {
+            s.serialize_str(self.0.get())
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(RawJson(Box::<serde_json::value::RawValue>::deserialize(d)?))
+        if d.is_human_readable() {
+            Ok(RawJson(Box::<serde_json::value::RawValue>::deserialize(d)?))
+        } else {
+            let text = String::deserialize(d)?;
+            serde_json::value::RawValue::from_string(text)
+                .map(RawJson)
+                .map_err(serde::de::Error::custom)
+        }
     }
 }

@@ -193,6 +193,13 @@ async fn serve_loop(
     let _ = scheduler.await;
     fan_task.abort();
     let _ = engine.store().flush_async().await;
+    // A clean stop leaves an index snapshot: the next start skips rebuilding the indexes.
+    let store = engine.store().clone();
+    match tokio::task::spawn_blocking(move || store.save_snapshot()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "index snapshot not saved"),
+        Err(e) => tracing::warn!(error = %e, "index snapshot not saved"),
+    }
 }
 
 /// One client: hello, then calls and an optional subscription, until it goes away. Nothing a

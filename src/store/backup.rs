@@ -84,7 +84,7 @@ pub fn backup(
         let json = if v.is_empty() {
             None
         } else {
-            serde_json::from_slice::<Value>(v).ok()
+            super::record_as_json(k, v)
         };
         let rec = match json {
             Some(j) => Line {

@@ -126,8 +126,9 @@ type OrderRef = (u64, String);
 
 /// Secondary indexes, kept in memory and rebuilt from the records at open: each is a pure
 /// function of the stored instructions and intake errors, and writing them to sled would cost a
-/// key per order (sled's cost is per key).
-#[derive(Default)]
+/// key per order (sled's cost is per key). A clean shutdown saves them in a snapshot file so that
+/// the next open skips the rebuild.
+#[derive(Default, Serialize, serde::Deserialize)]
 struct Index {
     /// (API認証設定, orderNo) → instruction id: one instruction per order.
     by_order: HashMap<OrderRef, u64>,
@@ -152,6 +153,9 @@ struct IndexDelta {
 #[derive(Default)]
 struct Counters {
     next: HashMap<&'static str, u64>,
+    /// Bumped by every committed write: an index snapshot is valid only for the generation it
+    /// was taken at.
+    generation: u64,
 }
 
 pub const SEQ_INSTRUCTION: &str = "instruction";
@@ -214,6 +218,44 @@ fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     serde_json::to_writer(&mut out, v)
         .map_err(|e| StoreError::Invalid(format!("cannot encode a record: {e}")))?;
     Ok(out)
+}
+
+/// Instruction records: a tag byte, then lz4-compressed postcard. Records written as JSON by
+/// earlier builds (first byte `{`) are still read.
+const PACKED: u8 = 1;
+
+fn enc_instruction(i: &Instruction) -> Result<Vec<u8>> {
+    let bin = postcard::to_stdvec(i)
+        .map_err(|e| StoreError::Invalid(format!("cannot encode an instruction: {e}")))?;
+    let mut out = Vec::with_capacity(bin.len() / 2 + 8);
+    out.push(PACKED);
+    out.extend_from_slice(&lz4_flex::compress_prepend_size(&bin));
+    Ok(out)
+}
+
+fn dec_instruction(key: &[u8], bytes: &[u8]) -> Result<Instruction> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).chars().take(40).collect(),
+        detail,
+    };
+    match bytes.first() {
+        Some(&PACKED) => {
+            let bin = lz4_flex::decompress_size_prepended(&bytes[1..])
+                .map_err(|e| corrupt(e.to_string()))?;
+            postcard::from_bytes(&bin).map_err(|e| corrupt(e.to_string()))
+        }
+        _ => dec(key, bytes),
+    }
+}
+
+/// A stored record as JSON, for backups that do not depend on the record encoding: packed
+/// instruction records are unpacked, JSON records are parsed, anything else is `None`.
+pub(crate) fn record_as_json(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
+    if key.first() == Some(&INSTRUCTION) && bytes.first() == Some(&PACKED) {
+        let i = dec_instruction(key, bytes).ok()?;
+        return serde_json::to_value(&i).ok();
+    }
+    serde_json::from_slice(bytes).ok()
 }
 
 fn dec_borrowed<'a, T: serde::Deserialize<'a>>(key: &[u8], bytes: &'a [u8]) -> Result<T> {
@@ -285,20 +327,91 @@ impl Store {
             None => self.seed()?,
         }
         // Counters: stored value, never below what the keys show.
+        let generation = self.meta_u64("generation")?.unwrap_or(0);
         {
             let mut c = self.lock();
             for (name, start) in SEQS {
                 let stored = self.meta_u64(&format!("next/{name}"))?.unwrap_or(start);
                 c.next.insert(name, stored.max(start));
             }
+            c.generation = generation;
         }
-        self.recount()?;
+        if !self.load_snapshot(generation) {
+            self.recount()?;
+        }
         self.mark_interrupted_runs()?;
         Ok(())
     }
 
+    fn snapshot_path(&self) -> PathBuf {
+        self.inner.path.join("index.snapshot")
+    }
+
+    /// Uses the index snapshot when it was taken at the store's current generation (nothing was
+    /// written since). Anything else — no file, another generation, a damaged file — means a
+    /// rebuild from the records.
+    fn load_snapshot(&self, generation: u64) -> bool {
+        let Ok(bytes) = std::fs::read(self.snapshot_path()) else {
+            return false;
+        };
+        let Ok(plain) = lz4_flex::decompress_size_prepended(&bytes) else {
+            return false;
+        };
+        let Ok(snap) = postcard::from_bytes::<Snapshot>(&plain) else {
+            return false;
+        };
+        if snap.generation != generation || snap.schema != SCHEMA_VERSION {
+            return false;
+        }
+        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = snap.counts;
+        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = snap.index;
+        true
+    }
+
+    /// Saves the indexes for a fast next open (on a clean shutdown). Written to a temporary
+    /// file and renamed, so a crash leaves either the old snapshot or the new one.
+    pub fn save_snapshot(&self) -> Result<()> {
+        let counters = self.lock();
+        self.inner.db.flush()?;
+        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        let counts = self.counts();
+        let snap = SnapshotRef {
+            schema: SCHEMA_VERSION,
+            generation: counters.generation,
+            counts: &counts,
+            index: &index,
+        };
+        let plain = postcard::to_stdvec(&snap)
+            .map_err(|e| StoreError::Invalid(format!("snapshot: {e}")))?;
+        drop(index);
+        let packed = lz4_flex::compress_prepend_size(&plain);
+        let tmp = self.inner.path.join("index.snapshot.tmp");
+        let io = |e: std::io::Error| StoreError::Sled(format!("writing the index snapshot: {e}"));
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io)?;
+            f.write_all(&packed).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, self.snapshot_path()).map_err(io)?;
+        drop(counters);
+        Ok(())
+    }
+
+    fn drop_snapshot(&self) {
+        let _ = std::fs::remove_file(self.snapshot_path());
+    }
+
     /// Schema upgrades go here, one step at a time.
     pub(crate) fn migrate(&self, from: u64) -> Result<()> {
+        self.drop_snapshot();
         let mut v = from;
         while v < SCHEMA_VERSION {
             if v == 1 {
@@ -457,6 +570,11 @@ impl Store {
             let next = counters.next.get(name).copied().unwrap_or(1);
             batch.insert(str_key(META, &format!("next/{name}")), &next.to_be_bytes());
         }
+        counters.generation += 1;
+        batch.insert(
+            str_key(META, "generation"),
+            &counters.generation.to_be_bytes(),
+        );
         // Secrets first: a secret without its record is harmless, the reverse is not.
         for (id, secret) in secret_ops {
             match secret {
@@ -540,7 +658,11 @@ impl Store {
     }
 
     pub fn instruction(&self, id: u64) -> Result<Option<Instruction>> {
-        self.get(&id_key(INSTRUCTION, id))
+        let key = id_key(INSTRUCTION, id);
+        match self.inner.data.get(&key)? {
+            Some(v) => Ok(Some(dec_instruction(&key, &v)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
@@ -801,6 +923,11 @@ impl Store {
         Ok(out)
     }
 
+    #[doc(hidden)]
+    pub fn _snapshot_exists(&self) -> bool {
+        self.snapshot_path().exists()
+    }
+
     /// Replaces everything with `entries` (restore). Counters and counts are rebuilt.
     pub(crate) fn replace_all(
         &self,
@@ -808,6 +935,7 @@ impl Store {
         secrets: Vec<(u64, Secret)>,
     ) -> Result<()> {
         let mut counters = self.lock();
+        self.drop_snapshot();
         self.inner.data.clear()?;
         self.inner.secrets.clear()?;
         let mut batch = sled::Batch::default();
@@ -833,6 +961,22 @@ impl Store {
         }));
         Ok(())
     }
+}
+
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    schema: u64,
+    generation: u64,
+    counts: &'a Counts,
+    index: &'a Index,
+}
+
+#[derive(serde::Deserialize)]
+struct Snapshot {
+    schema: u64,
+    generation: u64,
+    counts: Counts,
+    index: Index,
 }
 
 /// Progress of a fetch robot (差分), committed with each page.
@@ -921,7 +1065,11 @@ impl Txn<'_> {
     }
 
     pub fn instruction(&self, id: u64) -> Result<Option<Instruction>> {
-        self.get(&id_key(INSTRUCTION, id))
+        let key = id_key(INSTRUCTION, id);
+        match self.get_raw(&key)? {
+            Some(v) => Ok(Some(dec_instruction(&key, &v)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
@@ -990,7 +1138,8 @@ impl Txn<'_> {
                 .push((i.id, old.map(|o| o.status), summary.status));
         }
         adjust(&mut self.counts, &summary, 1);
-        self.put(id_key(INSTRUCTION, i.id), i)?;
+        let record = enc_instruction(i)?;
+        self.put_raw(id_key(INSTRUCTION, i.id), record);
         let json = enc(&summary)?;
         self.delta
             .summaries

@@ -4,6 +4,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
+use base64::Engine as _;
 use shukka::domain::*;
 use shukka::sim::NewOrder;
 use shukka::store::{Store, backup};
@@ -249,6 +250,26 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
             .expect("read")
             .contains("demo-secret"),
         "no secret unless asked"
+    );
+    // Instruction records are packed on disk but readable JSON in a backup.
+    let text = std::fs::read_to_string(&file).expect("read");
+    let instruction_lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| {
+            l["k"].as_str().is_some_and(|k| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(k)
+                    .is_ok_and(|k| k.first() == Some(&b'i'))
+            })
+        })
+        .collect();
+    assert!(!instruction_lines.is_empty());
+    assert!(
+        instruction_lines
+            .iter()
+            .all(|l| l["v"]["order_no"].is_string() && l["b"].is_null()),
+        "every instruction is JSON in the backup"
     );
 
     let other = tempfile::tempdir().expect("tmp");
@@ -571,5 +592,64 @@ async fn an_interrupted_fetch_is_due_again_at_once() {
     assert_eq!(
         store.counts().instructions() + store.counts().intake_errors,
         300
+    );
+}
+
+/// A clean shutdown saves the indexes; the next open uses them only if nothing was written
+/// since — a write after the snapshot makes the next open rebuild them from the records.
+#[tokio::test]
+async fn the_index_snapshot_is_used_only_when_current() {
+    let sim = start_sim(30, 50).await;
+    let (engine, dir) = engine_with_setup(&sim).await;
+    run(&engine, range_robot(&engine)).await;
+    let ready = engine
+        .store()
+        .summaries(Some(Status::Ready))
+        .expect("ready");
+    let target = ready[0].clone();
+    engine.store().save_snapshot().expect("snapshot");
+    drop(engine);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let store = Store::open(dir.path()).expect("opens from the snapshot");
+    assert!(store._snapshot_exists());
+    assert_eq!(
+        store
+            .instruction_id(target.auth_id, &target.order_no)
+            .expect("lookup"),
+        Some(target.id)
+    );
+    assert_eq!(store.ids_in(Status::Ready).expect("ids").len(), ready.len());
+    assert_eq!(
+        store.summaries(None).expect("all").len() as u64,
+        store.counts().instructions()
+    );
+    // A write after the snapshot, then an unclean stop (no new snapshot).
+    let e = shukka::engine::Engine::new(store);
+    e.hold(target.id, None, "確認", &operator()).expect("hold");
+    drop(e);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let store = Store::open(dir.path()).expect("reopens");
+    assert!(
+        store
+            .ids_in(Status::Held)
+            .expect("held")
+            .contains(&target.id),
+        "rebuilt, not the stale snapshot"
+    );
+    assert!(
+        !store
+            .ids_in(Status::Ready)
+            .expect("ready")
+            .contains(&target.id)
+    );
+    // A damaged snapshot is ignored too.
+    std::fs::write(dir.path().join("index.snapshot"), b"garbage").expect("write");
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopens");
+    assert!(
+        store
+            .ids_in(Status::Held)
+            .expect("held")
+            .contains(&target.id)
     );
 }
