@@ -8,7 +8,7 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -108,6 +108,12 @@ fn main() {
         .build()
         .expect("runtime");
     let mut figures = Vec::new();
+    // Only the console figures (5, 6), on an existing data directory.
+    if let Ok(dir) = std::env::var("SHUKKA_BENCH_CONSOLE_ONLY") {
+        pty_figures(Path::new(&dir), full, &mut figures);
+        print_table(&figures, n);
+        return;
+    }
     let work = tempfile::tempdir().expect("tmp");
     let store_dir = work.path().join("big");
     eprintln!(
@@ -451,12 +457,29 @@ fn main() {
     });
 
     // ---- 5. Cold start, RSS; 6. terminal bytes (the real binary in a pty) ----
+    // The simulator is gone: robots due now would fail and retry while the console is being
+    // measured. An idle console means nothing is due, so they are set to 手動 for this part.
+    {
+        let engine = shukka::engine::Engine::new(Store::open(&store_dir).expect("store"));
+        for r in engine.store().linkage_robots().expect("robots") {
+            engine
+                .set_linkage_trigger(
+                    r.id,
+                    shukka::robots::linkage::Trigger::Manual,
+                    &shukka::domain::Actor::System,
+                )
+                .expect("trigger");
+        }
+    }
     pty_figures(&store_dir, full, &mut figures);
+    print_table(&figures, n);
+}
 
+fn print_table(figures: &[Figure], n: usize) {
     println!();
     println!("| figure | ours | baseline (same run) | ratio | budget | met |");
     println!("|---|---|---|---|---|---|");
-    for f in &figures {
+    for f in figures {
         let met = match f.ok {
             Some(true) => "✓",
             Some(false) => "✗",
@@ -618,16 +641,14 @@ fn stop_server(dir: &Path) {
     }
 }
 
-fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
-    let dir_s: PathBuf = dir.to_path_buf();
-    let d = dir_s.to_string_lossy().into_owned();
-    // Cold start: the console starts the server, which opens the store; first frame, and first
-    // frame with the queues filled.
+/// Starts the console in a pty and times its first frame and the first frame that shows the
+/// queue counts.
+fn console_start(dir: &str, size: (u16, u16)) -> (Pty, Option<f64>, Option<f64>) {
     let t0 = Instant::now();
-    let mut p = Pty::spawn(&["--data-dir", &d], (80, 24));
+    let p = Pty::spawn(&["--data-dir", dir], size);
     let first = p
         .wait_for(&|s| s.contains("ダッシュボード"), Duration::from_secs(30))
-        .map(|_| t0.elapsed());
+        .map(|_| t0.elapsed().as_secs_f64());
     let data = p
         .wait_for(
             &|s| {
@@ -641,32 +662,68 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
             },
             Duration::from_secs(60),
         )
-        .map(|_| t0.elapsed());
-    p.settle(Duration::from_millis(500));
-    let console_rss = rss_kb(p.child.process_id().unwrap_or(0)).unwrap_or(0);
-    let server_rss = server_pid(dir).and_then(rss_kb).unwrap_or(0);
+        .map(|_| t0.elapsed().as_secs_f64());
+    (p, first, data)
+}
+
+fn start_figure(
+    figures: &mut Vec<Figure>,
+    name: &str,
+    first: Option<f64>,
+    data: Option<f64>,
+    base: f64,
+    budget: bool,
+) {
+    let show = |d: Option<f64>| d.map(ms).unwrap_or_else(|| "timeout".into());
+    let with_data = data.unwrap_or(f64::NAN);
+    figures.push(fig(
+        name,
+        format!("{} / {}", show(first), show(data)),
+        format!("{} (`shukka --version`)", ms(base)),
+        format!("{:.0}", with_data / base),
+        if budget { "≤ 500 ms" } else { "(≤ 500 ms)" },
+        budget.then_some(with_data <= 0.5),
+    ));
+}
+
+fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
+    let d = dir.to_string_lossy().into_owned();
     // Baseline: the same binary printing its version (process start + exit).
     let t = Instant::now();
     let _ = std::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
         .arg("--version")
         .output();
     let base_start = t.elapsed().as_secs_f64();
-    let with_data = data.map(|d| d.as_secs_f64()).unwrap_or(f64::NAN);
-    figures.push(fig(
-        "5. Cold start (console + server start, store open) to first frame / to queues shown",
-        format!(
-            "{} / {}",
-            first
-                .map(|d| ms(d.as_secs_f64()))
-                .unwrap_or_else(|| "timeout".into()),
-            data.map(|d| ms(d.as_secs_f64()))
-                .unwrap_or_else(|| "timeout".into())
-        ),
-        format!("{} (`shukka --version`)", ms(base_start)),
-        format!("{:.0}", with_data / base_start),
-        "≤ 500 ms",
-        Some(with_data <= 0.5),
-    ));
+    stop_server(dir);
+
+    // A. The server was not stopped cleanly (crash, power loss): no index snapshot, the server
+    // rebuilds its indexes from the records.
+    let _ = std::fs::remove_file(dir.join("index.snapshot"));
+    let (mut p, first, data) = console_start(&d, (80, 24));
+    p.send("q");
+    let _ = p.child.wait();
+    start_figure(
+        figures,
+        "5a. Cold start after a crash (server start, index rebuild) to first frame / queues shown",
+        first,
+        data,
+        base_start,
+        false,
+    );
+    // B. After a clean stop (the usual morning): the server reads its index snapshot.
+    stop_server(dir);
+    let (mut p, first, data) = console_start(&d, (80, 24));
+    start_figure(
+        figures,
+        "5b. Cold start after a clean stop (server start, snapshot) to first frame / queues shown",
+        first,
+        data,
+        base_start,
+        true,
+    );
+    p.settle(Duration::from_millis(500));
+    let console_rss = rss_kb(p.child.process_id().unwrap_or(0)).unwrap_or(0);
+    let server_rss = server_pid(dir).and_then(rss_kb).unwrap_or(0);
     figures.push(fig(
         "5. Resident memory after the first frame with data",
         format!(
@@ -679,18 +736,40 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         "≤ 200 MB",
         Some(console_rss / 1024 <= 200 && server_rss / 1024 <= 200),
     ));
-    // Idle bytes.
+    // The 出荷指示 list (the largest answer) must be in before the console can be idle.
+    p.send("2");
+    p.wait_for(
+        // The table header is drawn only once there are rows (before: 読み込み中…).
+        &|s| s.contains("受注コード"),
+        Duration::from_secs(60),
+    );
+    p.settle(Duration::from_millis(500));
+    // Idle bytes. The only label that moves on an idle screen is the sync age, which changes
+    // on the wall-clock minute; the 10 s window is one without a minute boundary, and a whole
+    // minute is measured as well.
     let idle_window = if full {
         Duration::from_secs(10)
     } else {
         Duration::from_secs(2)
     };
+    let into_minute = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() % 60)
+            .unwrap_or(0)
+    };
+    while !(1..=60 - idle_window.as_secs() - 2).contains(&into_minute()) {
+        thread::sleep(Duration::from_millis(200));
+    }
     let before = p.len();
     thread::sleep(idle_window);
     let idle = p.len() - before;
+    let idle_minute = full.then(|| {
+        let before = p.len();
+        thread::sleep(Duration::from_secs(60));
+        p.len() - before
+    });
     // `j` on a full list: cursor moves and scrolling.
-    p.send("2");
-    p.settle(Duration::from_millis(300));
     let mut per = Vec::new();
     let presses = if full { 60 } else { 15 };
     for _ in 0..presses {
@@ -709,6 +788,16 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         "0",
         Some(idle == 0),
     ));
+    if let Some(b) = idle_minute {
+        figures.push(fig(
+            "6. Terminal bytes: 60 s idle (one sync-age repaint on the minute)",
+            format!("{b} bytes"),
+            "-".into(),
+            "-".into(),
+            "-",
+            None,
+        ));
+    }
     figures.push(fig(
         "6. Terminal bytes per `j` on a full 80×24 list",
         format!("avg {avg:.0} / max {max:.0} bytes"),
@@ -719,12 +808,20 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
     ));
     p.send("q");
     let _ = p.child.wait();
-    // The same at 200×50 (more cells change per scrolled row).
-    let mut p = Pty::spawn(&["--data-dir", &d], (200, 50));
-    p.wait_for(&|s| s.contains("ダッシュボード"), Duration::from_secs(30));
-    p.settle(Duration::from_millis(500));
+    // C. Another console while the server runs (an operator logging in), at 200×50, which
+    // also gives the bytes per `j` on a bigger screen.
+    let (mut p, first, data) = console_start(&d, (200, 50));
+    start_figure(
+        figures,
+        "5c. Console start with the server running to first frame / queues shown",
+        first,
+        data,
+        base_start,
+        true,
+    );
     p.send("2");
-    p.settle(Duration::from_millis(300));
+    p.wait_for(&|s| s.contains("受注コード"), Duration::from_secs(60));
+    p.settle(Duration::from_millis(500));
     let mut per = Vec::new();
     for _ in 0..presses {
         let b = p.len();

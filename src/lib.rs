@@ -1,5 +1,6 @@
 //! shukka (出荷): a terminal console that runs a futureshop shop's order-to-shipping workflow.
 
+pub mod alloc;
 pub mod cli;
 pub mod cmd;
 pub mod domain;

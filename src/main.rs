@@ -5,6 +5,7 @@ use shukka::cli::Cli;
 use shukka::cmd;
 
 fn main() -> Result<()> {
+    shukka::alloc::return_memory_promptly();
     // Expected failures (wrong credentials, bad input) are reported as one clear message;
     // backtraces stay available for panics and on request (RUST_LIB_BACKTRACE=1).
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {

@@ -101,7 +101,8 @@ pub async fn connect_or_start(dir: &Path) -> Result<RemoteClient> {
                 dir.join("shukka.log").display()
             ));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Connecting is cheap; a short poll keeps the wait close to the server's real start.
+        tokio::time::sleep(Duration::from_millis(15)).await;
     }
 }
 

@@ -2278,7 +2278,12 @@ impl App {
         let t = self.text;
         let mut s = match st.last_ok {
             None => t.never_synced.to_string(),
-            Some(at) => format!("{} {}", t.synced, age(t, (now - at).num_seconds())),
+            Some(at) => {
+                // Counted in wall-clock minutes, so the label changes exactly on the minute —
+                // the one moment an idle screen is repainted — not at a phase set by the last run.
+                let minutes = now.timestamp().div_euclid(60) - at.timestamp().div_euclid(60);
+                format!("{} {}", t.synced, age(t, minutes * 60))
+            }
         };
         if st.failing {
             s = format!("{s} [{}]", t.failing);
@@ -2293,10 +2298,26 @@ impl App {
     }
 
     /// Instruction counts per queue, as shown on the tabs.
+    /// Rows per queue: from the loaded list, or — while the list is still on its way (it is
+    /// the largest answer by far) — the server's counts, which arrive first.
     pub fn queue_counts(&self) -> HashMap<Queue, usize> {
+        let model = &self.orders.model;
         QUEUES
             .iter()
-            .map(|q| (*q, self.orders.model.len(*q)))
+            .map(|q| {
+                let n = if model.loaded {
+                    model.len(*q)
+                } else {
+                    let c = &self.counts;
+                    let n = match q {
+                        Queue::Status(s) => c.get(*s),
+                        Queue::IntakeErrors => c.intake_errors,
+                        Queue::UpstreamErrors => c.upstream_errors,
+                    };
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                };
+                (*q, n)
+            })
             .collect()
     }
 

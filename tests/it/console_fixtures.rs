@@ -892,7 +892,7 @@ pub fn dry_run_changes() -> Vec<DryRunChange> {
 // ------------------------------------------------------------------------------------------
 // Building and driving the app
 
-fn value<T: serde::Serialize>(v: T) -> serde_json::Value {
+pub fn value<T: serde::Serialize>(v: T) -> serde_json::Value {
     serde_json::to_value(v).expect("fixture serializes")
 }
 

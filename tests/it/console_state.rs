@@ -1197,3 +1197,49 @@ fn console_read_only_refuses_changes_without_effects() {
         vec![Effect::Call(Tag::Detail(1), Request::Instruction { id: 1 })]
     );
 }
+
+#[test]
+fn queue_counts_show_before_the_list_arrives() {
+    use shukka::tui::app::AppEvent;
+    let mut a = empty_app(shukka::tui::text::Lang::Ja, true, false, 80, 24);
+    let all = many(30);
+    let mut c = counts(&all);
+    c.intake_errors = 2;
+    c.upstream_errors = 1;
+    // The counts answer is small and arrives first; the dashboard shows it at once.
+    a.update(AppEvent::Reply(Tag::Counts, Ok(value(c.clone()))));
+    assert!(!a.orders.model.loaded);
+    let shown = a.queue_counts();
+    for s in Status::ALL {
+        assert_eq!(shown[&Queue::Status(s)] as u64, c.get(s), "{s:?}");
+    }
+    assert_eq!(shown[&Queue::IntakeErrors], 2);
+    assert_eq!(shown[&Queue::UpstreamErrors], 1);
+    // Once the list is in, the rows themselves are counted (they follow every event at once).
+    a.update(AppEvent::Summaries(Ok(all[..10].to_vec())));
+    let shown = a.queue_counts();
+    assert_eq!(
+        shown.values().sum::<usize>(),
+        10,
+        "counted from the 10 loaded rows, not the server's 30 (+3)"
+    );
+}
+
+#[test]
+fn the_sync_age_changes_only_on_the_minute() {
+    let mut a = app();
+    let label = |a: &mut App, sec: u32| {
+        let t = now() + chrono::Duration::seconds(i64::from(sec));
+        a.clock = Some(t);
+        a.sync_text(t)
+    };
+    let first = label(&mut a, 0);
+    for sec in 1..60 {
+        assert_eq!(label(&mut a, sec), first, "at 15:00:{sec:02}");
+    }
+    assert_ne!(
+        label(&mut a, 60),
+        first,
+        "the next minute shows the next age"
+    );
+}

@@ -403,6 +403,21 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// Waits until a window of `len` starting now ends before the next wall-clock minute: the sync
+/// age ("同期 N分前") changes on the minute, which is a real change, not idle output.
+fn within_one_minute(len: Duration) {
+    let into_minute = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() % 60_000)
+            .unwrap_or(0)
+    };
+    // A second of margin on both sides.
+    while !(1_000..60_000 - len.as_millis() - 1_000).contains(&into_minute()) {
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }
@@ -693,6 +708,7 @@ fn calm_console_writes_nothing_when_idle_and_little_per_key() {
     });
     p.wait_quiet(Duration::from_millis(1500), secs(20));
 
+    within_one_minute(secs(3));
     let idle_from = p.len();
     thread::sleep(secs(3));
     let idle = p.len() - idle_from;
@@ -706,6 +722,7 @@ fn calm_console_writes_nothing_when_idle_and_little_per_key() {
 
     open_full_list(&mut p);
     p.wait_quiet(Duration::from_millis(500), secs(10));
+    within_one_minute(secs(3));
     let idle_from = p.len();
     thread::sleep(secs(3));
     let idle = p.len() - idle_from;
@@ -763,6 +780,7 @@ fn calm_console_idle_10s_window() {
     let mut p = console("idle10", &data.dir, &[], &[]);
     open_full_list(&mut p);
     p.wait_quiet(Duration::from_millis(1500), secs(20));
+    within_one_minute(secs(10));
     let from = p.len();
     thread::sleep(secs(10));
     let idle = p.len() - from;
