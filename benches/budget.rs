@@ -652,12 +652,17 @@ fn console_start(dir: &str, size: (u16, u16)) -> (Pty, Option<f64>, Option<f64>)
     let data = p
         .wait_for(
             &|s| {
-                // The 出荷待ち bar of the dashboard shows its count once the data is in.
+                // The 出荷待ち bar of the キュー box shows its count once the data is in (the
+                // robots box below may name 出荷待ち too, with digits: not that one).
                 s.lines().any(|l| {
-                    l.contains("出荷待ち")
-                        && l.split(|c: char| !c.is_ascii_digit())
+                    l.split_once("│出荷待ち").is_some_and(|(_, bar)| {
+                        bar.split('│')
+                            .next()
+                            .unwrap_or("")
+                            .split(|c: char| !c.is_ascii_digit())
                             .filter_map(|n| n.parse::<u64>().ok())
                             .any(|n| n > 0)
+                    })
                 })
             },
             Duration::from_secs(60),
@@ -810,15 +815,35 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
     let _ = p.child.wait();
     // C. Another console while the server runs (an operator logging in), at 200×50, which
     // also gives the bytes per `j` on a bigger screen.
-    let (mut p, first, data) = console_start(&d, (200, 50));
+    // Five logins, the median reported (one start is one sample of a noisy machine).
+    let mut firsts = Vec::new();
+    let mut datas = Vec::new();
+    let mut last = None;
+    for i in 0..5 {
+        let (mut p, first, data) = console_start(&d, (200, 50));
+        firsts.push(first.unwrap_or(f64::NAN));
+        datas.push(data.unwrap_or(f64::NAN));
+        if i < 4 {
+            p.settle(Duration::from_millis(300));
+            p.send("q");
+            let _ = p.child.wait();
+        } else {
+            last = Some(p);
+        }
+    }
+    let worst = datas.iter().cloned().fold(0.0, f64::max);
     start_figure(
         figures,
-        "5c. Console start with the server running to first frame / queues shown",
-        first,
-        data,
+        &format!(
+            "5c. Console start with the server running to first frame / queues shown (median of 5; worst {})",
+            ms(worst)
+        ),
+        Some(median(firsts)),
+        Some(median(datas)),
         base_start,
         true,
     );
+    let Some(mut p) = last else { return };
     p.send("2");
     p.wait_for(&|s| s.contains("受注コード"), Duration::from_secs(60));
     p.settle(Duration::from_millis(500));
