@@ -27,7 +27,10 @@ mod tests {
     fn the_purge_delay_option_is_the_one_we_mean() {
         // SAFETY: reads and sets a process-wide allocator option.
         let default = unsafe { libmimalloc_sys::mi_option_get(super::PURGE_DELAY) };
-        assert_eq!(default, 1000, "mimalloc v3's purge_delay default (options.c)");
+        assert_eq!(
+            default, 1000,
+            "mimalloc v3's purge_delay default (options.c)"
+        );
         super::return_memory_promptly();
         let now = unsafe { libmimalloc_sys::mi_option_get(super::PURGE_DELAY) };
         assert_eq!(now, 0);
