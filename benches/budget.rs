@@ -19,9 +19,8 @@ use ratatui::backend::TestBackend;
 use ratatui::layout::Constraint;
 use ratatui::widgets::{Block, Row, Table};
 
-use shukka::engine::RunOptions;
 use shukka::engine::pipeline::{IntakeSetup, ingest_page};
-use shukka::futureshop::{Order, OrderQuery, Unreadable};
+use shukka::futureshop::{Order, Unreadable};
 use shukka::robots::linkage::EASY_STATUS;
 use shukka::store::Store;
 use shukka::tui::app::{App, AppEvent};
@@ -82,16 +81,6 @@ fn dir_size(p: &Path) -> u64 {
     total
 }
 
-fn everything() -> OrderQuery {
-    OrderQuery {
-        order_date_start: chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0)),
-        order_date_end: chrono::NaiveDate::from_ymd_opt(2100, 1, 1)
-            .and_then(|d| d.and_hms_opt(0, 0, 0)),
-        ..OrderQuery::default()
-    }
-}
-
 fn key(c: char) -> AppEvent {
     AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
@@ -131,7 +120,7 @@ fn main() {
         let engine = common::engine(&store_dir, &sim, 0).await;
         let client = engine.client(1).expect("client");
         let mut pages: Vec<(Vec<Order>, Vec<Unreadable>)> = Vec::new();
-        let mut pager = client.search_orders(&everything()).expect("pager");
+        let mut pager = client.search_orders(&common::everything()).expect("pager");
         while let Some(p) = pager.next_page().await.expect("page") {
             pages.push((p.items, p.unreadable));
         }
@@ -340,23 +329,14 @@ fn main() {
         let range = common::range_robot(&engine);
         let before = sim.with_state(|s| s.request_total());
         let t0 = Instant::now();
-        let line = engine
-            .run_robot(
-                range,
-                RunOptions {
-                    trigger: "bench".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("sync");
+        let line = common::run(&engine, range).await;
         let wall0 = t0.elapsed().as_secs_f64();
         let requests0 = sim.with_state(|s| s.request_total()) - before;
         // Baseline: the same pages fetched by the client alone (HTTP + JSON, no intake).
         let client = engine.client(1).expect("client");
         let t0 = Instant::now();
         let (fetched, _) = client
-            .search_orders(&everything())
+            .search_orders(&common::everything())
             .expect("pager")
             .collect_all()
             .await
@@ -389,16 +369,7 @@ fn main() {
                 .count()
         });
         let t0 = Instant::now();
-        engine
-            .run_robot(
-                status,
-                RunOptions {
-                    trigger: "bench".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("status sync");
+        common::run(&engine, status).await;
         let wall = t0.elapsed().as_secs_f64();
         let searches = sim.with_state(|s| {
             s.requests()
@@ -431,16 +402,7 @@ fn main() {
                 .await
                 .expect("token");
             let t0 = Instant::now();
-            let line = engine
-                .run_robot(
-                    range,
-                    RunOptions {
-                        trigger: "bench".into(),
-                        ..Default::default()
-                    },
-                )
-                .await
-                .expect("sync");
+            let line = common::run(&engine, range).await;
             let wall = t0.elapsed().as_secs_f64();
             let pages = line.pages as f64;
             figures.push(fig(
@@ -593,6 +555,28 @@ impl Pty {
         }
     }
 
+    /// The 出荷指示 tab with its rows drawn: the table header appears only once there are
+    /// rows (before that, 読み込み中…).
+    fn open_full_list(&mut self) {
+        self.send("2");
+        self.wait_for(&|s| s.contains("受注コード"), Duration::from_secs(60));
+        self.settle(Duration::from_millis(500));
+    }
+
+    /// Bytes written per press of `key`, `presses` times: (average, maximum).
+    fn bytes_per_key(&mut self, key: &str, presses: usize) -> (f64, f64) {
+        let mut per = Vec::new();
+        for _ in 0..presses {
+            let b = self.len();
+            self.send(key);
+            self.settle(Duration::from_millis(120));
+            per.push((self.len() - b) as f64);
+        }
+        let avg = per.iter().sum::<f64>() / per.len().max(1) as f64;
+        let max = per.iter().cloned().fold(0.0, f64::max);
+        (avg, max)
+    }
+
     fn send(&mut self, s: &str) {
         self.writer.write_all(s.as_bytes()).expect("write");
         self.writer.flush().expect("flush");
@@ -742,13 +726,7 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         Some(console_rss / 1024 <= 200 && server_rss / 1024 <= 200),
     ));
     // The 出荷指示 list (the largest answer) must be in before the console can be idle.
-    p.send("2");
-    p.wait_for(
-        // The table header is drawn only once there are rows (before: 読み込み中…).
-        &|s| s.contains("受注コード"),
-        Duration::from_secs(60),
-    );
-    p.settle(Duration::from_millis(500));
+    p.open_full_list();
     // Idle bytes. The only label that moves on an idle screen is the sync age, which changes
     // on the wall-clock minute; the 10 s window is one without a minute boundary, and a whole
     // minute is measured as well.
@@ -775,16 +753,8 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         p.len() - before
     });
     // `j` on a full list: cursor moves and scrolling.
-    let mut per = Vec::new();
     let presses = if full { 60 } else { 15 };
-    for _ in 0..presses {
-        let b = p.len();
-        p.send("j");
-        p.settle(Duration::from_millis(120));
-        per.push((p.len() - b) as f64);
-    }
-    let avg = per.iter().sum::<f64>() / per.len() as f64;
-    let max = per.iter().cloned().fold(0.0, f64::max);
+    let (avg, max) = p.bytes_per_key("j", presses);
     figures.push(fig(
         &format!("6. Terminal bytes: {} s idle", idle_window.as_secs()),
         format!("{idle} bytes"),
@@ -844,18 +814,8 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         true,
     );
     let Some(mut p) = last else { return };
-    p.send("2");
-    p.wait_for(&|s| s.contains("受注コード"), Duration::from_secs(60));
-    p.settle(Duration::from_millis(500));
-    let mut per = Vec::new();
-    for _ in 0..presses {
-        let b = p.len();
-        p.send("j");
-        p.settle(Duration::from_millis(120));
-        per.push((p.len() - b) as f64);
-    }
-    let avg = per.iter().sum::<f64>() / per.len() as f64;
-    let max = per.iter().cloned().fold(0.0, f64::max);
+    p.open_full_list();
+    let (avg, max) = p.bytes_per_key("j", presses);
     figures.push(fig(
         "6. Terminal bytes per `j` on a full 200×50 list",
         format!("avg {avg:.0} / max {max:.0} bytes"),

@@ -9,7 +9,6 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use shukka::engine::pipeline::{IntakeSetup, ingest_page};
-use shukka::futureshop::OrderQuery;
 use shukka::tui::app::{App, AppEvent};
 use shukka::tui::text::{Lang, text};
 use shukka::tui::theme::Theme;
@@ -28,13 +27,7 @@ fn benches(c: &mut Criterion) {
     let (engine, pages, sim) = rt.block_on(async {
         let sim = common::sim(n, 100).await;
         let engine = common::engine(tmp.path(), &sim, 0).await;
-        let q = OrderQuery {
-            order_date_start: chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
-                .and_then(|d| d.and_hms_opt(0, 0, 0)),
-            order_date_end: chrono::NaiveDate::from_ymd_opt(2100, 1, 1)
-                .and_then(|d| d.and_hms_opt(0, 0, 0)),
-            ..OrderQuery::default()
-        };
+        let q = common::everything();
         let mut pager = engine
             .client(1)
             .expect("client")

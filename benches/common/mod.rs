@@ -6,8 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use shukka::domain::Actor;
-use shukka::engine::{Engine, EngineOptions, SetupFile};
-use shukka::futureshop::ClientOptions;
+use shukka::domain::RunLogEntry;
+use shukka::engine::{Engine, EngineOptions, RunOptions, SetupFile};
+use shukka::futureshop::{ClientOptions, OrderQuery};
 use shukka::robots::linkage::{LinkAction, LinkageRobot, Trigger};
 use shukka::secret::Secret;
 use shukka::sim::{self, Settings, SimConfig, SimHandle};
@@ -89,13 +90,42 @@ pub fn converter(engine: &Engine) -> u64 {
         .id
 }
 
+/// From before the first to after the last order the simulator can hold.
+fn all_time() -> (chrono::NaiveDateTime, chrono::NaiveDateTime) {
+    let at = |y| {
+        chrono::NaiveDate::from_ymd_opt(y, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("date")
+    };
+    (at(2000), at(2100))
+}
+
+/// The search that covers every order of the simulator.
+pub fn everything() -> OrderQuery {
+    let (start, end) = all_time();
+    OrderQuery {
+        order_date_start: Some(start),
+        order_date_end: Some(end),
+        ..OrderQuery::default()
+    }
+}
+
+/// One run of a linkage robot, as if started by hand.
+pub async fn run(engine: &Engine, robot: u64) -> RunLogEntry {
+    engine
+        .run_robot(
+            robot,
+            RunOptions {
+                trigger: "bench".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("run")
+}
+
 pub fn range_robot(engine: &Engine) -> u64 {
-    let start = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("date");
-    let end = chrono::NaiveDate::from_ymd_opt(2100, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .expect("date");
+    let (start, end) = all_time();
     engine
         .create_linkage(
             LinkageRobot {

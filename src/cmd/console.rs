@@ -107,15 +107,9 @@ pub async fn connect_or_start(dir: &Path) -> Result<RemoteClient> {
 }
 
 fn spawn_server(dir: &Path, err_file: &Path) -> Result<std::process::Child> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().wrap_err("locating the shukka binary")?;
-    let err = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(err_file)?;
+    let err = crate::store::create_private_file(err_file)?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--data-dir")
         .arg(dir)

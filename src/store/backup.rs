@@ -51,7 +51,6 @@ pub fn backup(
     file: &Path,
     include_secrets: bool,
 ) -> Result<BackupSummary, StoreError> {
-    use std::os::unix::fs::OpenOptionsExt;
     let entries = store.dump()?;
     let secrets = if include_secrets {
         store.dump_secrets()?
@@ -60,13 +59,7 @@ pub fn backup(
     };
     let io =
         |e: std::io::Error| StoreError::Invalid(format!("cannot write {}: {e}", file.display()));
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(file)
-        .map_err(io)?;
+    let f = super::create_private_file(file).map_err(io)?;
     let mut w = BufWriter::new(f);
     let header = Header {
         format: FORMAT.into(),

@@ -9,6 +9,7 @@
 pub mod backup;
 mod keys;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -132,7 +133,7 @@ type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 /// function of the stored instructions and intake errors, and writing them to sled would cost a
 /// key per order (sled's cost is per key). A clean shutdown saves them in a snapshot file so that
 /// the next open skips the rebuild.
-#[derive(Default, Serialize, serde::Deserialize)]
+#[derive(Clone, Default, Serialize, serde::Deserialize)]
 struct Index {
     /// (API認証設定, orderNo) → instruction id: one instruction per order.
     by_order: FastMap<OrderRef, u64>,
@@ -206,6 +207,17 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A new (or truncated) file readable and writable by the owner only.
+pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 trait UidExt {
     fn uid_is_ours(&self) -> bool;
 }
@@ -228,26 +240,32 @@ fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
 /// earlier builds (first byte `{`) are still read.
 const PACKED: u8 = 1;
 
+/// postcard, lz4-compressed: the binary form of instruction records and the index snapshot.
+fn pack<T: Serialize>(v: &T) -> std::result::Result<Vec<u8>, String> {
+    let bin = postcard::to_stdvec(v).map_err(|e| e.to_string())?;
+    Ok(lz4_flex::compress_prepend_size(&bin))
+}
+
+fn unpack<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
+    let bin = lz4_flex::decompress_size_prepended(bytes).map_err(|e| e.to_string())?;
+    postcard::from_bytes(&bin).map_err(|e| e.to_string())
+}
+
 fn enc_instruction(i: &Instruction) -> Result<Vec<u8>> {
-    let bin = postcard::to_stdvec(i)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode an instruction: {e}")))?;
-    let mut out = Vec::with_capacity(bin.len() / 2 + 8);
+    let packed =
+        pack(i).map_err(|e| StoreError::Invalid(format!("cannot encode an instruction: {e}")))?;
+    let mut out = Vec::with_capacity(packed.len() + 1);
     out.push(PACKED);
-    out.extend_from_slice(&lz4_flex::compress_prepend_size(&bin));
+    out.extend_from_slice(&packed);
     Ok(out)
 }
 
 fn dec_instruction(key: &[u8], bytes: &[u8]) -> Result<Instruction> {
-    let corrupt = |detail: String| StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).chars().take(40).collect(),
-        detail,
-    };
     match bytes.first() {
-        Some(&PACKED) => {
-            let bin = lz4_flex::decompress_size_prepended(&bytes[1..])
-                .map_err(|e| corrupt(e.to_string()))?;
-            postcard::from_bytes(&bin).map_err(|e| corrupt(e.to_string()))
-        }
+        Some(&PACKED) => unpack(&bytes[1..]).map_err(|detail| StoreError::Corrupt {
+            key: String::from_utf8_lossy(key).chars().take(40).collect(),
+            detail,
+        }),
         _ => dec(key, bytes),
     }
 }
@@ -358,17 +376,14 @@ impl Store {
         let Ok(bytes) = std::fs::read(self.snapshot_path()) else {
             return false;
         };
-        let Ok(plain) = lz4_flex::decompress_size_prepended(&bytes) else {
-            return false;
-        };
-        let Ok(snap) = postcard::from_bytes::<Snapshot>(&plain) else {
+        let Ok(snap) = unpack::<Snapshot>(&bytes) else {
             return false;
         };
         if snap.generation != generation || snap.schema != SCHEMA_VERSION {
             return false;
         }
-        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = snap.counts;
-        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = snap.index;
+        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = snap.counts.into_owned();
+        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = snap.index.into_owned();
         true
     }
 
@@ -379,28 +394,20 @@ impl Store {
         self.inner.db.flush()?;
         let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
         let counts = self.counts();
-        let snap = SnapshotRef {
+        let snap = Snapshot {
             schema: SCHEMA_VERSION,
             generation: counters.generation,
-            counts: &counts,
-            index: &index,
+            counts: Cow::Borrowed(&counts),
+            index: Cow::Borrowed(&index),
         };
-        let plain = postcard::to_stdvec(&snap)
-            .map_err(|e| StoreError::Invalid(format!("snapshot: {e}")))?;
+        let packed = pack(&snap).map_err(|e| StoreError::Invalid(format!("snapshot: {e}")))?;
+        drop(snap);
         drop(index);
-        let packed = lz4_flex::compress_prepend_size(&plain);
         let tmp = self.inner.path.join("index.snapshot.tmp");
         let io = |e: std::io::Error| StoreError::Sled(format!("writing the index snapshot: {e}"));
         {
             use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(io)?;
+            let mut f = create_private_file(&tmp).map_err(io)?;
             f.write_all(&packed).map_err(io)?;
             f.sync_all().map_err(io)?;
         }
@@ -970,20 +977,13 @@ impl Store {
     }
 }
 
-#[derive(Serialize)]
-struct SnapshotRef<'a> {
+/// The index snapshot file: borrowed when saved, owned when read.
+#[derive(Serialize, serde::Deserialize)]
+struct Snapshot<'a> {
     schema: u64,
     generation: u64,
-    counts: &'a Counts,
-    index: &'a Index,
-}
-
-#[derive(serde::Deserialize)]
-struct Snapshot {
-    schema: u64,
-    generation: u64,
-    counts: Counts,
-    index: Index,
+    counts: Cow<'a, Counts>,
+    index: Cow<'a, Index>,
 }
 
 /// Progress of a fetch robot (差分), committed with each page.

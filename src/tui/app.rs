@@ -1276,10 +1276,7 @@ impl App {
                     );
                 } else {
                     self.orders.marks.clear();
-                    return reqs
-                        .into_iter()
-                        .map(|r| Effect::Call(Tag::Done("保留を解除しました".into()), r))
-                        .collect();
+                    return done_calls(reqs, "保留を解除しました");
                 }
             }
             Action::StartWork => {
@@ -1297,10 +1294,7 @@ impl App {
                         Then::Requests(reqs, format!("{n} 件の出荷作業を開始しました")),
                     );
                 } else {
-                    return reqs
-                        .into_iter()
-                        .map(|r| Effect::Call(Tag::Done("出荷作業を開始しました".into()), r))
-                        .collect();
+                    return done_calls(reqs, "出荷作業を開始しました");
                 }
             }
             Action::CancelOrder => {
@@ -1334,10 +1328,7 @@ impl App {
                     self.error("実績連携エラーの出荷指示ではありません");
                     return Vec::new();
                 }
-                return reqs
-                    .into_iter()
-                    .map(|r| Effect::Call(Tag::Done("次回の出荷実績連携で再送します".into()), r))
-                    .collect();
+                return done_calls(reqs, "次回の出荷実績連携で再送します");
             }
             _ => {}
         }
@@ -1511,9 +1502,7 @@ impl App {
             Then::Requests(reqs, msg) => {
                 self.orders.marks.clear();
                 self.orders.range_anchor = None;
-                reqs.into_iter()
-                    .map(|r| Effect::Call(Tag::Done(msg.clone()), r))
-                    .collect()
+                done_calls(reqs, &msg)
             }
             Then::Hold(targets) => {
                 if value.trim().is_empty() {
@@ -2324,6 +2313,13 @@ impl App {
     pub fn marked_ids(&self) -> HashSet<u64> {
         self.orders.marks.iter().copied().collect()
     }
+}
+
+/// The requests of one action, each reporting `msg` when it succeeds.
+fn done_calls(reqs: Vec<Request>, msg: &str) -> Vec<Effect> {
+    reqs.into_iter()
+        .map(|r| Effect::Call(Tag::Done(msg.to_string()), r))
+        .collect()
 }
 
 /// A run-log snapshot merged with lines already updated by events: a line only moves forward

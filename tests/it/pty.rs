@@ -403,8 +403,16 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Waits until a window of `len` starting now ends before the next wall-clock minute: the sync
-/// age ("同期 N分前") changes on the minute, which is a real change, not idle output.
+/// What the console writes during `window` of idleness. The window is placed within one
+/// wall-clock minute: the sync age ("同期 N分前") changes on the minute, a real change.
+fn idle_output(p: &Pty, window: Duration) -> Vec<u8> {
+    within_one_minute(window);
+    let from = p.len();
+    thread::sleep(window);
+    p.bytes_since(from)
+}
+
+/// Waits until a window of `len` starting now ends before the next wall-clock minute.
 fn within_one_minute(len: Duration) {
     let into_minute = || {
         std::time::SystemTime::now()
@@ -708,24 +716,19 @@ fn calm_console_writes_nothing_when_idle_and_little_per_key() {
     });
     p.wait_quiet(Duration::from_millis(1500), secs(20));
 
-    within_one_minute(secs(3));
-    let idle_from = p.len();
-    thread::sleep(secs(3));
-    let idle = p.len() - idle_from;
+    let written = idle_output(&p, secs(3));
+    let idle = written.len();
     println!("calm console: {idle} bytes written in 3 s idle (dashboard)");
     assert_eq!(
         idle,
         0,
         "idle wrote to the terminal: {:?}",
-        String::from_utf8_lossy(&p.bytes_since(idle_from))
+        String::from_utf8_lossy(&written)
     );
 
     open_full_list(&mut p);
     p.wait_quiet(Duration::from_millis(500), secs(10));
-    within_one_minute(secs(3));
-    let idle_from = p.len();
-    thread::sleep(secs(3));
-    let idle = p.len() - idle_from;
+    let idle = idle_output(&p, secs(3)).len();
     println!("calm console: {idle} bytes written in 3 s idle (出荷指示, full list)");
     assert_eq!(idle, 0, "idle wrote to the terminal");
 
@@ -780,10 +783,7 @@ fn calm_console_idle_10s_window() {
     let mut p = console("idle10", &data.dir, &[], &[]);
     open_full_list(&mut p);
     p.wait_quiet(Duration::from_millis(1500), secs(20));
-    within_one_minute(secs(10));
-    let from = p.len();
-    thread::sleep(secs(10));
-    let idle = p.len() - from;
+    let idle = idle_output(&p, secs(10)).len();
     println!("calm console: {idle} bytes written in 10 s idle (出荷指示, full list)");
     assert_eq!(idle, 0);
     p.send("q");

@@ -434,14 +434,7 @@ async fn sync_stops_cleanly_on_sigterm() {
             .success()
     );
     sim.with_state(|s| s.faults.latency_ms = 30);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
-        .arg("--data-dir")
-        .arg(&dir)
-        .arg("sync")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_sync(&dir, std::process::Stdio::piped());
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let pid = nix::unistd::Pid::from_raw(child.id().expect("pid") as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal");
@@ -550,14 +543,7 @@ async fn an_interrupted_fetch_is_due_again_at_once() {
         }
     }
     sim.with_state(|s| s.faults.latency_ms = 100);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
-        .arg("--data-dir")
-        .arg(&dir)
-        .arg("sync")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_sync(&dir, std::process::Stdio::null());
     // Let it commit a few pages, then kill it.
     let pages = || {
         sim.with_state(|s| {
@@ -652,4 +638,16 @@ async fn the_index_snapshot_is_used_only_when_current() {
             .expect("held")
             .contains(&target.id)
     );
+}
+
+/// `shukka sync` (on its triggers, until stopped) as a child process on `dir`.
+fn spawn_sync(dir: &std::path::Path, stderr: std::process::Stdio) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("sync")
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn shukka sync")
 }
