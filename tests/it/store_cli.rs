@@ -423,16 +423,7 @@ value = "離島: 送料確認"
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_stops_cleanly_on_sigterm() {
     let sim = start_sim(400, 20).await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().join("data");
-    let setup = tmp.path().join("setup.toml");
-    std::fs::write(&setup, setup_toml(&sim, "FS_TEST_SECRET")).expect("write");
-    assert!(
-        shukka(&dir, &["setup", "apply", setup.to_str().expect("path")])
-            .await
-            .status
-            .success()
-    );
+    let (_tmp, dir) = set_up_with_cli(&sim).await;
     sim.with_state(|s| s.faults.latency_ms = 30);
     let mut child = spawn_sync(&dir, std::process::Stdio::piped());
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -507,16 +498,7 @@ async fn a_schema_1_store_is_migrated_on_open() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_fetch_is_due_again_at_once() {
     let sim = start_sim(300, 20).await;
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().join("data");
-    let setup = tmp.path().join("setup.toml");
-    std::fs::write(&setup, setup_toml(&sim, "FS_TEST_SECRET")).expect("write");
-    assert!(
-        shukka(&dir, &["setup", "apply", setup.to_str().expect("path")])
-            .await
-            .status
-            .success()
-    );
+    let (_tmp, dir) = set_up_with_cli(&sim).await;
     let robots: serde_json::Value = serde_json::from_slice(
         &shukka(&dir, &["robots", "list", "--format", "json"])
             .await
@@ -650,4 +632,20 @@ fn spawn_sync(dir: &std::path::Path, stderr: std::process::Stdio) -> tokio::proc
         .stderr(stderr)
         .spawn()
         .expect("spawn shukka sync")
+}
+
+/// A data directory (inside the returned temp dir) with the setup guide applied through
+/// `shukka setup apply`.
+async fn set_up_with_cli(sim: &shukka::sim::SimHandle) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("data");
+    let setup = tmp.path().join("setup.toml");
+    std::fs::write(&setup, setup_toml(sim, "FS_TEST_SECRET")).expect("write");
+    assert!(
+        shukka(&dir, &["setup", "apply", setup.to_str().expect("path")])
+            .await
+            .status
+            .success()
+    );
+    (tmp, dir)
 }
