@@ -15,15 +15,15 @@ pub struct ShipFrom {
 }
 
 impl ShipFrom {
-    /// The fields a label cannot do without.
-    pub fn missing_fields(&self) -> Vec<&'static str> {
+    /// The fields a label cannot do without that are empty, named in Japanese and English.
+    pub fn missing_fields(&self) -> Vec<[&'static str; 2]> {
         let mut m = Vec::new();
         for (v, name) in [
-            (&self.name, "名称"),
-            (&self.postal_code, "郵便番号"),
-            (&self.prefecture, "都道府県"),
-            (&self.address, "住所"),
-            (&self.phone, "電話番号"),
+            (&self.name, ["名称", "name"]),
+            (&self.postal_code, ["郵便番号", "postal code"]),
+            (&self.prefecture, ["都道府県", "prefecture"]),
+            (&self.address, ["住所", "address"]),
+            (&self.phone, ["電話番号", "phone"]),
         ] {
             if v.trim().is_empty() {
                 m.push(name);

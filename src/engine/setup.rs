@@ -30,6 +30,8 @@ pub enum FixTarget {
     Fetch,
 }
 
+/// One item of the setup guide. Title and reason come in Japanese (the spec's wording, used by
+/// the CLI and the Japanese console) and in English for `--lang en`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckItem {
     pub number: u8,
@@ -37,6 +39,47 @@ pub struct CheckItem {
     pub ok: bool,
     pub reason: String,
     pub fix: FixTarget,
+    /// Empty from a server that predates the English texts: show the Japanese then.
+    #[serde(default)]
+    pub title_en: String,
+    #[serde(default)]
+    pub reason_en: String,
+}
+
+impl CheckItem {
+    fn new(number: u8, title: [&str; 2], ok: bool, reason: [String; 2], fix: FixTarget) -> Self {
+        let [title, title_en] = title;
+        let [reason, reason_en] = reason;
+        CheckItem {
+            number,
+            title: title.into(),
+            ok,
+            reason,
+            fix,
+            title_en: title_en.into(),
+            reason_en,
+        }
+    }
+}
+
+/// Joins the Japanese and the English halves of several reasons.
+fn join2(parts: &[[String; 2]], ja_sep: &str, en_sep: &str) -> [String; 2] {
+    [
+        parts
+            .iter()
+            .map(|p| p[0].as_str())
+            .collect::<Vec<_>>()
+            .join(ja_sep),
+        parts
+            .iter()
+            .map(|p| p[1].as_str())
+            .collect::<Vec<_>>()
+            .join(en_sep),
+    ]
+}
+
+fn both(ja: impl Into<String>, en: impl Into<String>) -> [String; 2] {
+    [ja.into(), en.into()]
 }
 
 /// A converter duplicated (directly or through copies) from the standard one.
@@ -71,28 +114,32 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
     let mut items = Vec::new();
 
     // 1
+    const T1: [&str; 2] = ["発送元を登録する", "Register the ship-from (発送元)"];
     items.push(match ship_froms.first() {
         Some(s) => {
             let missing = s.missing_fields();
-            CheckItem {
-                number: 1,
-                title: "発送元を登録する".into(),
-                ok: true,
-                reason: if missing.is_empty() {
-                    format!("発送元「{}」(ID:{})", s.name, s.id)
-                } else {
-                    format!("発送元「{}」(未入力: {})", s.name, missing.join("・"))
-                },
-                fix: FixTarget::ShipFrom,
-            }
+            let reason = if missing.is_empty() {
+                both(
+                    format!("発送元「{}」(ID:{})", s.name, s.id),
+                    format!("Ship-from \"{}\" (ID:{})", s.name, s.id),
+                )
+            } else {
+                let ja: Vec<&str> = missing.iter().map(|m| m[0]).collect();
+                let en: Vec<&str> = missing.iter().map(|m| m[1]).collect();
+                both(
+                    format!("発送元「{}」(未入力: {})", s.name, ja.join("・")),
+                    format!("Ship-from \"{}\" (missing: {})", s.name, en.join(", ")),
+                )
+            };
+            CheckItem::new(1, T1, true, reason, FixTarget::ShipFrom)
         }
-        None => CheckItem {
-            number: 1,
-            title: "発送元を登録する".into(),
-            ok: false,
-            reason: "発送元が登録されていません".into(),
-            fix: FixTarget::ShipFrom,
-        },
+        None => CheckItem::new(
+            1,
+            T1,
+            false,
+            both("発送元が登録されていません", "No ship-from registered yet"),
+            FixTarget::ShipFrom,
+        ),
     });
 
     // 2
@@ -105,24 +152,36 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         .copied()
         .filter(|c| renamed(c) && c.enabled)
         .collect();
-    items.push(CheckItem {
-        number: 2,
-        title: "ID:18025 を複製し、名前を変えて有効にする".into(),
-        ok: !good.is_empty(),
-        reason: match (copies.is_empty(), good.first()) {
-            (_, Some(c)) => format!("{} が有効", c.label()),
-            (true, None) => "ID:18025 の複製がありません".into(),
+    items.push(CheckItem::new(
+        2,
+        [
+            "ID:18025 を複製し、名前を変えて有効にする",
+            "Duplicate ID:18025, rename the copy and enable it",
+        ],
+        !good.is_empty(),
+        match (copies.is_empty(), good.first()) {
+            (_, Some(c)) => both(
+                format!("{} が有効", c.label()),
+                format!("{} is enabled", c.label()),
+            ),
+            (true, None) => both("ID:18025 の複製がありません", "No copy of ID:18025"),
             (false, None) => {
                 let c = copies[0];
                 if !renamed(c) {
-                    format!("{} の名前が変更されていません", c.label())
+                    both(
+                        format!("{} の名前が変更されていません", c.label()),
+                        format!("{} still has the copy's name", c.label()),
+                    )
                 } else {
-                    format!("{} が有効になっていません", c.label())
+                    both(
+                        format!("{} が有効になっていません", c.label()),
+                        format!("{} is not enabled", c.label()),
+                    )
                 }
             }
         },
-        fix: FixTarget::Converters,
-    });
+        FixTarget::Converters,
+    ));
 
     // 3
     let auth_ok = |a: &ApiAuth| {
@@ -134,45 +193,59 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
             && a.last_test.as_ref().is_some_and(|t| t.ok)
     };
     let auth = auths.iter().find(|a| auth_ok(a)).or(auths.first());
-    items.push(CheckItem {
-        number: 3,
-        title: "API認証設定を登録し、接続テストに成功する".into(),
-        ok: auth.is_some_and(auth_ok),
-        reason: match auth {
-            None => "API認証設定がありません".into(),
+    items.push(CheckItem::new(
+        3,
+        [
+            "API認証設定を登録し、接続テストに成功する",
+            "Add API credentials (API認証設定) and pass the connection test",
+        ],
+        auth.is_some_and(auth_ok),
+        match auth {
+            None => both("API認証設定がありません", "No API credentials yet"),
             Some(a) => {
                 let mut missing = Vec::new();
                 if a.ship_from_id.is_none() {
-                    missing.push("発送元");
+                    missing.push(["発送元", "ship-from"]);
                 }
                 if a.shop_key.is_empty() {
-                    missing.push("店舗キー");
+                    missing.push(["店舗キー", "shop key"]);
                 }
                 if a.client_id.is_empty() {
-                    missing.push("クライアントID");
+                    missing.push(["クライアントID", "client ID"]);
                 }
                 if !a.has_secret {
-                    missing.push("シークレット");
+                    missing.push(["シークレット", "secret"]);
                 }
                 if !missing.is_empty() {
-                    format!("「{}」: 未入力 {}", a.name, missing.join("・"))
+                    let ja: Vec<&str> = missing.iter().map(|m| m[0]).collect();
+                    let en: Vec<&str> = missing.iter().map(|m| m[1]).collect();
+                    both(
+                        format!("「{}」: 未入力 {}", a.name, ja.join("・")),
+                        format!("\"{}\": missing {}", a.name, en.join(", ")),
+                    )
                 } else {
                     match &a.last_test {
-                        None => format!("「{}」: 接続テストをしていません", a.name),
-                        Some(t) if !t.ok => {
-                            format!("「{}」: 接続テスト失敗 ({})", a.name, t.message)
-                        }
-                        Some(t) => format!(
-                            "「{}」: 接続テスト成功 ({})",
-                            a.name,
-                            t.at.format("%m/%d %H:%M")
+                        None => both(
+                            format!("「{}」: 接続テストをしていません", a.name),
+                            format!("\"{}\": not tested yet", a.name),
                         ),
+                        Some(t) if !t.ok => both(
+                            format!("「{}」: 接続テスト失敗 ({})", a.name, t.message),
+                            format!("\"{}\": connection test failed ({})", a.name, t.message),
+                        ),
+                        Some(t) => {
+                            let at = t.at.format("%m/%d %H:%M");
+                            both(
+                                format!("「{}」: 接続テスト成功 ({at})", a.name),
+                                format!("\"{}\": connection test passed ({at})", a.name),
+                            )
+                        }
                     }
                 }
             }
         },
-        fix: FixTarget::Auth,
-    });
+        FixTarget::Auth,
+    ));
 
     // 4
     let find = |name: &str| linkage.iter().find(|r| r.name == name);
@@ -184,58 +257,88 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
     let fetch_conv = fetch
         .and_then(|f| f.converter_id)
         .and_then(|id| converters.iter().find(|c| c.id == id));
-    items.push(CheckItem {
-        number: 4,
-        title: "かんたん設定で連携ロボットを作り、差分取得に複製した変換ロボットを使う".into(),
-        ok: missing.is_empty() && fetch_conv.is_some_and(|c| !c.standard),
-        reason: if !missing.is_empty() {
-            format!("ありません: {}", missing.join("、"))
+    items.push(CheckItem::new(
+        4,
+        [
+            "かんたん設定で連携ロボットを作り、差分取得に複製した変換ロボットを使う",
+            "かんたん設定: create the linkage robots; the diff fetch uses the copied converter",
+        ],
+        missing.is_empty() && fetch_conv.is_some_and(|c| !c.standard),
+        if !missing.is_empty() {
+            both(
+                format!("ありません: {}", missing.join("、")),
+                format!("missing: {}", missing.join(", ")),
+            )
         } else {
             match fetch_conv {
-                None => format!("{EASY_FETCH} に変換ロボットがありません"),
-                Some(c) if c.standard => {
-                    format!("{EASY_FETCH} が標準の {} を使っています", c.label())
-                }
-                Some(c) => format!("{EASY_FETCH} は {} を使用", c.label()),
+                None => both(
+                    format!("{EASY_FETCH} に変換ロボットがありません"),
+                    format!("{EASY_FETCH} has no converter"),
+                ),
+                Some(c) if c.standard => both(
+                    format!("{EASY_FETCH} が標準の {} を使っています", c.label()),
+                    format!("{EASY_FETCH} uses the standard {}", c.label()),
+                ),
+                Some(c) => both(
+                    format!("{EASY_FETCH} は {} を使用", c.label()),
+                    format!("{EASY_FETCH} uses {}", c.label()),
+                ),
             }
         },
-        fix: FixTarget::Linkage,
-    });
+        FixTarget::Linkage,
+    ));
 
     // 5
     let target_conv = fetch_conv.filter(|c| !c.standard).or(good.first().copied());
     let rule = |r: BuiltinRule| processing.iter().find(|p| p.builtin_rule() == Some(r));
-    let mut problems = Vec::new();
+    let mut problems: Vec<[String; 2]> = Vec::new();
     match target_conv {
-        None => problems.push("対象の変換ロボットがありません".to_string()),
+        None => problems.push(both(
+            "対象の変換ロボットがありません",
+            "no converter to apply them to",
+        )),
         Some(c) => {
             for r in &BuiltinRule::ALL[..5] {
+                let n = r.number();
                 match rule(*r) {
                     Some(p) if p.active_for(c.id) => {}
-                    Some(p) if !p.enabled => problems.push(format!("{} が無効", r.number())),
-                    Some(_) => problems.push(format!("{} が未適用", r.number())),
-                    None => problems.push(format!("{} がありません", r.number())),
+                    Some(p) if !p.enabled => {
+                        problems.push(both(format!("{n} が無効"), format!("{n} is off")))
+                    }
+                    Some(_) => {
+                        problems.push(both(format!("{n} が未適用"), format!("{n} is not applied")))
+                    }
+                    None => {
+                        problems.push(both(format!("{n} がありません"), format!("{n} is missing")))
+                    }
                 }
             }
         }
     }
     if rule(BuiltinRule::GenericRelease).is_some_and(|p| p.enabled) {
-        problems.push("6 が有効 (5 と同時には使えません)".into());
+        problems.push(both(
+            "6 が有効 (5 と同時には使えません)",
+            "6 is on (it cannot be used together with 5)",
+        ));
     }
-    items.push(CheckItem {
-        number: 5,
-        title: "処理ロボット 1〜5 を有効にして適用する (6 は無効)".into(),
-        ok: problems.is_empty(),
-        reason: if problems.is_empty() {
-            format!(
-                "1〜5 が {} に適用済み",
-                target_conv.map(|c| c.label()).unwrap_or_default()
+    items.push(CheckItem::new(
+        5,
+        [
+            "処理ロボット 1〜5 を有効にして適用する (6 は無効)",
+            "Enable processing robots 1–5 and apply them (6 stays off)",
+        ],
+        problems.is_empty(),
+        if problems.is_empty() {
+            let target = target_conv.map(|c| c.label()).unwrap_or_default();
+            both(
+                format!("1〜5 が {target} に適用済み"),
+                format!("1–5 are applied to {target}"),
             )
         } else {
-            problems.join("、")
+            join2(&problems, "、", "; ")
         },
-        fix: FixTarget::Processing,
-    });
+        FixTarget::Processing,
+    ));
 
     // 6
     let status_robot = find(EASY_STATUS);
@@ -247,35 +350,57 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
             && status_robot.is_some_and(|s| r.trigger == Trigger::After { robot_id: s.id })
             && r.enabled
     };
-    items.push(CheckItem {
-        number: 6,
-        title: "ステータス同期の後に処理ロボット5を入金確認へ適用する連携ロボットを作る".into(),
-        ok: custom.is_some_and(custom_ok),
-        reason: match custom {
-            None => format!("「{RELEASE_ROBOT}」がありません"),
-            Some(r) if custom_ok(r) => format!("{} が有効", r.label()),
+    items.push(CheckItem::new(
+        6,
+        [
+            "ステータス同期の後に処理ロボット5を入金確認へ適用する連携ロボットを作る",
+            "Create the linkage robot applying robot 5 to 入金確認 after ステータス同期",
+        ],
+        custom.is_some_and(custom_ok),
+        match custom {
+            None => both(
+                format!("「{RELEASE_ROBOT}」がありません"),
+                format!("\"{RELEASE_ROBOT}\" is missing"),
+            ),
+            Some(r) if custom_ok(r) => both(
+                format!("{} が有効", r.label()),
+                format!("{} is enabled", r.label()),
+            ),
             Some(r) => {
                 let mut why = Vec::new();
                 if r.action != LinkAction::ApplyProcessingRobot {
-                    why.push("アクションが処理ロボット適用ではない");
+                    why.push(both(
+                        "アクションが処理ロボット適用ではない",
+                        "its action does not apply a processing robot",
+                    ));
                 }
                 if r.processing_robot_id != Some(5) {
-                    why.push("処理ロボットが 5 ではない");
+                    why.push(both(
+                        "処理ロボットが 5 ではない",
+                        "its processing robot is not 5",
+                    ));
                 }
                 if r.target_status != Some(Status::AwaitingPayment) {
-                    why.push("対象が入金確認ではない");
+                    why.push(both("対象が入金確認ではない", "its target is not 入金確認"));
                 }
                 if !status_robot.is_some_and(|s| r.trigger == Trigger::After { robot_id: s.id }) {
-                    why.push("トリガーがステータス同期の後ではない");
+                    why.push(both(
+                        "トリガーがステータス同期の後ではない",
+                        "its trigger is not \"after ステータス同期\"",
+                    ));
                 }
                 if !r.enabled {
-                    why.push("無効");
+                    why.push(both("無効", "it is off"));
                 }
-                format!("{}: {}", r.label(), why.join("、"))
+                let [ja, en] = join2(&why, "、", "; ");
+                both(
+                    format!("{}: {ja}", r.label()),
+                    format!("{}: {en}", r.label()),
+                )
             }
         },
-        fix: FixTarget::Linkage,
-    });
+        FixTarget::Linkage,
+    ));
 
     // 7
     let good_fetch = runs.iter().find(|r| {
@@ -286,32 +411,46 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
     let last_fetch = runs.iter().find(|r| {
         r.action == LinkAction::FetchRange.name() || r.action == LinkAction::FetchDiff.name()
     });
-    items.push(CheckItem {
-        number: 7,
-        title: "取得テスト (範囲指定の手動実行) で出荷指示を登録する".into(),
-        ok: good_fetch.is_some(),
-        reason: match (good_fetch, last_fetch) {
-            (Some(r), _) => format!(
-                "{} {} ({})",
-                r.started.format("%m/%d %H:%M"),
-                r.robot_name,
-                r.counts()
-            ),
-            (None, None) => "取得を実行していません".into(),
-            (None, Some(r)) => format!(
-                "最後の取得: {} {} {}{}",
-                r.state.name(),
-                r.counts(),
-                r.errors.first().map(String::as_str).unwrap_or(""),
-                if r.state == RunState::Done && r.success == 0 {
-                    " (登録 0 件)"
-                } else {
-                    ""
-                }
-            ),
+    items.push(CheckItem::new(
+        7,
+        [
+            "取得テスト (範囲指定の手動実行) で出荷指示を登録する",
+            "Test fetch (範囲指定, run by hand) registers instructions",
+        ],
+        good_fetch.is_some(),
+        match (good_fetch, last_fetch) {
+            (Some(r), _) => {
+                let s = format!(
+                    "{} {} ({})",
+                    r.started.format("%m/%d %H:%M"),
+                    r.robot_name,
+                    r.counts()
+                );
+                both(s.clone(), s)
+            }
+            (None, None) => both("取得を実行していません", "No fetch has run yet"),
+            (None, Some(r)) => {
+                let zero = r.state == RunState::Done && r.success == 0;
+                let head = format!(
+                    "{} {} {}",
+                    r.state.name(),
+                    r.counts(),
+                    r.errors.first().map(String::as_str).unwrap_or("")
+                );
+                both(
+                    format!(
+                        "最後の取得: {head}{}",
+                        if zero { " (登録 0 件)" } else { "" }
+                    ),
+                    format!(
+                        "last fetch: {head}{}",
+                        if zero { " (0 registered)" } else { "" }
+                    ),
+                )
+            }
         },
-        fix: FixTarget::Fetch,
-    });
+        FixTarget::Fetch,
+    ));
     Ok(items)
 }
 

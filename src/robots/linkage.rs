@@ -88,7 +88,7 @@ impl Trigger {
     /// `after:ID`.
     pub fn parse(s: &str) -> Result<Trigger, String> {
         let s = s.trim();
-        if s == "手動" || s.eq_ignore_ascii_case("manual") {
+        if s == MANUAL || s.eq_ignore_ascii_case("manual") {
             return Ok(Trigger::Manual);
         }
         if let Some(id) = s
@@ -222,6 +222,9 @@ impl LinkageRobot {
     }
 }
 
+/// The keyword of a manual trigger, as the spec writes it.
+pub const MANUAL: &str = "手動";
+
 /// The names かんたん設定 gives the standard set.
 pub const EASY_FETCH: &str = "【自動連携】futureshop 出荷指示取得(差分)";
 pub const EASY_STATUS: &str = "【自動連携】futureshop ステータス同期";
@@ -230,6 +233,8 @@ pub const EASY_INVENTORY: &str = "【自動連携】Futureshop 在庫連携";
 /// The custom robot of setup step 6.
 pub const RELEASE_ROBOT: &str =
     "futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動";
+/// The range-fetch robot the console creates for setup step 7 when there is none.
+pub const TEST_FETCH: &str = "futureshop 取得テスト(範囲指定)";
 
 #[cfg(test)]
 mod tests {

@@ -36,7 +36,16 @@ pub enum AppEvent {
     /// The link to the server went down (false) or came back (true).
     Connection(bool),
     /// A background task failed unexpectedly (shown, not fatal).
-    TaskFailed(String),
+    TaskFailed(Failure),
+}
+
+/// What went wrong outside the app's own code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Reading the terminal failed (the error as the OS gave it).
+    Input(String),
+    /// A background task panicked.
+    TaskPanicked,
 }
 
 /// What a reply is for.
@@ -512,7 +521,7 @@ impl App {
             }
             AppEvent::Store(ev) => self.on_store(&ev),
             AppEvent::Lagged => {
-                self.info("更新が多すぎたため再読み込みしました");
+                self.info(self.text.reloaded_lagged);
                 self.load_all()
             }
             AppEvent::Summaries(r) => {
@@ -523,7 +532,7 @@ impl App {
                         self.refilter();
                         self.keep_selection(keep);
                     }
-                    Err(e) => self.error(e.message),
+                    Err(e) => self.error((self.text.server_error)(e.kind, &e.message)),
                 }
                 self.dirty = true;
                 Vec::new()
@@ -538,8 +547,11 @@ impl App {
                 }
                 Vec::new()
             }
-            AppEvent::TaskFailed(m) => {
-                self.error(m);
+            AppEvent::TaskFailed(f) => {
+                self.error(match f {
+                    Failure::Input(e) => format!("{}: {e}", self.text.input_failed),
+                    Failure::TaskPanicked => self.text.task_panicked.to_string(),
+                });
                 Vec::new()
             }
         }
@@ -634,7 +646,7 @@ impl App {
                         message: e.message.clone(),
                     });
                 }
-                self.error(e.message);
+                self.error((self.text.server_error)(e.kind, &e.message));
                 return Vec::new();
             }
         };
@@ -694,10 +706,7 @@ impl App {
             Tag::SavedAuth => {
                 let saved: Option<ApiAuth> = de(v);
                 if let Some(a) = saved {
-                    self.info(format!(
-                        "API認証設定「{}」を保存しました: 接続テストをしています…",
-                        a.name
-                    ));
+                    self.info((self.text.auth_saved_testing)(&a.name));
                     return vec![Effect::Call(
                         Tag::Test,
                         Request::TestConnection { auth_id: a.id },
@@ -707,10 +716,18 @@ impl App {
             Tag::Test => {
                 let t: Option<ConnectionTest> = de(v);
                 if let Some(t) = t {
+                    let outcome = (self.text.test_outcome)(t.ok, &t.message);
+                    let msg = match self.text.lang {
+                        // The Japanese message says it all; the English one needs the subject.
+                        crate::tui::text::Lang::Ja => outcome,
+                        crate::tui::text::Lang::En => {
+                            format!("{}: {outcome}", self.text.test_label)
+                        }
+                    };
                     if t.ok {
-                        self.info(t.message.clone());
+                        self.info(msg);
                     } else {
-                        self.error(t.message.clone());
+                        self.error(msg);
                     }
                     self.setup.last_test = Some(t);
                 }
@@ -787,7 +804,7 @@ impl App {
                 Vec::new()
             }
             Action::Refresh => {
-                self.info("再読み込みしています…");
+                self.info(self.text.reloading);
                 self.load_all()
             }
             Action::NextTab => self.goto_tab((self.tab.index() + 1) % TABS.len()),
@@ -978,7 +995,7 @@ impl App {
                     return Vec::new();
                 }
                 vec![Effect::Call(
-                    Tag::Done("同期を実行しました".into()),
+                    Tag::Done(self.text.sync_done.into()),
                     Request::SyncOnce,
                 )]
             }
@@ -1185,7 +1202,7 @@ impl App {
             .take(3)
             .collect();
         let more = if ids.len() > 3 {
-            format!(" 他 {} 件", ids.len() - 3)
+            (self.text.and_more)(ids.len() - 3)
         } else {
             String::new()
         };
@@ -1197,7 +1214,7 @@ impl App {
         self.dirty = true;
         if self.queue() == Queue::IntakeErrors && self.detail.is_none() {
             if a != Action::Retry {
-                self.error("取込エラーは出荷指示ではありません: R で再取込できます");
+                self.error(self.text.intake_not_instruction);
                 return Vec::new();
             }
             let reqs: Vec<Request> = ids
@@ -1211,14 +1228,7 @@ impl App {
             self.orders.marks.clear();
             return reqs
                 .into_iter()
-                .map(|r| {
-                    Effect::Call(
-                        Tag::Done(
-                            "再取込を実行しました (結果は取込エラー一覧に反映されます)".into(),
-                        ),
-                        r,
-                    )
-                })
+                .map(|r| Effect::Call(Tag::Done(self.text.retry_intake_done.into()), r))
                 .collect();
         }
         let targets: Vec<(u64, u64)> = ids
@@ -1234,7 +1244,7 @@ impl App {
         match a {
             Action::Hold => {
                 self.popup = Some(Popup::Input {
-                    title: format!("保留: {names} ({n} 件)"),
+                    title: (self.text.hold_title)(&names, n),
                     label: self.text.prompt_hold.into(),
                     input: Input::default(),
                     then: Then::Hold(targets),
@@ -1246,7 +1256,7 @@ impl App {
                     return Vec::new();
                 }
                 self.popup = Some(Popup::Input {
-                    title: format!("出荷済みにする: {names}"),
+                    title: (self.text.ship_title)(&names),
                     label: self.text.prompt_tracking.into(),
                     input: Input::default(),
                     then: Then::Ship(targets[0].0, targets[0].1),
@@ -1270,13 +1280,13 @@ impl App {
                         lines.push(self.text.confirm_release_payment.into());
                     }
                     self.confirm(
-                        format!("保留解除 ({n} 件)"),
+                        (self.text.release_title)(n),
                         lines,
-                        Then::Requests(reqs, format!("{n} 件の保留を解除しました")),
+                        Then::Requests(reqs, (self.text.released_n)(n)),
                     );
                 } else {
                     self.orders.marks.clear();
-                    return done_calls(reqs, "保留を解除しました");
+                    return done_calls(reqs, self.text.released_one);
                 }
             }
             Action::StartWork => {
@@ -1289,12 +1299,12 @@ impl App {
                     .collect();
                 if n > 1 {
                     self.confirm(
-                        format!("出荷作業開始 ({n} 件)"),
+                        (self.text.start_title)(n),
                         vec![format!("{names}: {n} {}", self.text.confirm_bulk)],
-                        Then::Requests(reqs, format!("{n} 件の出荷作業を開始しました")),
+                        Then::Requests(reqs, (self.text.started_n)(n)),
                     );
                 } else {
-                    return done_calls(reqs, "出荷作業を開始しました");
+                    return done_calls(reqs, self.text.started_one);
                 }
             }
             Action::CancelOrder => {
@@ -1303,16 +1313,16 @@ impl App {
                     .map(|(id, v)| Request::Cancel {
                         id: *id,
                         version: Some(*v),
-                        reason: "コンソールからキャンセル".into(),
+                        reason: self.text.cancel_reason.into(),
                     })
                     .collect();
                 self.confirm(
-                    format!("{} ({n} 件)", self.text.confirm_cancel),
+                    format!("{} ({})", self.text.confirm_cancel, (self.text.count)(n)),
                     vec![
                         format!("{}: {names}", self.text.confirm_cancel),
                         format!("{n} {}", self.text.confirm_bulk),
                     ],
-                    Then::Requests(reqs, format!("{n} 件をキャンセルしました")),
+                    Then::Requests(reqs, (self.text.cancelled_n)(n)),
                 );
             }
             Action::Retry => {
@@ -1325,10 +1335,10 @@ impl App {
                     })
                     .collect();
                 if reqs.is_empty() {
-                    self.error("実績連携エラーの出荷指示ではありません");
+                    self.error(self.text.not_upstream_error);
                     return Vec::new();
                 }
-                return done_calls(reqs, "次回の出荷実績連携で再送します");
+                return done_calls(reqs, self.text.resend_queued);
             }
             _ => {}
         }
@@ -1439,9 +1449,9 @@ impl App {
                                 applied: item.2,
                             };
                             let msg = if item.2 {
-                                format!("ID:{robot} を {} に適用しました", item.1)
+                                (self.text.applied)(robot, &item.1)
                             } else {
-                                format!("ID:{robot} の {} への適用を解除しました", item.1)
+                                (self.text.unapplied)(robot, &item.1)
                             };
                             self.popup = Some(Popup::Picker {
                                 robot,
@@ -1506,7 +1516,7 @@ impl App {
             }
             Then::Hold(targets) => {
                 if value.trim().is_empty() {
-                    self.error("保留理由を入力してください");
+                    self.error(self.text.hold_reason_required);
                     return Vec::new();
                 }
                 self.orders.marks.clear();
@@ -1516,7 +1526,7 @@ impl App {
                     .into_iter()
                     .map(|(id, v)| {
                         Effect::Call(
-                            Tag::Done(format!("{n} 件を保留にしました")),
+                            Tag::Done((self.text.held_n)(n)),
                             Request::Hold {
                                 id,
                                 version: Some(v),
@@ -1533,11 +1543,11 @@ impl App {
                     .filter(|t| !t.is_empty())
                     .collect();
                 if tracking.is_empty() {
-                    self.error("送り状番号を入力してください");
+                    self.error(self.text.tracking_required);
                     return Vec::new();
                 }
                 vec![Effect::Call(
-                    Tag::Done("出荷済みにしました (次回の出荷実績連携で futureshop に送信)".into()),
+                    Tag::Done(self.text.shipped_done.into()),
                     Request::Ship {
                         id,
                         version: Some(v),
@@ -1555,15 +1565,15 @@ impl App {
                     RobotKind::Processing => Request::RenameProcessing { id, name },
                     RobotKind::Linkage => Request::RenameLinkage { id, name },
                 };
-                vec![Effect::Call(Tag::Done("名前を変更しました".into()), req)]
+                vec![Effect::Call(Tag::Done(self.text.renamed.into()), req)]
             }
             Then::Trigger(id) => match Trigger::parse(&value) {
                 Ok(trigger) => vec![Effect::Call(
-                    Tag::Done("トリガーを変更しました".into()),
+                    Tag::Done(self.text.trigger_changed.into()),
                     Request::SetTrigger { id, trigger },
                 )],
                 Err(e) => {
-                    self.error(e);
+                    self.error((self.text.bad_trigger)(value.trim(), &e));
                     Vec::new()
                 }
             },
@@ -1604,7 +1614,7 @@ impl App {
         match form.kind {
             FormKind::ShipFrom { id } => {
                 if v(0).is_empty() {
-                    return Err("名称を入力してください".into());
+                    return Err(self.text.name_required.into());
                 }
                 let s = ShipFrom {
                     id,
@@ -1615,20 +1625,20 @@ impl App {
                     phone: v(4),
                 };
                 Ok(vec![Effect::Call(
-                    Tag::Done(format!("発送元「{}」を保存しました", s.name)),
+                    Tag::Done((self.text.ship_from_saved)(&s.name)),
                     Request::SaveShipFrom { ship_from: s },
                 )])
             }
             FormKind::Auth { id } => {
                 let ship_from_id = self.setup.ship_froms.first().map(|s| s.id);
                 if ship_from_id.is_none() {
-                    return Err("先に発送元を登録してください (f)".into());
+                    return Err(self.text.ship_from_first.into());
                 }
                 let pacing: u64 = if v(5).is_empty() {
                     1000
                 } else {
                     v(5).parse()
-                        .map_err(|_| "間隔(ms) は数字で入力してください".to_string())?
+                        .map_err(|_| self.text.pacing_not_number.to_string())?
                 };
                 let existing = self
                     .setup
@@ -1639,7 +1649,7 @@ impl App {
                     .unwrap_or_default();
                 let secret = v(3);
                 if secret.is_empty() && !form.secret_stored {
-                    return Err("シークレットを入力してください".into());
+                    return Err(self.text.secret_required.into());
                 }
                 let auth = ApiAuth {
                     id,
@@ -1715,12 +1725,12 @@ impl App {
                         }),
                 };
                 if let Some(r) = req {
-                    return vec![Effect::Call(Tag::Done("切り替えました".into()), r)];
+                    return vec![Effect::Call(Tag::Done(self.text.toggled.into()), r)];
                 }
             }
             Action::ApplyTo => {
                 if pane != 1 {
-                    self.error("適用できるのは処理ロボットです (← → でペインを移動)");
+                    self.error(self.text.apply_only_processing);
                     return Vec::new();
                 }
                 if let Some(p) = view.processing.get(cursor) {
@@ -1731,7 +1741,7 @@ impl App {
                         .map(|c| (c.id, c.label(), p.applied_to.contains(&c.id)))
                         .collect();
                     if items.is_empty() {
-                        self.error("有効な変換ロボットがありません: 変換ロボットを複製して有効にしてください");
+                        self.error(self.text.no_enabled_converter);
                         return Vec::new();
                     }
                     self.popup = Some(Popup::Picker {
@@ -1743,12 +1753,12 @@ impl App {
             }
             Action::Duplicate => {
                 if pane != 0 {
-                    self.error("複製できるのは変換ロボットです");
+                    self.error(self.text.duplicate_only_converter);
                     return Vec::new();
                 }
                 if let Some(c) = view.converters.get(cursor) {
                     return vec![Effect::Call(
-                        Tag::Done(format!("{} を複製しました", c.label())),
+                        Tag::Done((self.text.duplicated)(&c.label())),
                         Request::DuplicateConverter { id: c.id },
                     )];
                 }
@@ -1770,7 +1780,7 @@ impl App {
                 };
                 if let Some((kind, id, name)) = target {
                     self.popup = Some(Popup::Input {
-                        title: format!("名前変更: ID:{id}"),
+                        title: (self.text.rename_title)(id),
                         label: self.text.prompt_rename.into(),
                         input: Input::new(name),
                         then: Then::Rename { kind, id },
@@ -1779,7 +1789,7 @@ impl App {
             }
             Action::MoveUp | Action::MoveDown => {
                 if pane != 1 {
-                    self.error("順序を変えられるのは処理ロボットです");
+                    self.error(self.text.move_only_processing);
                     return Vec::new();
                 }
                 if let Some(p) = view.processing.get(cursor) {
@@ -1788,14 +1798,14 @@ impl App {
                     let c = &mut self.robots.scroll[1];
                     c.cursor = (c.cursor as i64 + delta).clamp(0, len as i64 - 1) as usize;
                     return vec![Effect::Call(
-                        Tag::Done("順序を変更しました".into()),
+                        Tag::Done(self.text.order_changed.into()),
                         Request::MoveProcessing { id: p.id, delta },
                     )];
                 }
             }
             Action::RunNow => {
                 if pane != 2 {
-                    self.error("実行できるのは連携ロボットです");
+                    self.error(self.text.run_only_linkage);
                     return Vec::new();
                 }
                 if let Some(l) = view.linkage.get(cursor) {
@@ -1806,7 +1816,7 @@ impl App {
                         (end - chrono::Duration::days(7), end)
                     });
                     return vec![Effect::Call(
-                        Tag::Done(format!("{} を実行しました", l.robot.name)),
+                        Tag::Done((self.text.ran)(&l.robot.name)),
                         Request::RunRobot {
                             id: l.robot.id,
                             range,
@@ -1816,21 +1826,21 @@ impl App {
             }
             Action::EditTrigger => {
                 if pane != 2 {
-                    self.error("トリガーがあるのは連携ロボットです");
+                    self.error(self.text.trigger_only_linkage);
                     return Vec::new();
                 }
                 if let Some(l) = view.linkage.get(cursor) {
                     self.popup = Some(Popup::Input {
-                        title: format!("トリガー: {}", l.robot.label()),
+                        title: (self.text.trigger_title)(&l.robot.label()),
                         label: self.text.prompt_trigger.into(),
-                        input: Input::new(trigger_text(&l.robot.trigger)),
+                        input: Input::new(trigger_text(&l.robot.trigger, self.text)),
                         then: Then::Trigger(l.robot.id),
                     });
                 }
             }
             Action::DryRun => {
                 if pane != 1 {
-                    self.error("ドライランできるのは処理ロボットです");
+                    self.error(self.text.dry_run_only_processing);
                     return Vec::new();
                 }
                 if let Some(p) = view.processing.get(cursor) {
@@ -1867,10 +1877,10 @@ impl App {
             Action::EditAuth => self.open_auth_form(),
             Action::TestConnection => match self.setup.auths.first().map(|a| a.id) {
                 Some(auth_id) => {
-                    self.info("接続テストをしています…");
+                    self.info(self.text.testing_connection);
                     return vec![Effect::Call(Tag::Test, Request::TestConnection { auth_id })];
                 }
-                None => self.error("API認証設定がありません (A で登録)"),
+                None => self.error(self.text.no_auth),
             },
             Action::EasySetup => match self.setup.auths.first() {
                 Some(a) => {
@@ -1888,14 +1898,11 @@ impl App {
                     };
                     self.confirm(
                         self.text.confirm_easy.into(),
-                        vec![format!("API認証設定: {}", a.name)],
-                        Then::Requests(
-                            vec![req],
-                            "かんたん設定で連携ロボットを作成しました".into(),
-                        ),
+                        vec![format!("{}: {}", self.text.auth_label, a.name)],
+                        Then::Requests(vec![req], self.text.easy_done.into()),
                     );
                 }
-                None => self.error("API認証設定がありません (A で登録)"),
+                None => self.error(self.text.no_auth),
             },
             Action::FetchProducts => return self.fetch_products(),
             _ => {}
@@ -1905,7 +1912,7 @@ impl App {
 
     fn fetch_products(&mut self) -> Vec<Effect> {
         let Some(auth) = self.setup.auths.first().cloned() else {
-            self.error("API認証設定がありません (A で登録)");
+            self.error(self.text.no_auth);
             return Vec::new();
         };
         let existing = self
@@ -1921,7 +1928,7 @@ impl App {
             .map(|l| l.robot.id);
         match existing {
             Some(id) => vec![Effect::Call(
-                Tag::Done("商品マスタを取得しました".into()),
+                Tag::Done(self.text.products_fetched.into()),
                 Request::RunRobot { id, range: None },
             )],
             None => {
@@ -1937,9 +1944,8 @@ impl App {
                     trigger: Trigger::Manual,
                     enabled: true,
                 };
-                self.info("商品マスタ取得ロボットを作成しました: もう一度 p で取得します");
                 vec![Effect::Call(
-                    Tag::Done("商品マスタ取得ロボットを作成しました (もう一度 p で取得)".into()),
+                    Tag::Done(self.text.product_robot_created.into()),
                     Request::CreateLinkage { robot },
                 )]
             }
@@ -1997,15 +2003,13 @@ impl App {
                 .find(|l| l.robot.name == crate::robots::linkage::EASY_STATUS)
                 .map(|l| l.robot.id)
         }) else {
-            self.error(
-                "先にかんたん設定で【自動連携】futureshop ステータス同期を作成してください (E)",
-            );
+            self.error(self.text.easy_status_first);
             return Vec::new();
         };
         if self.linkage_exists(RELEASE_ROBOT) {
             self.tab = Tab::Robots;
             self.robots.pane = 2;
-            self.info("連携ロボットの設定を確認してください (有効・トリガー)");
+            self.info(self.text.check_release_robot);
             return Vec::new();
         }
         let robot = LinkageRobot {
@@ -2025,7 +2029,7 @@ impl App {
             vec![RELEASE_ROBOT.to_string()],
             Then::Requests(
                 vec![Request::CreateLinkage { robot }],
-                "連携ロボットを作成しました".into(),
+                self.text.linkage_created.into(),
             ),
         );
         Vec::new()
@@ -2053,21 +2057,21 @@ impl App {
             self.confirm(
                 self.text.confirm_test_fetch.into(),
                 vec![l.robot.label()],
-                Then::Requests(vec![req], "取得テストを実行しました".into()),
+                Then::Requests(vec![req], self.text.test_fetch_done.into()),
             );
             return Vec::new();
         }
         let Some(conv) = view.converters.iter().find(|c| c.enabled && !c.standard) else {
-            self.error("有効な変換ロボット (ID:18025 の複製) がありません");
+            self.error(self.text.no_copied_converter);
             return Vec::new();
         };
         let Some(auth) = self.setup.auths.first() else {
-            self.error("API認証設定がありません (A で登録)");
+            self.error(self.text.no_auth);
             return Vec::new();
         };
         let robot = LinkageRobot {
             id: 0,
-            name: "futureshop 取得テスト(範囲指定)".into(),
+            name: crate::robots::linkage::TEST_FETCH.into(),
             action: LinkAction::FetchRange,
             auth_id: Some(auth.id),
             converter_id: Some(conv.id),
@@ -2081,11 +2085,11 @@ impl App {
             self.text.confirm_test_fetch.into(),
             vec![
                 format!("{} → {}", robot.name, conv.label()),
-                "作成後、もう一度 Enter で実行します".into(),
+                self.text.test_fetch_then_enter.into(),
             ],
             Then::Requests(
                 vec![Request::CreateLinkage { robot }],
-                "取得テスト用の連携ロボットを作成しました: もう一度 Enter で実行".into(),
+                self.text.test_fetch_created.into(),
             ),
         );
         Vec::new()
@@ -2130,7 +2134,7 @@ impl App {
             .first()
             .cloned()
             .unwrap_or_else(|| ApiAuth {
-                name: "本店".into(),
+                name: self.text.default_auth_name.into(),
                 pacing_ms: 1000,
                 ..Default::default()
             });
@@ -2375,9 +2379,10 @@ pub fn age(t: &Text, secs: i64) -> String {
     }
 }
 
-fn trigger_text(t: &Trigger) -> String {
+/// A trigger as the operator types it (the parser takes 手動 and manual alike).
+fn trigger_text(t: &Trigger, text: &Text) -> String {
     match t {
-        Trigger::Manual => "手動".into(),
+        Trigger::Manual => text.manual.into(),
         Trigger::Every { secs } if secs % 3600 == 0 => format!("{}h", secs / 3600),
         Trigger::Every { secs } if secs % 60 == 0 => format!("{}m", secs / 60),
         Trigger::Every { secs } => format!("{secs}s"),

@@ -73,7 +73,7 @@ where
                 Ok(Event::Key(k)) => AppEvent::Key(k),
                 Ok(Event::Resize(w, h)) => AppEvent::Resize(w, h),
                 Ok(_) => continue,
-                Err(e) => AppEvent::TaskFailed(format!("端末の入力を読めません: {e}")),
+                Err(e) => AppEvent::TaskFailed(app::Failure::Input(e.to_string())),
             };
             if input_tx.send(msg).is_err() {
                 break;
@@ -162,15 +162,16 @@ fn execute(backend: &Backend, tx: &mpsc::UnboundedSender<AppEvent>, e: Effect) {
             let _ = out.send(AppEvent::Reply(tag, r));
         }),
     };
-    let watch = tx.clone();
+    watch_for_panic(task, tx.clone());
+}
+
+/// Reports a panic of `task` to the event loop instead of letting it vanish.
+fn watch_for_panic(task: tokio::task::JoinHandle<()>, tx: mpsc::UnboundedSender<AppEvent>) {
     tokio::spawn(async move {
         if let Err(e) = task.await
             && e.is_panic()
         {
-            let _ = watch.send(AppEvent::TaskFailed(
-                "内部エラー: バックグラウンド処理が異常終了しました (ログを確認してください)"
-                    .into(),
-            ));
+            let _ = tx.send(AppEvent::TaskFailed(app::Failure::TaskPanicked));
         }
     });
 }
@@ -198,4 +199,34 @@ fn spawn_subscription(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_task_becomes_an_error_in_the_status_line() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async { panic!("boom in a background task") });
+        watch_for_panic(task, tx.clone());
+        let ev = rx.recv().await.expect("the watcher reports");
+        assert!(matches!(
+            ev,
+            AppEvent::TaskFailed(app::Failure::TaskPanicked)
+        ));
+
+        let mut app = App::new(text::text(text::Lang::En), Theme { color: false }, false);
+        app.update(ev);
+        let status = app.status.as_ref().expect("a status message");
+        assert_eq!(status.kind, app::StatusKind::Error);
+        assert_eq!(status.text, text::EN.task_panicked);
+
+        // A task that ends normally reports nothing.
+        let quiet = tokio::spawn(async {});
+        watch_for_panic(quiet, tx);
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err());
+    }
 }

@@ -536,61 +536,97 @@ pub fn robots_view() -> RobotsView {
 
 /// The 7 setup items: 1–4 and 7 done, 5 (the half-set) and 6 not.
 pub fn checklist() -> Vec<CheckItem> {
-    let item = |number: u8, title: &str, ok: bool, reason: &str, fix: FixTarget| CheckItem {
-        number,
-        title: title.into(),
-        ok,
-        reason: reason.into(),
-        fix,
-    };
+    let item =
+        |number: u8, title: [&str; 2], ok: bool, reason: [&str; 2], fix: FixTarget| CheckItem {
+            number,
+            title: title[0].into(),
+            ok,
+            reason: reason[0].into(),
+            fix,
+            title_en: title[1].into(),
+            reason_en: reason[1].into(),
+        };
     vec![
         item(
             1,
-            "発送元を登録する",
+            ["発送元を登録する", "Register the ship-from (発送元)"],
             true,
-            "発送元「本店倉庫」(ID:1)",
+            ["発送元「本店倉庫」(ID:1)", "Ship-from \"本店倉庫\" (ID:1)"],
             FixTarget::ShipFrom,
         ),
         item(
             2,
-            "ID:18025 を複製し、名前を変えて有効にする",
+            [
+                "ID:18025 を複製し、名前を変えて有効にする",
+                "Duplicate ID:18025, rename the copy and enable it",
+            ],
             true,
-            "ID:18026 出荷指示登録(futureshop API用)- 独自 が有効",
+            [
+                "ID:18026 出荷指示登録(futureshop API用)- 独自 が有効",
+                "ID:18026 出荷指示登録(futureshop API用)- 独自 is enabled",
+            ],
             FixTarget::Converters,
         ),
         item(
             3,
-            "API認証設定を登録し、接続テストに成功する",
+            [
+                "API認証設定を登録し、接続テストに成功する",
+                "Add API credentials (API認証設定) and pass the connection test",
+            ],
             true,
-            "「本店」: 接続テスト成功 (11/29 09:00)",
+            [
+                "「本店」: 接続テスト成功 (11/29 09:00)",
+                "\"本店\": connection test passed (11/29 09:00)",
+            ],
             FixTarget::Auth,
         ),
         item(
             4,
-            "かんたん設定で連携ロボットを作り、差分取得に複製した変換ロボットを使う",
+            [
+                "かんたん設定で連携ロボットを作り、差分取得に複製した変換ロボットを使う",
+                "かんたん設定: create the linkage robots; the diff fetch uses the copied converter",
+            ],
             true,
-            "【自動連携】futureshop 出荷指示取得(差分) は ID:18026 出荷指示登録(futureshop API用)- 独自 を使用",
+            [
+                "【自動連携】futureshop 出荷指示取得(差分) は ID:18026 出荷指示登録(futureshop API用)- 独自 を使用",
+                "【自動連携】futureshop 出荷指示取得(差分) uses ID:18026 出荷指示登録(futureshop API用)- 独自",
+            ],
             FixTarget::Linkage,
         ),
         item(
             5,
-            "処理ロボット 1〜5 を有効にして適用する (6 は無効)",
+            [
+                "処理ロボット 1〜5 を有効にして適用する (6 は無効)",
+                "Enable processing robots 1–5 and apply them (6 stays off)",
+            ],
             false,
-            "5 が未適用",
+            ["5 が未適用", "5 is not applied"],
             FixTarget::Processing,
         ),
         item(
             6,
-            "ステータス同期の後に処理ロボット5を入金確認へ適用する連携ロボットを作る",
+            [
+                "ステータス同期の後に処理ロボット5を入金確認へ適用する連携ロボットを作る",
+                "Create the linkage robot applying robot 5 to 入金確認 after ステータス同期",
+            ],
             false,
-            "ID:104 futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動: 無効",
+            [
+                "ID:104 futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動: 無効",
+                "ID:104 futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動: it is off",
+            ],
             FixTarget::Linkage,
         ),
         item(
             7,
-            "取得テスト (範囲指定の手動実行) で出荷指示を登録する",
+            [
+                "取得テスト (範囲指定の手動実行) で出荷指示を登録する",
+                "Test fetch (範囲指定, run by hand) registers instructions",
+            ],
             true,
-            "11/29 14:50 【自動連携】futureshop 出荷指示取得(差分) (成功:3 失敗:0)",
+            [
+                "11/29 14:50 【自動連携】futureshop 出荷指示取得(差分) (成功:3 失敗:0)",
+                "11/29 14:50 【自動連携】futureshop 出荷指示取得(差分) (成功:3 失敗:0)",
+            ],
             FixTarget::Fetch,
         ),
     ]

@@ -87,6 +87,11 @@ fn console_render_detail_and_raw() {
         key(a, KeyCode::Enter);
         reply_detail(a, 1);
     });
+    snap_sizes("detail_en", Lang::En, |a| {
+        ch(a, '2');
+        key(a, KeyCode::Enter);
+        reply_detail(a, 1);
+    });
     snap_sizes("detail_raw", Lang::Ja, |a| {
         ch(a, '2');
         key(a, KeyCode::Enter);
@@ -101,7 +106,14 @@ fn console_render_robots_setup_log() {
         ch(a, '3');
         ch(a, 'l');
     });
+    snap_sizes("robots_en", Lang::En, |a| {
+        ch(a, '3');
+        ch(a, 'l');
+    });
     snap_sizes("setup", Lang::Ja, |a| {
+        ch(a, '4');
+    });
+    snap_sizes("setup_en", Lang::En, |a| {
         ch(a, '4');
     });
     snap_sizes("log_runs", Lang::Ja, |a| {

@@ -1,6 +1,7 @@
 //! Integration tests: everything runs for real on loopback (simulator, HTTP, sled, pty).
 
 mod common;
+mod console_english;
 mod console_fixtures;
 mod console_keymap;
 mod console_render;

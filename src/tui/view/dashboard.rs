@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline};
 
 use super::{block, fit, safe};
-use crate::domain::RunState;
+use crate::domain::{RunState, Status};
 use crate::tui::app::App;
-use crate::tui::model::QUEUES;
+use crate::tui::model::{QUEUES, Queue};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = app.text;
@@ -34,9 +34,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         };
         let label = fit(q.name(), label_w);
         let pad = label_w.saturating_sub(unicode_width::UnicodeWidthStr::width(label.as_str()));
-        let style = match q.name() {
-            "取込エラー" | "実績連携エラー" if n > 0 => app.theme.error(),
-            "保留" | "入金確認" if n > 0 => app.theme.warn(),
+        let style = match q {
+            Queue::IntakeErrors | Queue::UpstreamErrors if n > 0 => app.theme.error(),
+            Queue::Status(Status::Held | Status::AwaitingPayment) if n > 0 => app.theme.warn(),
             _ => app.theme.bar(),
         };
         lines.push(Line::from(vec![

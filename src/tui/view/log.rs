@@ -84,7 +84,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                     Cell::from(r.started.format(time_fmt).to_string()),
                     Cell::from(safe(&r.robot_name).into_owned()),
                     Cell::from(Span::styled(
-                        format!("{} {} 重複{}", r.state.name(), r.counts(), r.skipped),
+                        format!(
+                            "{} {} {}{}",
+                            r.state.name(),
+                            r.counts(),
+                            t.skipped_label,
+                            r.skipped
+                        ),
                         state_style,
                     )),
                     Cell::from(

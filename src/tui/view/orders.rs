@@ -144,10 +144,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         let mut flags = s.hold_reasons.join(" / ");
         if s.upstream_error {
-            flags = format!("実績連携エラー {flags}");
+            flags = format!("{} {flags}", Queue::UpstreamErrors.name());
         }
         if s.cancelled_after_shipment {
-            flags = format!("出荷後キャンセル {flags}");
+            flags = format!("{} {flags}", t.cancelled_after_shipment);
         }
         rows.push(
             Row::new(pick(vec![
@@ -303,12 +303,13 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
     } else {
         let mut status = i.status.name().to_string();
         if i.cancelled_after_shipment {
-            status.push_str("  ⚠ 出荷後キャンセル");
+            status.push_str(&format!("  ⚠ {}", t.cancelled_after_shipment));
         }
-        lines.push(kv("状態", status));
+        let [k_status, k_holds, k_payment, k_date, k_buyer, k_notes] = t.detail_keys;
+        lines.push(kv(k_status, status));
         if !i.hold_reasons.is_empty() {
             lines.push(kv(
-                "保留理由",
+                k_holds,
                 safe(
                     &i.hold_reasons
                         .iter()
@@ -320,7 +321,7 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             ));
         }
         lines.push(kv(
-            "入金",
+            k_payment,
             format!(
                 "{}  ({})",
                 i.payment,
@@ -328,32 +329,32 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             ),
         ));
         lines.push(kv(
-            "注文日時",
+            k_date,
             i.order_date.map(|x| x.to_string()).unwrap_or_default(),
         ));
         lines.push(kv(
-            "注文者",
+            k_buyer,
             format!("{}  {}", safe(&i.buyer.name), safe(&i.buyer_mail)),
         ));
         if let Some(n) = &i.notes {
-            lines.push(kv("備考", safe(n).into_owned()));
+            lines.push(kv(k_notes, safe(n).into_owned()));
         }
         match &i.upstream {
             Upstream::Refused { code, message, .. } => lines.push(Line::styled(
-                format!("実績連携エラー: {} {}", safe(code), safe(message)),
+                (t.upstream_refused)(&safe(code), &safe(message)),
                 th.error(),
             )),
             Upstream::Failed {
                 message, attempts, ..
             } => lines.push(Line::styled(
-                format!("実績連携: 送信失敗 {attempts} 回 ({})", safe(message)),
+                (t.upstream_failed)(*attempts, &safe(message)),
                 th.warn(),
             )),
             Upstream::Accepted { at } => lines.push(kv(
-                "実績連携",
-                format!("連携済み {}", at.format("%m/%d %H:%M")),
+                t.upstream_label,
+                (t.upstream_accepted)(&at.format("%m/%d %H:%M").to_string()),
             )),
-            Upstream::Pending => lines.push(kv("実績連携", "次回送信".into())),
+            Upstream::Pending => lines.push(kv(t.upstream_label, t.upstream_pending.into())),
             Upstream::Idle => {}
         }
         lines.push(Line::raw(""));
@@ -371,13 +372,13 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             )));
             let mut extra = format!("    {}", safe(&dest.delivery_method));
             if let Some(d) = dest.requested_date {
-                extra.push_str(&format!("  希望日 {d}"));
+                extra.push_str(&format!("  {} {d}", t.requested_date));
             }
             if let Some(tm) = &dest.requested_time {
                 extra.push_str(&format!("  {}", safe(tm)));
             }
             if let Some(tn) = &dest.tracking_no {
-                extra.push_str(&format!("  送り状 {}", safe(tn)));
+                extra.push_str(&format!("  {} {}", t.tracking_label, safe(tn)));
             }
             lines.push(Line::styled(extra, th.dim()));
             lines.push(Line::styled(format!("  {}", t.sec_items), th.header()));
@@ -394,14 +395,13 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
         lines.push(Line::raw(""));
         lines.push(Line::styled(t.sec_amounts, th.header()));
         let am = &i.amounts;
-        lines.push(Line::raw(format!(
-            " 合計 {}  商品 {}  送料 {}  手数料 {}  ポイント -{}",
-            yen(am.grand_total),
-            yen(am.product_total),
-            yen(am.postage),
-            yen(am.payment_charge_total),
-            yen(am.used_point_price)
-        )));
+        lines.push(Line::raw((t.amounts_line)([
+            &yen(am.grand_total),
+            &yen(am.product_total),
+            &yen(am.postage),
+            &yen(am.payment_charge_total),
+            &yen(am.used_point_price),
+        ])));
         lines.push(Line::raw(""));
         lines.push(Line::styled(t.sec_trace, th.header()));
         if i.trace.is_empty() {

@@ -81,7 +81,7 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                     Span::styled(prefix.clone(), app.theme.key()),
                     Span::raw(fit(&shown, avail)),
                 ]),
-                Line::styled("Enter OK  Esc キャンセル", app.theme.dim()),
+                Line::styled(app.text.input_hint, app.theme.dim()),
             ];
             // One cell of padding inside the border: the text starts at area.x + 2 (as measured above).
             let b = block(app, fit(&safe(title), w as usize - 4), true)
@@ -114,8 +114,8 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
                 })
                 .collect();
             // The keys on their own line: in the title they were cut off at 80 columns.
-            lines.push(Line::styled("Space 切替  Esc 閉じる", app.theme.dim()));
-            let title = format!("{} — 処理ロボット ID:{robot}", app.text.pick_converter);
+            lines.push(Line::styled(app.text.picker_hint, app.theme.dim()));
+            let title = (app.text.picker_title)(app.text.pick_converter, *robot);
             f.render_widget(Paragraph::new(lines).block(block(app, title, true)), area);
         }
         Popup::Form(form) => {
@@ -191,7 +191,7 @@ pub fn render(app: &App, f: &mut Frame, body: Rect) {
             clear(f, area);
             let h = area.height.saturating_sub(3) as usize;
             let mut lines: Vec<Line> = vec![Line::styled(
-                format!("{} 件", changes.len()),
+                (app.text.count)(changes.len()),
                 app.theme.header(),
             )];
             if changes.is_empty() {
@@ -269,7 +269,7 @@ fn help(app: &App, f: &mut Frame, body: Rect, scroll: u16) {
         if last_group != Some(group) {
             let title = match group {
                 Context::Global => app.text.help_global.to_string(),
-                Context::Nav => "移動 / Navigation".to_string(),
+                Context::Nav => app.text.help_nav.to_string(),
                 _ => format!(
                     "{} ({})",
                     app.text.help_context,
@@ -290,7 +290,10 @@ fn help(app: &App, f: &mut Frame, body: Rect, scroll: u16) {
             Span::raw(action_desc(app.text.lang, action)),
         ];
         if action.dangerous() {
-            spans.push(Span::styled("  (確認あり)", app.theme.dim()));
+            spans.push(Span::styled(
+                format!("  {}", app.text.asks_first),
+                app.theme.dim(),
+            ));
         }
         lines.push(Line::from(spans));
     }

@@ -100,13 +100,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             .iter()
             .any(|id| v.converters.iter().any(|c| c.id == *id && !c.enabled))
         {
-            "⚠ 無効な変換ロボットに適用".into()
+            t.applied_to_disabled.into()
         } else {
             String::new()
         };
         let name = match &p.kind {
             RuleKind::Builtin(_) => safe(&p.name).into_owned(),
-            RuleKind::User(_) => format!("{} (ユーザー定義)", safe(&p.name)),
+            RuleKind::User(_) => format!("{} {}", safe(&p.name), t.user_defined),
         };
         let mut style = cursor_style(1, pos);
         if p.half_set() && style == Style::new() {
@@ -140,7 +140,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let title = format!(
         "{}  ({}: {})",
         t.pane_processing,
-        "入金不要",
+        t.no_prepayment,
         safe(&v.no_prepayment.join(","))
     );
     f.render_widget(
@@ -183,7 +183,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Cell::from(l.robot.id.to_string()),
             Cell::from(safe(&l.robot.name).into_owned()),
             Cell::from(l.robot.action.name()),
-            Cell::from(safe(&l.trigger).into_owned()),
+            Cell::from(
+                safe(&t.trigger(&l.robot.trigger, |id| {
+                    v.linkage
+                        .iter()
+                        .find(|x| x.robot.id == id)
+                        .map(|x| x.robot.name.clone())
+                        .unwrap_or_else(|| format!("ID:{id}"))
+                }))
+                .into_owned(),
+            ),
             Cell::from(onoff(l.robot.enabled)),
             Cell::from(last),
             Cell::from(

@@ -7,6 +7,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{block, fit, safe};
 use crate::tui::app::App;
+use crate::tui::text::{Lang, Text};
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let t = app.text;
@@ -21,7 +22,11 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Span::styled(" ✗ ", app.theme.error())
         };
         let mut title = Span::raw(fit(
-            &format!("{}. {}", item.number, item.title),
+            &format!(
+                "{}. {}",
+                item.number,
+                safe(in_lang(t, &item.title, &item.title_en))
+            ),
             w.saturating_sub(3),
         ));
         if pos == app.setup.scroll.cursor {
@@ -29,7 +34,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         lines.push(Line::from(vec![mark, title]));
         lines.push(Line::styled(
-            fit(&format!("      {}", safe(&item.reason)), w),
+            fit(
+                &format!("      {}", safe(in_lang(t, &item.reason, &item.reason_en))),
+                w,
+            ),
             if item.ok {
                 app.theme.dim()
             } else {
@@ -62,17 +70,20 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         )),
         Line::raw(match auth {
             Some(a) => format!(
-                "API認証設定: {}  店舗キー {}  {}  シークレット {}",
+                "{}: {}  {} {}  {}  {} {}",
+                t.auth_label,
                 safe(&a.name),
+                t.shop_key_label,
                 safe(&a.shop_key),
                 safe(&a.endpoint),
+                t.secret_label,
                 if a.has_secret {
-                    "登録済み"
+                    t.secret_set
                 } else {
-                    "未登録"
+                    t.secret_unset
                 }
             ),
-            None => "API認証設定: -".into(),
+            None => format!("{}: -", t.auth_label),
         }),
     ];
     if let Some(test) = app
@@ -83,9 +94,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     {
         info.push(Line::styled(
             format!(
-                "接続テスト: {} {}",
+                "{}: {} {}",
+                t.test_label,
                 test.at.format("%m/%d %H:%M"),
-                safe(&test.message)
+                safe(&(t.test_outcome)(test.ok, &test.message))
             ),
             if test.ok {
                 app.theme.ok()
@@ -100,4 +112,13 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             .wrap(Wrap { trim: true }),
         side,
     );
+}
+
+/// The English text of an engine message in the English console, when the server sent one.
+fn in_lang<'a>(t: &Text, ja: &'a str, en: &'a str) -> &'a str {
+    if t.lang == Lang::En && !en.is_empty() {
+        en
+    } else {
+        ja
+    }
 }

@@ -1,0 +1,967 @@
+//! `--lang en`: every screen, popup and status message of the console is English. Japanese may
+//! appear only where it is data (names, reasons and raw fields from futureshop or the engine) or a
+//! domain name the spec keeps in Japanese (statuses, queues, 入金フラグ, robot actions). And the
+//! console's own text lives in `tui/text.rs` alone: no other file of the console has a Japanese
+//! string literal.
+
+use std::path::Path;
+
+use crossterm::event::KeyCode;
+use serde_json::Value;
+use shukka::domain::{PaymentFlag, RunState, Status};
+use shukka::engine::setup::PRODUCT_MASTER_ROBOT;
+use shukka::futureshop::PaymentType;
+use shukka::futureshop::prefecture::PREFECTURES;
+use shukka::robots::linkage::{
+    EASY_FETCH, EASY_INVENTORY, EASY_STATUS, EASY_TRACKING, LinkAction, RELEASE_ROBOT, TEST_FETCH,
+};
+use shukka::service::{ErrorKind, ServiceError};
+use shukka::tui::app::{App, AppEvent, Effect};
+use shukka::tui::model::{QUEUES, Queue};
+use shukka::tui::text::Lang;
+
+use crate::console_fixtures::*;
+
+fn is_japanese(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}'   // hiragana, katakana (incl. ー and ・)
+        | '\u{3400}'..='\u{4dbf}' // CJK extension A
+        | '\u{4e00}'..='\u{9fff}' // CJK unified ideographs
+        | '\u{ff66}'..='\u{ff9f}' // half-width katakana
+        | '【' | '】' | '「' | '」' | '、' | '。')
+}
+
+/// Maximal runs of Japanese characters in `s`.
+fn japanese_runs(s: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    let mut cur = String::new();
+    for c in s.chars() {
+        if is_japanese(c) {
+            cur.push(c);
+        } else if !cur.is_empty() {
+            runs.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        runs.push(cur);
+    }
+    runs
+}
+
+/// Everything Japanese an English console may legitimately show: the fixture shop's data as the
+/// console receives it (minus the checklist's Japanese texts) and the
+/// domain names the spec keeps in Japanese.
+fn allowed_japanese() -> String {
+    // The checklist's Japanese title and reason are left out: the English console shows the
+    // English ones the server sends along.
+    let mut checklist = checklist();
+    for item in &mut checklist {
+        item.title.clear();
+        item.reason.clear();
+    }
+    let data: Vec<Value> = vec![
+        value(summaries()),
+        value(intake_errors()),
+        value(robots_view()),
+        value(checklist),
+        value(runs()),
+        value(audit()),
+        value(ship_froms()),
+        value(auths()),
+        value(products()),
+        value(detail(1)),
+        value(dry_run_changes()),
+    ];
+    let mut out: Vec<String> = data.iter().map(|v| v.to_string()).collect();
+    // The raw futureshop order as the detail pretty-prints it (escapes written out).
+    out.push(
+        serde_json::to_string_pretty(&detail(1).instruction.raw.to_value()).unwrap_or_default(),
+    );
+    out.extend(Status::ALL.iter().map(|s| s.name().to_string()));
+    out.extend(QUEUES.iter().map(|q| q.name().to_string()));
+    for f in [
+        PaymentFlag::Unpaid,
+        PaymentFlag::Paid,
+        PaymentFlag::NotRequired,
+    ] {
+        out.push(f.name().into());
+    }
+    for r in [
+        RunState::Running,
+        RunState::Done,
+        RunState::Failed,
+        RunState::Interrupted,
+    ] {
+        out.push(r.name().into());
+    }
+    out.extend(LinkAction::ALL.iter().map(|a| a.name().to_string()));
+    out.extend(PaymentType::KNOWN.iter().map(|p| p.label_ja().to_string()));
+    out.extend(PREFECTURES.iter().map(|p| p.name_ja.to_string()));
+    // Robot names the console and かんたん設定 create.
+    for n in [
+        EASY_FETCH,
+        EASY_STATUS,
+        EASY_TRACKING,
+        EASY_INVENTORY,
+        RELEASE_ROBOT,
+        TEST_FETCH,
+        PRODUCT_MASTER_ROBOT,
+    ] {
+        out.push(n.into());
+    }
+    // The spec's names of setup steps and robot kinds, kept beside the English as glosses.
+    for n in [
+        "かんたん設定",
+        "発送元",
+        "API認証設定",
+        "範囲指定",
+        "ステータス同期",
+        "出荷実績連携",
+    ] {
+        out.push(n.into());
+    }
+    out.join("\n")
+}
+
+/// The Japanese runs on the app's screen that are not data or domain names: UI text that
+/// escaped translation.
+fn untranslated(app: &App, allowed: &str) -> Vec<String> {
+    let t = draw(app);
+    let mut bad: Vec<String> = lines(&t)
+        .iter()
+        .flat_map(|l| japanese_runs(l))
+        .filter(|run| !allowed.contains(run.as_str()))
+        .collect();
+    bad.dedup();
+    bad
+}
+
+fn goto_queue(app: &mut App, q: Queue) {
+    ch(app, '2');
+    let pos = QUEUES.iter().position(|x| *x == q).expect("queue");
+    while app.orders.queue != pos {
+        ch(app, 'l');
+    }
+}
+
+/// Answers every call among `fx` with success, as the server would.
+fn succeed(app: &mut App, fx: Vec<Effect>) {
+    for e in fx {
+        if let Effect::Call(tag, _) = e {
+            app.update(AppEvent::Reply(tag, Ok(Value::Null)));
+        }
+    }
+}
+
+/// The states worth looking at: every tab, sub-tab, popup and a status message after each kind
+/// of action, refusal and result. Each is built in the given language.
+fn states(lang: Lang) -> Vec<(String, App)> {
+    type Drive = Box<dyn Fn(&mut App)>;
+    let drives: Vec<(&str, Drive)> = vec![
+        ("dashboard", Box::new(|_| {})),
+        (
+            "every queue",
+            Box::new(|a| {
+                ch(a, '2');
+            }),
+        ),
+        (
+            "detail",
+            Box::new(|a| {
+                ch(a, '2');
+                key(a, KeyCode::Enter);
+                reply_detail(a, 1);
+            }),
+        ),
+        (
+            "detail of a held instruction",
+            Box::new(|a| {
+                ch(a, '2');
+                goto_queue(a, Queue::Status(Status::Held));
+                key(a, KeyCode::Enter);
+                reply_detail(a, 1);
+            }),
+        ),
+        (
+            "hold input",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, ' ');
+                ch(a, 'j');
+                ch(a, ' ');
+                ch(a, 'H');
+            }),
+        ),
+        (
+            "hold without a reason",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, 'H');
+                key(a, KeyCode::Enter);
+            }),
+        ),
+        (
+            "held",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, 'H');
+                typ(a, "address");
+                let fx = key(a, KeyCode::Enter);
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "ship input",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, 'S');
+            }),
+        ),
+        (
+            "ship without a number",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, 'S');
+                key(a, KeyCode::Enter);
+            }),
+        ),
+        (
+            "shipped",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, 'S');
+                typ(a, "1234-5678");
+                let fx = key(a, KeyCode::Enter);
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "ship several",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, ' ');
+                ch(a, 'j');
+                ch(a, ' ');
+                ch(a, 'S');
+            }),
+        ),
+        (
+            "release confirm",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, ' ');
+                ch(a, 'j');
+                ch(a, ' ');
+                ch(a, 'U');
+            }),
+        ),
+        (
+            "released",
+            Box::new(|a| {
+                ch(a, '2');
+                goto_queue(a, Queue::Status(Status::Held));
+                let fx = ch(a, 'U');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "work confirm",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, ' ');
+                ch(a, 'j');
+                ch(a, ' ');
+                ch(a, 'W');
+            }),
+        ),
+        (
+            "work started",
+            Box::new(|a| {
+                ch(a, '2');
+                let fx = ch(a, 'W');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "cancel confirm",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, ' ');
+                ch(a, 'j');
+                ch(a, ' ');
+                ch(a, 'j');
+                ch(a, ' ');
+                ch(a, 'j');
+                ch(a, ' ');
+                ch(a, 'C');
+            }),
+        ),
+        (
+            "cancelled",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, 'C');
+                let fx = ch(a, 'y');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "retried in 実績連携エラー",
+            Box::new(|a| {
+                ch(a, '2');
+                goto_queue(a, Queue::UpstreamErrors);
+                let fx = ch(a, 'R');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "retry outside 実績連携エラー",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, 'R');
+            }),
+        ),
+        (
+            "an action on an intake error",
+            Box::new(|a| {
+                ch(a, '2');
+                goto_queue(a, Queue::IntakeErrors);
+                ch(a, 'H');
+            }),
+        ),
+        (
+            "intake retried",
+            Box::new(|a| {
+                ch(a, '2');
+                goto_queue(a, Queue::IntakeErrors);
+                let fx = ch(a, 'R');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "filter",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, '/');
+                typ(a, "zz-nothing");
+            }),
+        ),
+        (
+            "help on every tab",
+            Box::new(|a| {
+                ch(a, '2');
+                ch(a, '?');
+            }),
+        ),
+        (
+            "help on the robots tab",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, '?');
+            }),
+        ),
+        (
+            "help on the setup tab",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, '?');
+            }),
+        ),
+        (
+            "command mode",
+            Box::new(|a| {
+                ch(a, ':');
+            }),
+        ),
+        (
+            "unknown command",
+            Box::new(|a| {
+                ch(a, ':');
+                typ(a, "frobnicate");
+                key(a, KeyCode::Enter);
+            }),
+        ),
+        (
+            "synced",
+            Box::new(|a| {
+                ch(a, ':');
+                typ(a, "sync");
+                let fx = key(a, KeyCode::Enter);
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "converters",
+            Box::new(|a| {
+                ch(a, '3');
+            }),
+        ),
+        (
+            "apply on a converter",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'a');
+            }),
+        ),
+        (
+            "duplicated",
+            Box::new(|a| {
+                ch(a, '3');
+                let fx = ch(a, 'd');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "rename input",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'r');
+            }),
+        ),
+        (
+            "renamed",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'r');
+                let fx = key(a, KeyCode::Enter);
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "toggled",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'j');
+                let fx = ch(a, 'e');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "move on a converter",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'J');
+            }),
+        ),
+        (
+            "run on a converter",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'x');
+            }),
+        ),
+        (
+            "trigger on a converter",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 't');
+            }),
+        ),
+        (
+            "dry run on a converter",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'D');
+            }),
+        ),
+        (
+            "processing robots",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+            }),
+        ),
+        (
+            "duplicate on a processing robot",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                ch(a, 'd');
+            }),
+        ),
+        (
+            "picker",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                ch(a, 'a');
+            }),
+        ),
+        (
+            "applied",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                ch(a, 'a');
+                let fx = ch(a, ' ');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "moved",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                let fx = ch(a, 'J');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "dry run",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                let fx = ch(a, 'D');
+                for e in fx {
+                    if let Effect::Call(shukka::tui::app::Tag::DryRun(name), _) = e {
+                        reply_dry_run(a, &name);
+                    }
+                }
+            }),
+        ),
+        (
+            "linkage robots",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                ch(a, 'l');
+            }),
+        ),
+        (
+            "trigger input",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                ch(a, 'l');
+                ch(a, 't');
+            }),
+        ),
+        (
+            "trigger changed",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                ch(a, 'l');
+                ch(a, 't');
+                let fx = key(a, KeyCode::Enter);
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "ran",
+            Box::new(|a| {
+                ch(a, '3');
+                ch(a, 'l');
+                ch(a, 'l');
+                let fx = ch(a, 'x');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "setup",
+            Box::new(|a| {
+                ch(a, '4');
+            }),
+        ),
+        (
+            "ship-from form",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'f');
+            }),
+        ),
+        (
+            "ship-from without a name",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'f');
+                for _ in 0..40 {
+                    key(a, KeyCode::Backspace);
+                }
+                key(a, KeyCode::Enter);
+            }),
+        ),
+        (
+            "ship-from saved",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'f');
+                let fx = key(a, KeyCode::Enter);
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "credentials form",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'A');
+            }),
+        ),
+        (
+            "credentials with a bad pacing",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'A');
+                for _ in 0..5 {
+                    key(a, KeyCode::Tab);
+                }
+                typ(a, "soon");
+                key(a, KeyCode::Enter);
+            }),
+        ),
+        (
+            "connection test",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'T');
+            }),
+        ),
+        (
+            "easy setup confirm",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'E');
+            }),
+        ),
+        (
+            "easy setup done",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'E');
+                let fx = ch(a, 'y');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "products",
+            Box::new(|a| {
+                ch(a, '4');
+                let fx = ch(a, 'p');
+                succeed(a, fx);
+            }),
+        ),
+        (
+            "every checklist item opened",
+            Box::new(|a| {
+                ch(a, '4');
+                ch(a, 'G');
+                key(a, KeyCode::Enter);
+            }),
+        ),
+        (
+            "run log",
+            Box::new(|a| {
+                ch(a, '5');
+            }),
+        ),
+        (
+            "audit log",
+            Box::new(|a| {
+                ch(a, '5');
+                ch(a, 'l');
+            }),
+        ),
+        (
+            "reload",
+            Box::new(|a| {
+                a.update(AppEvent::Lagged);
+            }),
+        ),
+        (
+            "a background task failed",
+            Box::new(|a| {
+                a.update(AppEvent::TaskFailed(
+                    shukka::tui::app::Failure::TaskPanicked,
+                ));
+            }),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, drive) in &drives {
+        for (w, h) in [(80, 24), (120, 40)] {
+            let mut a = app_with(lang, true, false, w, h);
+            drive(&mut a);
+            out.push((format!("{name} at {w}×{h}"), a));
+        }
+    }
+    // Every checklist item's Enter: the place or popup it opens, then the result of accepting.
+    for n in 0..7 {
+        let open = |lang| {
+            let mut a = app_with(lang, true, false, 120, 40);
+            ch(&mut a, '4');
+            for _ in 0..n {
+                ch(&mut a, 'j');
+            }
+            let fx = key(&mut a, KeyCode::Enter);
+            (a, fx)
+        };
+        let (a, _) = open(lang);
+        out.push((format!("checklist item {} opened", n + 1), a));
+        let (mut a, fx) = open(lang);
+        let fx = if a.popup.is_some() {
+            ch(&mut a, 'y')
+        } else {
+            fx
+        };
+        succeed(&mut a, fx);
+        out.push((format!("checklist item {} done", n + 1), a));
+    }
+    out
+}
+
+#[test]
+fn english_console_shows_no_japanese_but_data_and_domain_names() {
+    let allowed = allowed_japanese();
+    let mut failures = Vec::new();
+    for (name, app) in states(Lang::En) {
+        let bad = untranslated(&app, &allowed);
+        if !bad.is_empty() {
+            failures.push(format!("{name}: {bad:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "UI text left in Japanese in the English console:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The check above can fail: the same states in Japanese show plenty of UI text that is not
+/// data, and every state of the English console looked at shows some English.
+#[test]
+fn the_english_check_sees_japanese_ui_text() {
+    let allowed = allowed_japanese();
+    let ja = states(Lang::Ja);
+    let flagged = ja
+        .iter()
+        .filter(|(_, app)| !untranslated(app, &allowed).is_empty())
+        .count();
+    assert_eq!(
+        flagged,
+        ja.len(),
+        "every Japanese state shows UI text the check recognises as not data"
+    );
+}
+
+#[test]
+fn english_status_messages_are_english() {
+    // A sample of results and refusals, by what they say.
+    let mut a = app_with(Lang::En, true, false, 120, 40);
+    ch(&mut a, '3');
+    ch(&mut a, 'a');
+    let s = a
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        s,
+        "Only processing robots are applied (← → moves between panes)"
+    );
+
+    let mut a = app_with(Lang::En, true, false, 120, 40);
+    ch(&mut a, '2');
+    ch(&mut a, ' ');
+    ch(&mut a, 'j');
+    ch(&mut a, ' ');
+    ch(&mut a, 'H');
+    typ(&mut a, "address");
+    let fx = key(&mut a, KeyCode::Enter);
+    succeed(&mut a, fx);
+    let s = a
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert_eq!(s, "Held 2");
+}
+
+fn status(app: &App) -> String {
+    app.status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn english_console_explains_server_answers_in_english() {
+    // A refusal from the server: its message is the engine's (Japanese); the kind is English.
+    let mut a = app_with(Lang::En, true, false, 120, 40);
+    ch(&mut a, '3');
+    let fx = ch(&mut a, 'e');
+    let tag = match fx.into_iter().next() {
+        Some(Effect::Call(tag, _)) => tag,
+        other => panic!("e calls the server: {other:?}"),
+    };
+    a.update(AppEvent::Reply(
+        tag,
+        Err(ServiceError::new(
+            ErrorKind::Refused,
+            "標準の変換ロボットは変更できません",
+        )),
+    ));
+    assert_eq!(status(&a), "Refused: 標準の変換ロボットは変更できません");
+
+    // A trigger that does not parse.
+    let mut a = app_with(Lang::En, true, false, 120, 40);
+    ch(&mut a, '3');
+    ch(&mut a, 'l');
+    ch(&mut a, 'l');
+    ch(&mut a, 't');
+    for _ in 0..20 {
+        key(&mut a, KeyCode::Backspace);
+    }
+    typ(&mut a, "soon");
+    assert!(key(&mut a, KeyCode::Enter).is_empty());
+    let s = status(&a);
+    assert!(s.starts_with("\"soon\" is not a trigger"), "{s}");
+    assert!(japanese_runs(&s).is_empty(), "{s}");
+
+    // A connection test, passed and failed.
+    for (ok, want) in [
+        (true, "Connection test: passed (futureshop issued a token)"),
+        (false, "Connection test: failed: 401 invalid_client"),
+    ] {
+        let mut a = app_with(Lang::En, true, false, 120, 40);
+        a.update(AppEvent::Reply(
+            shukka::tui::app::Tag::Test,
+            Ok(value(shukka::domain::ConnectionTest {
+                at: now(),
+                ok,
+                message: if ok {
+                    "OK: トークンを取得しました (有効期間 3600 秒)".into()
+                } else {
+                    "401 invalid_client".into()
+                },
+            })),
+        ));
+        assert_eq!(status(&a), want);
+    }
+}
+
+/// Rust string literals in a source file with a Japanese character (doc comments and comments
+/// are not tokens of that kind and are left out).
+fn japanese_literals(src: &str) -> Vec<String> {
+    use proc_macro2::{TokenStream, TokenTree};
+    fn walk(ts: TokenStream, out: &mut Vec<String>) {
+        for t in ts {
+            match t {
+                // Doc comments arrive as `#[doc = "..."]`: not UI text.
+                TokenTree::Group(g) => {
+                    let first = g.stream().into_iter().next();
+                    if !matches!(first, Some(TokenTree::Ident(i)) if i == "doc") {
+                        walk(g.stream(), out);
+                    }
+                }
+                TokenTree::Literal(l) => {
+                    let s = l.to_string();
+                    if s.chars().any(is_japanese) {
+                        out.push(s);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let ts: TokenStream = src.parse().expect("the console's source lexes");
+    let mut out = Vec::new();
+    walk(ts, &mut out);
+    out
+}
+
+#[test]
+fn the_console_has_no_japanese_text_outside_text_rs() {
+    // Queue names are domain names (the spec's), defined where the queues are.
+    const DOMAIN: [&str; 2] = ["\"取込エラー\"", "\"実績連携エラー\""];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("src/tui is readable") {
+            let p = e.expect("dir entry").path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() > 10, "found the console's sources");
+    let mut found = Vec::new();
+    for f in &files {
+        if f.file_name().is_some_and(|n| n == "text.rs") {
+            let src = std::fs::read_to_string(f).expect("readable");
+            assert!(
+                !japanese_literals(&src).is_empty(),
+                "the lexer sees the literals of text.rs"
+            );
+            continue;
+        }
+        let src = std::fs::read_to_string(f).expect("readable");
+        for lit in japanese_literals(&src) {
+            if !DOMAIN.contains(&lit.as_str()) {
+                found.push(format!("{}: {lit}", f.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "Japanese UI text outside src/tui/text.rs:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The checklist as the real engine computes it comes with English titles and reasons, on an
+/// empty store (every item ✗, each with its own reason) and after the setup file and a fetch.
+#[tokio::test]
+async fn the_engines_checklist_is_english_too() {
+    use crate::common::*;
+    let sim = start_sim(20, 100).await;
+
+    let check = |engine: &shukka::engine::Engine| {
+        let store = engine.store();
+        let view = shukka::service::robots_view(engine).expect("robots view");
+        let mut allowed = allowed_japanese();
+        for n in view.converters.iter().map(|c| c.name.clone()) {
+            allowed.push_str(&format!("\n{n}"));
+        }
+        for n in view.processing.iter().map(|p| p.name.clone()) {
+            allowed.push_str(&format!("\n{n}"));
+        }
+        for n in view.linkage.iter().map(|l| l.robot.name.clone()) {
+            allowed.push_str(&format!("\n{n}"));
+        }
+        for s in store.ship_froms().expect("ship-froms") {
+            allowed.push_str(&format!("\n{}", s.name));
+        }
+        for a in store.auths().expect("auths") {
+            allowed.push_str(&format!("\n{}", a.name));
+        }
+        let items = engine.checklist().expect("checklist");
+        assert_eq!(items.len(), 7);
+        for i in &items {
+            assert!(!i.title_en.is_empty() && !i.reason_en.is_empty(), "{i:?}");
+            let bad: Vec<String> = japanese_runs(&format!("{} {}", i.title_en, i.reason_en))
+                .into_iter()
+                .filter(|r| !allowed.contains(r.as_str()))
+                .collect();
+            assert!(bad.is_empty(), "item {}: {bad:?} in {i:?}", i.number);
+        }
+        items
+    };
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = engine_in(dir.path());
+    let items = check(&empty);
+    assert!(items.iter().all(|i| !i.ok));
+    assert_eq!(items[0].reason_en, "No ship-from registered yet");
+
+    let (engine, _dir) = engine_with_setup(&sim).await;
+    let items = check(&engine);
+    assert!(items[..6].iter().all(|i| i.ok), "{items:?}");
+    assert_eq!(items[6].reason_en, "No fetch has run yet");
+    let range = range_robot(&engine);
+    run(&engine, range).await;
+    let items = check(&engine);
+    assert!(items[6].ok, "{:?}", items[6]);
+}
