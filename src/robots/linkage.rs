@@ -153,7 +153,7 @@ impl Trigger {
 
     pub fn describe(&self, robot_name: impl Fn(u64) -> String) -> String {
         match self {
-            Trigger::Manual => "手動".into(),
+            Trigger::Manual => MANUAL.into(),
             Trigger::Every { secs } if secs % 3600 == 0 => format!("{}時間ごと", secs / 3600),
             Trigger::Every { secs } if secs % 60 == 0 => format!("{}分ごと", secs / 60),
             Trigger::Every { secs } => format!("{secs}秒ごと"),

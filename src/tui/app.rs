@@ -716,14 +716,7 @@ impl App {
             Tag::Test => {
                 let t: Option<ConnectionTest> = de(v);
                 if let Some(t) = t {
-                    let outcome = (self.text.test_outcome)(t.ok, &t.message);
-                    let msg = match self.text.lang {
-                        // The Japanese message says it all; the English one needs the subject.
-                        crate::tui::text::Lang::Ja => outcome,
-                        crate::tui::text::Lang::En => {
-                            format!("{}: {outcome}", self.text.test_label)
-                        }
-                    };
+                    let msg = (self.text.test_status)(t.ok, &t.message);
                     if t.ok {
                         self.info(msg);
                     } else {

@@ -216,15 +216,16 @@ pub struct Text {
     pub upstream_accepted: fn(&str) -> String,
     /// Grand total, products, postage, charges, points (already formatted as yen).
     pub amounts_line: fn([&str; 5]) -> String,
-    pub every: fn(u64) -> String,
-    pub daily: fn(&str) -> String,
-    pub after: fn(&str) -> String,
+    /// A linkage robot's trigger as the robots pane shows it, with robot names for `after:`.
+    pub trigger: fn(&Trigger, &dyn Fn(u64) -> String) -> String,
     /// A trigger that does not parse: the input and the parser's (Japanese) explanation.
     pub bad_trigger: fn(&str, &str) -> String,
     /// An error the server answered: its kind and its (Japanese) message.
     pub server_error: fn(ErrorKind, &str) -> String,
     /// A connection test's outcome: passed or not, and the server's (Japanese) message.
     pub test_outcome: fn(bool, &str) -> String,
+    /// The same as a status-line message.
+    pub test_status: fn(bool, &str) -> String,
     pub ship_from_fields: [&'static str; 5],
     pub auth_fields: [&'static str; 6],
 }
@@ -431,12 +432,13 @@ pub static JA: Text = Text {
             " 合計 {total}  商品 {products}  送料 {postage}  手数料 {charges}  ポイント -{points}"
         )
     },
-    every: |secs| every(secs, "時間ごと", "分ごと", "秒ごと"),
-    daily: |times| format!("毎日 {times}"),
-    after: |name| format!("{name} の後"),
+    // The engine's own description is the Japanese one.
+    trigger: |t, robot_name| t.describe(robot_name),
     bad_trigger: |_, why| why.to_string(),
     server_error: |_, message| message.to_string(),
     test_outcome: |_, message| message.to_string(),
+    // The server's message names the test already.
+    test_status: |_, message| message.to_string(),
     ship_from_fields: ["名称", "郵便番号", "都道府県", "住所", "電話番号"],
     auth_fields: [
         "名前",
@@ -646,9 +648,7 @@ pub static EN: Text = Text {
             " Total {total}  products {products}  postage {postage}  charges {charges}  points -{points}"
         )
     },
-    every: |secs| format!("every {}", every(secs, " h", " min", " s")),
-    daily: |times| format!("daily {times}"),
-    after: |name| format!("after {name}"),
+    trigger: en_trigger,
     bad_trigger: |input, _| {
         format!("\"{input}\" is not a trigger (e.g. manual, 10m, 2h, 09:00,15:00, after:ID)")
     },
@@ -666,13 +666,8 @@ pub static EN: Text = Text {
         };
         format!("{what}: {message}")
     },
-    test_outcome: |ok, message| {
-        if ok {
-            "passed (futureshop issued a token)".into()
-        } else {
-            format!("failed: {message}")
-        }
-    },
+    test_outcome: en_test_outcome,
+    test_status: |ok, message| format!("Connection test: {}", en_test_outcome(ok, message)),
     ship_from_fields: ["Name", "Postal code", "Prefecture", "Address", "Phone"],
     auth_fields: [
         "Name",
@@ -684,32 +679,29 @@ pub static EN: Text = Text {
     ],
 };
 
-/// `secs` in the largest whole unit: "2時間ごと", "every 10 min".
-fn every(secs: u64, hours: &str, minutes: &str, seconds: &str) -> String {
-    if secs.is_multiple_of(3600) {
-        format!("{}{hours}", secs / 3600)
-    } else if secs.is_multiple_of(60) {
-        format!("{}{minutes}", secs / 60)
+fn en_test_outcome(ok: bool, message: &str) -> String {
+    if ok {
+        "passed (futureshop issued a token)".into()
     } else {
-        format!("{secs}{seconds}")
+        format!("failed: {message}")
     }
 }
 
-impl Text {
-    /// A linkage robot's trigger as the robots pane shows it.
-    pub fn trigger(&self, t: &Trigger, robot_name: impl Fn(u64) -> String) -> String {
-        match t {
-            Trigger::Manual => self.manual.into(),
-            Trigger::Every { secs } => (self.every)(*secs),
-            Trigger::Daily { times } => (self.daily)(
-                &times
-                    .iter()
-                    .map(|t| t.format("%H:%M").to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            Trigger::After { robot_id } => (self.after)(&robot_name(*robot_id)),
-        }
+fn en_trigger(t: &Trigger, robot_name: &dyn Fn(u64) -> String) -> String {
+    match t {
+        Trigger::Manual => EN.manual.into(),
+        Trigger::Every { secs } if secs.is_multiple_of(3600) => format!("every {} h", secs / 3600),
+        Trigger::Every { secs } if secs.is_multiple_of(60) => format!("every {} min", secs / 60),
+        Trigger::Every { secs } => format!("every {secs} s"),
+        Trigger::Daily { times } => format!(
+            "daily {}",
+            times
+                .iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Trigger::After { robot_id } => format!("after {}", robot_name(*robot_id)),
     }
 }
 

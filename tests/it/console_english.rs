@@ -136,14 +136,6 @@ fn untranslated(app: &App, allowed: &str) -> Vec<String> {
     bad
 }
 
-fn goto_queue(app: &mut App, q: Queue) {
-    ch(app, '2');
-    let pos = QUEUES.iter().position(|x| *x == q).expect("queue");
-    while app.orders.queue != pos {
-        ch(app, 'l');
-    }
-}
-
 /// Answers every call among `fx` with success, as the server would.
 fn succeed(app: &mut App, fx: Vec<Effect>) {
     for e in fx {
@@ -156,525 +148,204 @@ fn succeed(app: &mut App, fx: Vec<Effect>) {
 /// The states worth looking at: every tab, sub-tab, popup and a status message after each kind
 /// of action, refusal and result. Each is built in the given language.
 fn states(lang: Lang) -> Vec<(String, App)> {
-    type Drive = Box<dyn Fn(&mut App)>;
+    // Key strings go through `typ` one key at a time (a space is the Mark key); `then` is the last
+    // key, whose calls the server answers with success.
+    fn then(a: &mut App, keys: &str, last: char) {
+        typ(a, keys);
+        let fx = ch(a, last);
+        succeed(a, fx);
+    }
+    fn enter(a: &mut App, keys: &str) {
+        typ(a, keys);
+        let fx = key(a, KeyCode::Enter);
+        succeed(a, fx);
+    }
+    type Drive = fn(&mut App);
     let drives: Vec<(&str, Drive)> = vec![
-        ("dashboard", Box::new(|_| {})),
-        (
-            "every queue",
-            Box::new(|a| {
-                ch(a, '2');
-            }),
-        ),
-        (
-            "detail",
-            Box::new(|a| {
-                ch(a, '2');
-                key(a, KeyCode::Enter);
-                reply_detail(a, 1);
-            }),
-        ),
-        (
-            "detail of a held instruction",
-            Box::new(|a| {
-                ch(a, '2');
-                goto_queue(a, Queue::Status(Status::Held));
-                key(a, KeyCode::Enter);
-                reply_detail(a, 1);
-            }),
-        ),
-        (
-            "hold input",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, ' ');
-                ch(a, 'j');
-                ch(a, ' ');
-                ch(a, 'H');
-            }),
-        ),
-        (
-            "hold without a reason",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, 'H');
-                key(a, KeyCode::Enter);
-            }),
-        ),
-        (
-            "held",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, 'H');
-                typ(a, "address");
-                let fx = key(a, KeyCode::Enter);
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "ship input",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, 'S');
-            }),
-        ),
-        (
-            "ship without a number",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, 'S');
-                key(a, KeyCode::Enter);
-            }),
-        ),
-        (
-            "shipped",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, 'S');
-                typ(a, "1234-5678");
-                let fx = key(a, KeyCode::Enter);
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "ship several",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, ' ');
-                ch(a, 'j');
-                ch(a, ' ');
-                ch(a, 'S');
-            }),
-        ),
-        (
-            "release confirm",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, ' ');
-                ch(a, 'j');
-                ch(a, ' ');
-                ch(a, 'U');
-            }),
-        ),
-        (
-            "released",
-            Box::new(|a| {
-                ch(a, '2');
-                goto_queue(a, Queue::Status(Status::Held));
-                let fx = ch(a, 'U');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "work confirm",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, ' ');
-                ch(a, 'j');
-                ch(a, ' ');
-                ch(a, 'W');
-            }),
-        ),
-        (
-            "work started",
-            Box::new(|a| {
-                ch(a, '2');
-                let fx = ch(a, 'W');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "cancel confirm",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, ' ');
-                ch(a, 'j');
-                ch(a, ' ');
-                ch(a, 'j');
-                ch(a, ' ');
-                ch(a, 'j');
-                ch(a, ' ');
-                ch(a, 'C');
-            }),
-        ),
-        (
-            "cancelled",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, 'C');
-                let fx = ch(a, 'y');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "retried in 実績連携エラー",
-            Box::new(|a| {
-                ch(a, '2');
-                goto_queue(a, Queue::UpstreamErrors);
-                let fx = ch(a, 'R');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "retry outside 実績連携エラー",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, 'R');
-            }),
-        ),
-        (
-            "an action on an intake error",
-            Box::new(|a| {
-                ch(a, '2');
-                goto_queue(a, Queue::IntakeErrors);
-                ch(a, 'H');
-            }),
-        ),
-        (
-            "intake retried",
-            Box::new(|a| {
-                ch(a, '2');
-                goto_queue(a, Queue::IntakeErrors);
-                let fx = ch(a, 'R');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "filter",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, '/');
-                typ(a, "zz-nothing");
-            }),
-        ),
-        (
-            "help on every tab",
-            Box::new(|a| {
-                ch(a, '2');
-                ch(a, '?');
-            }),
-        ),
-        (
-            "help on the robots tab",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, '?');
-            }),
-        ),
-        (
-            "help on the setup tab",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, '?');
-            }),
-        ),
-        (
-            "command mode",
-            Box::new(|a| {
-                ch(a, ':');
-            }),
-        ),
-        (
-            "unknown command",
-            Box::new(|a| {
-                ch(a, ':');
-                typ(a, "frobnicate");
-                key(a, KeyCode::Enter);
-            }),
-        ),
-        (
-            "synced",
-            Box::new(|a| {
-                ch(a, ':');
-                typ(a, "sync");
-                let fx = key(a, KeyCode::Enter);
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "converters",
-            Box::new(|a| {
-                ch(a, '3');
-            }),
-        ),
-        (
-            "apply on a converter",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'a');
-            }),
-        ),
-        (
-            "duplicated",
-            Box::new(|a| {
-                ch(a, '3');
-                let fx = ch(a, 'd');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "rename input",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'r');
-            }),
-        ),
-        (
-            "renamed",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'r');
-                let fx = key(a, KeyCode::Enter);
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "toggled",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'j');
-                let fx = ch(a, 'e');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "move on a converter",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'J');
-            }),
-        ),
-        (
-            "run on a converter",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'x');
-            }),
-        ),
-        (
-            "trigger on a converter",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 't');
-            }),
-        ),
-        (
-            "dry run on a converter",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'D');
-            }),
-        ),
-        (
-            "processing robots",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-            }),
-        ),
-        (
-            "duplicate on a processing robot",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                ch(a, 'd');
-            }),
-        ),
-        (
-            "picker",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                ch(a, 'a');
-            }),
-        ),
-        (
-            "applied",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                ch(a, 'a');
-                let fx = ch(a, ' ');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "moved",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                let fx = ch(a, 'J');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "dry run",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                let fx = ch(a, 'D');
-                for e in fx {
-                    if let Effect::Call(shukka::tui::app::Tag::DryRun(name), _) = e {
-                        reply_dry_run(a, &name);
-                    }
+        ("dashboard", |_| {}),
+        ("every queue", |a| {
+            typ(a, "2");
+        }),
+        ("detail", |a| {
+            typ(a, "2");
+            key(a, KeyCode::Enter);
+            reply_detail(a, 1);
+        }),
+        ("detail of a held instruction", |a| {
+            typ(a, "2");
+            goto_queue(a, Queue::Status(Status::Held));
+            key(a, KeyCode::Enter);
+            reply_detail(a, 1);
+        }),
+        ("hold input", |a| {
+            typ(a, "2 j H");
+        }),
+        ("hold without a reason", |a| enter(a, "2H")),
+        ("held", |a| enter(a, "2Haddress")),
+        ("ship input", |a| {
+            typ(a, "2S");
+        }),
+        ("ship without a number", |a| enter(a, "2S")),
+        ("shipped", |a| enter(a, "2S1234-5678")),
+        ("ship several", |a| {
+            typ(a, "2 j S");
+        }),
+        ("release confirm", |a| {
+            typ(a, "2 j U");
+        }),
+        ("released", |a| {
+            typ(a, "2");
+            goto_queue(a, Queue::Status(Status::Held));
+            then(a, "", 'U');
+        }),
+        ("work confirm", |a| {
+            typ(a, "2 j W");
+        }),
+        ("work started", |a| then(a, "2", 'W')),
+        ("cancel confirm", |a| {
+            typ(a, "2 j j j C");
+        }),
+        ("cancelled", |a| then(a, "2C", 'y')),
+        ("retried in 実績連携エラー", |a| {
+            typ(a, "2");
+            goto_queue(a, Queue::UpstreamErrors);
+            then(a, "", 'R');
+        }),
+        ("retry outside 実績連携エラー", |a| {
+            typ(a, "2R");
+        }),
+        ("an action on an intake error", |a| {
+            typ(a, "2");
+            goto_queue(a, Queue::IntakeErrors);
+            typ(a, "H");
+        }),
+        ("intake retried", |a| {
+            typ(a, "2");
+            goto_queue(a, Queue::IntakeErrors);
+            then(a, "", 'R');
+        }),
+        ("filter", |a| {
+            typ(a, "2/zz-nothing");
+        }),
+        ("help on every tab", |a| {
+            typ(a, "2?");
+        }),
+        ("help on the robots tab", |a| {
+            typ(a, "3?");
+        }),
+        ("help on the setup tab", |a| {
+            typ(a, "4?");
+        }),
+        ("command mode", |a| {
+            typ(a, ":");
+        }),
+        ("unknown command", |a| {
+            typ(a, ":frobnicate");
+            key(a, KeyCode::Enter);
+        }),
+        ("synced", |a| enter(a, ":sync")),
+        ("converters", |a| {
+            typ(a, "3");
+        }),
+        ("apply on a converter", |a| {
+            typ(a, "3a");
+        }),
+        ("duplicated", |a| then(a, "3", 'd')),
+        ("rename input", |a| {
+            typ(a, "3r");
+        }),
+        ("renamed", |a| enter(a, "3r")),
+        ("toggled", |a| then(a, "3j", 'e')),
+        ("move on a converter", |a| {
+            typ(a, "3J");
+        }),
+        ("run on a converter", |a| {
+            typ(a, "3x");
+        }),
+        ("trigger on a converter", |a| {
+            typ(a, "3t");
+        }),
+        ("dry run on a converter", |a| {
+            typ(a, "3D");
+        }),
+        ("processing robots", |a| {
+            typ(a, "3l");
+        }),
+        ("duplicate on a processing robot", |a| {
+            typ(a, "3ld");
+        }),
+        ("picker", |a| {
+            typ(a, "3la");
+        }),
+        ("applied", |a| then(a, "3la", ' ')),
+        ("moved", |a| then(a, "3l", 'J')),
+        ("dry run", |a| {
+            typ(a, "3l");
+            for e in ch(a, 'D') {
+                if let Effect::Call(shukka::tui::app::Tag::DryRun(name), _) = e {
+                    reply_dry_run(a, &name);
                 }
-            }),
-        ),
-        (
-            "linkage robots",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                ch(a, 'l');
-            }),
-        ),
-        (
-            "trigger input",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                ch(a, 'l');
-                ch(a, 't');
-            }),
-        ),
-        (
-            "trigger changed",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                ch(a, 'l');
-                ch(a, 't');
-                let fx = key(a, KeyCode::Enter);
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "ran",
-            Box::new(|a| {
-                ch(a, '3');
-                ch(a, 'l');
-                ch(a, 'l');
-                let fx = ch(a, 'x');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "setup",
-            Box::new(|a| {
-                ch(a, '4');
-            }),
-        ),
-        (
-            "ship-from form",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'f');
-            }),
-        ),
-        (
-            "ship-from without a name",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'f');
-                for _ in 0..40 {
-                    key(a, KeyCode::Backspace);
-                }
-                key(a, KeyCode::Enter);
-            }),
-        ),
-        (
-            "ship-from saved",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'f');
-                let fx = key(a, KeyCode::Enter);
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "credentials form",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'A');
-            }),
-        ),
-        (
-            "credentials with a bad pacing",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'A');
-                for _ in 0..5 {
-                    key(a, KeyCode::Tab);
-                }
-                typ(a, "soon");
-                key(a, KeyCode::Enter);
-            }),
-        ),
-        (
-            "connection test",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'T');
-            }),
-        ),
-        (
-            "easy setup confirm",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'E');
-            }),
-        ),
-        (
-            "easy setup done",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'E');
-                let fx = ch(a, 'y');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "products",
-            Box::new(|a| {
-                ch(a, '4');
-                let fx = ch(a, 'p');
-                succeed(a, fx);
-            }),
-        ),
-        (
-            "every checklist item opened",
-            Box::new(|a| {
-                ch(a, '4');
-                ch(a, 'G');
-                key(a, KeyCode::Enter);
-            }),
-        ),
-        (
-            "run log",
-            Box::new(|a| {
-                ch(a, '5');
-            }),
-        ),
-        (
-            "audit log",
-            Box::new(|a| {
-                ch(a, '5');
-                ch(a, 'l');
-            }),
-        ),
-        (
-            "reload",
-            Box::new(|a| {
-                a.update(AppEvent::Lagged);
-            }),
-        ),
-        (
-            "a background task failed",
-            Box::new(|a| {
-                a.update(AppEvent::TaskFailed(
-                    shukka::tui::app::Failure::TaskPanicked,
-                ));
-            }),
-        ),
+            }
+        }),
+        ("linkage robots", |a| {
+            typ(a, "3ll");
+        }),
+        ("trigger input", |a| {
+            typ(a, "3llt");
+        }),
+        ("trigger changed", |a| enter(a, "3llt")),
+        ("ran", |a| then(a, "3ll", 'x')),
+        ("setup", |a| {
+            typ(a, "4");
+        }),
+        ("ship-from form", |a| {
+            typ(a, "4f");
+        }),
+        ("ship-from without a name", |a| {
+            typ(a, "4f");
+            for _ in 0..40 {
+                key(a, KeyCode::Backspace);
+            }
+            key(a, KeyCode::Enter);
+        }),
+        ("ship-from saved", |a| enter(a, "4f")),
+        ("credentials form", |a| {
+            typ(a, "4A");
+        }),
+        ("credentials with a bad pacing", |a| {
+            typ(a, "4A");
+            for _ in 0..5 {
+                key(a, KeyCode::Tab);
+            }
+            typ(a, "soon");
+            key(a, KeyCode::Enter);
+        }),
+        ("connection test", |a| {
+            typ(a, "4T");
+        }),
+        ("easy setup confirm", |a| {
+            typ(a, "4E");
+        }),
+        ("easy setup done", |a| then(a, "4E", 'y')),
+        ("products", |a| then(a, "4", 'p')),
+        ("every checklist item opened", |a| {
+            typ(a, "4G");
+            key(a, KeyCode::Enter);
+        }),
+        ("run log", |a| {
+            typ(a, "5");
+        }),
+        ("audit log", |a| {
+            typ(a, "5l");
+        }),
+        ("reload", |a| {
+            a.update(AppEvent::Lagged);
+        }),
+        ("a background task failed", |a| {
+            a.update(AppEvent::TaskFailed(
+                shukka::tui::app::Failure::TaskPanicked,
+            ));
+        }),
     ];
     let mut out = Vec::new();
     for (name, drive) in &drives {
@@ -749,11 +420,7 @@ fn english_status_messages_are_english() {
     let mut a = app_with(Lang::En, true, false, 120, 40);
     ch(&mut a, '3');
     ch(&mut a, 'a');
-    let s = a
-        .status
-        .as_ref()
-        .map(|s| s.text.clone())
-        .unwrap_or_default();
+    let s = status(&a);
     assert_eq!(
         s,
         "Only processing robots are applied (← → moves between panes)"
@@ -768,11 +435,7 @@ fn english_status_messages_are_english() {
     typ(&mut a, "address");
     let fx = key(&mut a, KeyCode::Enter);
     succeed(&mut a, fx);
-    let s = a
-        .status
-        .as_ref()
-        .map(|s| s.text.clone())
-        .unwrap_or_default();
+    let s = status(&a);
     assert_eq!(s, "Held 2");
 }
 

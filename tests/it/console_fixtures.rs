@@ -21,6 +21,7 @@ use shukka::robots::processing::{BuiltinRule, ProcessingRobot};
 use shukka::service::{InstructionDetail, LinkageRow, RobotsView};
 use shukka::store::{Change, Counts, StoreEvent};
 use shukka::tui::app::{App, AppEvent, Effect, Tag};
+use shukka::tui::model::{QUEUES, Queue};
 use shukka::tui::text::{Lang, text};
 use shukka::tui::theme::Theme;
 
@@ -964,6 +965,14 @@ pub fn app_with(lang: Lang, color: bool, read_only: bool, w: u16, h: u16) -> App
     let mut a = empty_app(lang, color, read_only, w, h);
     load(&mut a, summaries());
     a
+}
+
+/// Moves the 出荷指示 tab to queue `q`.
+pub fn goto_queue(app: &mut App, q: Queue) {
+    let pos = QUEUES.iter().position(|x| *x == q).expect("queue");
+    while app.orders.queue != pos {
+        ch(app, 'l');
+    }
 }
 
 /// Answers the detail request of `id`.

@@ -8,7 +8,7 @@ use shukka::robots::linkage::Trigger;
 use shukka::service::Request;
 use shukka::store::Change;
 use shukka::tui::app::{App, Effect, Mode, Popup, RobotKind, StatusKind, Tab, Tag, Then};
-use shukka::tui::model::{QUEUES, Queue};
+use shukka::tui::model::Queue;
 
 use crate::console_fixtures::*;
 
@@ -42,13 +42,6 @@ fn status_error(app: &App) -> Option<String> {
         .as_ref()
         .filter(|m| m.kind == StatusKind::Error)
         .map(|m| m.text.clone())
-}
-
-fn goto_queue(app: &mut App, q: Queue) {
-    let pos = QUEUES.iter().position(|x| *x == q).expect("queue");
-    while app.orders.queue != pos {
-        ch(app, 'l');
-    }
 }
 
 /// Moves the cursor of the current queue to instruction `id`.

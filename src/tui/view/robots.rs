@@ -184,7 +184,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             Cell::from(safe(&l.robot.name).into_owned()),
             Cell::from(l.robot.action.name()),
             Cell::from(
-                safe(&t.trigger(&l.robot.trigger, |id| {
+                safe(&(t.trigger)(&l.robot.trigger, &|id| {
                     v.linkage
                         .iter()
                         .find(|x| x.robot.id == id)
