@@ -113,6 +113,8 @@ pub struct Store {
 }
 
 struct Inner {
+    /// Held while the store is open: see [`lock_dir`].
+    _lock: std::fs::File,
     path: PathBuf,
     db: sled::Db,
     data: sled::Tree,
@@ -203,6 +205,64 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     let meta = std::fs::metadata(dir).map_err(err)?;
     if meta.permissions().mode() & 0o077 != 0 && meta.uid_is_ours() {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Takes the data directory's lock file for as long as the returned file lives. sled locks its
+/// own files too, but only inside `open`; this lock is taken first, so that [`Store::open`] may
+/// tidy sled's directory knowing that no other process has it open.
+fn lock_dir(dir: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("store.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| StoreError::Open {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Open {
+            path,
+            detail: format!("cannot lock: {e}"),
+        }),
+    }
+}
+
+/// sled 0.34 writes a snapshot of its page table as `snap.<lsn>.generating`, syncs it and
+/// renames it to `snap.<lsn>`; but when it opens, it reads whichever `snap.*` file sorts last,
+/// `.generating` ones included. A process killed while writing one (sled also writes one
+/// during every open that recovers) leaves a half-written file that sorts last, and every later
+/// open failed with "Read corrupted data". Such a file was never complete, so sled never relied
+/// on it: removing it is exactly the state of a kill a moment before the write began, which sled
+/// recovers from (the previous complete snapshot plus the log). Called under [`lock_dir`].
+fn remove_unfinished_sled_snapshots(sled_dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(sled_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(StoreError::Open {
+                path: sled_dir.to_path_buf(),
+                detail: e.to_string(),
+            });
+        }
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            tracing::warn!(file = %name, "removing a sled snapshot left unfinished by an interrupted process");
+            std::fs::remove_file(entry.path()).map_err(|e| StoreError::Open {
+                path: entry.path(),
+                detail: format!("cannot remove an unfinished snapshot: {e}"),
+            })?;
+        }
     }
     Ok(())
 }
@@ -298,7 +358,9 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`. The directory is created owner-only.
     pub fn open(dir: &Path) -> Result<Store> {
         create_private_dir(dir)?;
+        let lock = lock_dir(dir)?;
         let path = dir.join("store");
+        remove_unfinished_sled_snapshots(&path)?;
         let db = sled::Config::new()
             .path(&path)
             .mode(sled::Mode::LowSpace)
@@ -322,6 +384,7 @@ impl Store {
         let (events, _) = broadcast::channel(4096);
         let store = Store {
             inner: Arc::new(Inner {
+                _lock: lock,
                 path: dir.to_path_buf(),
                 db,
                 data,

@@ -33,6 +33,14 @@ const LOOKBACK_DAYS: u64 = 7;
 const UNKNOWN_SKU_RATE: f64 = 0.02;
 const ITERATIONS: usize = 50;
 const SEED: u64 = 0x5eed_0c4a_54ed;
+
+/// A soak run: `SHUKKA_CRASH_ITERATIONS=500 SHUKKA_CRASH_SEED=9 cargo test --test it crash::`.
+fn soak_setting(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 const SECRET_VAR: &str = "SHUKKA_CRASH_TEST_SECRET";
 
 /// The shop, frozen: every order number with its order date.
@@ -526,13 +534,14 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
     let template_data = template_root.path().join("data");
     let template_fetch = prepare(template_root.path(), &template_data, &base_url, &secret);
 
-    let mut rng = StdRng::seed_from_u64(SEED);
+    let iterations = soak_setting("SHUKKA_CRASH_ITERATIONS", ITERATIONS as u64) as usize;
+    let mut rng = StdRng::seed_from_u64(soak_setting("SHUKKA_CRASH_SEED", SEED));
     let max_delay_ms = (full_fetch.as_millis() as u64).max(500);
     let mut epoch: Option<Epoch> = None;
     let mut epochs = 0usize;
     let (mut before, mut mid, mut mid_with_pages, mut after) = (0usize, 0usize, 0usize, 0usize);
     let mut violation_count = 0usize;
-    for iteration in 1..=ITERATIONS {
+    for iteration in 1..=iterations {
         let e = epoch.get_or_insert_with(|| {
             epochs += 1;
             let root = tempfile::tempdir().expect("tempdir");
@@ -692,7 +701,7 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
         );
     }
     eprintln!(
-        "crash: {ITERATIONS} iterations (SIGKILL each), {epochs} epochs: {before} kills before the fetch, {mid} mid-fetch ({mid_with_pages} after committing pages in that run), {after} after it completed; violations: {violation_count}; every epoch equals the clean run; total {:.1}s",
+        "crash: {iterations} iterations (SIGKILL each), {epochs} epochs: {before} kills before the fetch, {mid} mid-fetch ({mid_with_pages} after committing pages in that run), {after} after it completed; violations: {violation_count}; every epoch equals the clean run; total {:.1}s",
         started.elapsed().as_secs_f64()
     );
     assert_eq!(violation_count, 0);

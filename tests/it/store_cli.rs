@@ -54,6 +54,51 @@ fn the_data_dir_is_created_owner_only_and_reopens() {
     assert_eq!(store.converters().expect("converters")[0].id, 18025);
 }
 
+/// sled writes its page-table snapshot as `snap.<lsn>.generating` and renames it when complete;
+/// a process killed in between (sled writes one in every recovering open, too) left a file that
+/// every later open read and refused as corrupt. Found by the crash test in CI.
+#[test]
+fn a_snapshot_left_half_written_by_a_kill_does_not_stop_the_store_opening() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("data");
+    drop(Store::open(&dir).expect("open"));
+    // The second open recovers from the log and writes sled's first complete snapshot.
+    drop(Store::open(&dir).expect("reopen"));
+    let sled_dir = dir.join("store");
+    let snapshot = std::fs::read_dir(&sled_dir)
+        .expect("sled dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("snap."))
+        })
+        .expect("sled wrote a snapshot during recovery");
+    let bytes = std::fs::read(&snapshot).expect("read snapshot");
+    let name = snapshot
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let lsn = u64::from_str_radix(&name["snap.".len()..], 16).expect("hex lsn");
+    // What a kill in the middle of the next snapshot leaves behind.
+    let unfinished = sled_dir.join(format!("snap.{:016X}.generating", lsn + 4096));
+    std::fs::write(&unfinished, &bytes[..bytes.len() / 2]).expect("write");
+
+    let store = Store::open(&dir).expect("the store opens despite an unfinished snapshot");
+    assert_eq!(store.converters().expect("converters")[0].id, 18025);
+    assert_eq!(store.processing_robots().expect("robots").len(), 6);
+    assert!(!unfinished.exists(), "the unfinished snapshot was removed");
+    assert!(
+        std::fs::read_dir(&sled_dir)
+            .expect("dir")
+            .any(|e| e.is_ok_and(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("snap.") && !n.ends_with(".generating")
+            })),
+        "a complete snapshot is kept"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_gets_a_clear_message_instead_of_a_lock_error() {
     let tmp = tempfile::tempdir().expect("tmp");
