@@ -7,6 +7,7 @@ pub mod domain;
 pub mod engine;
 pub mod futureshop;
 pub mod logging;
+pub mod msg;
 pub mod paths;
 pub mod rawjson;
 pub mod robots;

@@ -211,7 +211,13 @@ pub enum ErrorKind {
 #[error("{message}")]
 pub struct ServiceError {
     pub kind: ErrorKind,
+    /// Japanese for the engine's own refusals (what the CLI prints); English for errors of the
+    /// futureshop client and internal ones.
     pub message: String,
+    /// The English wording of an engine refusal, for a console in English. Empty when there is
+    /// none (the message is English already, or an older server answered).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message_en: String,
 }
 
 impl ServiceError {
@@ -219,6 +225,16 @@ impl ServiceError {
         ServiceError {
             kind,
             message: message.into(),
+            message_en: String::new(),
+        }
+    }
+
+    /// The message for a console in English: the English wording when there is one.
+    pub fn message_in_english(&self) -> &str {
+        if self.message_en.is_empty() {
+            &self.message
+        } else {
+            &self.message_en
         }
     }
 }
@@ -234,7 +250,10 @@ impl From<EngineError> for ServiceError {
             EngineError::Api(_) => ErrorKind::Api,
             EngineError::Store(_) => ErrorKind::Internal,
         };
-        ServiceError::new(kind, e.to_string())
+        ServiceError {
+            message_en: e.message_en().unwrap_or_default().to_string(),
+            ..ServiceError::new(kind, e.to_string())
+        }
     }
 }
 

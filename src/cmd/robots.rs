@@ -502,6 +502,6 @@ pub fn parse_rule_file(text: &str) -> std::result::Result<(String, String, UserR
         match_all,
         actions,
     };
-    rule.validate()?;
+    rule.validate().map_err(|m| m.ja)?;
     Ok((f.name, f.description, rule))
 }

@@ -57,6 +57,9 @@ pub struct ConnectionTest {
     pub at: DateTime<FixedOffset>,
     pub ok: bool,
     pub message: String,
+    /// The outcome in English, for a console in English (empty in records of older builds).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message_en: String,
 }
 
 /// 商品マスタ: one SKU (品番) the warehouse knows.

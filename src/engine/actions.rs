@@ -8,6 +8,8 @@ use super::pipeline::{IntakeSetup, PageOutcome, ingest_page};
 use super::{Engine, EngineError, Result, audit_entry, instruction_target, now};
 use crate::domain::*;
 use crate::futureshop::Order;
+use crate::msg;
+use crate::msg::Msg;
 
 /// What "mark shipped" needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,12 +27,14 @@ impl Engine {
     pub fn find_order(&self, order_no: &str) -> Result<Instruction> {
         let mut found = self.store().instructions_by_order_no(order_no.trim())?;
         match found.len() {
-            0 => Err(EngineError::NotFound(format!(
-                "受注 {order_no} の出荷指示はありません"
+            0 => Err(EngineError::NotFound(msg!(
+                "受注 {order_no} の出荷指示はありません",
+                "Order {order_no} has no shipping instruction"
             ))),
             1 => Ok(found.remove(0)),
-            n => Err(EngineError::Refused(format!(
-                "受注 {order_no} の出荷指示が {n} 件あります (複数の API認証設定): ID で指定してください"
+            n => Err(EngineError::Refused(msg!(
+                "受注 {order_no} の出荷指示が {n} 件あります (複数の API認証設定): ID で指定してください",
+                "Order {order_no} has {n} instructions (several API認証設定): give the ID instead"
             ))),
         }
     }
@@ -42,13 +46,16 @@ impl Engine {
         actor: &Actor,
         action: &str,
         reason: String,
-        change: impl FnOnce(&mut Instruction) -> std::result::Result<(), String>,
+        change: impl FnOnce(&mut Instruction) -> std::result::Result<(), Msg>,
     ) -> Result<Instruction> {
         let store = self.store();
         let out = store
             .write(|t| {
                 let mut i = t.instruction(id)?.ok_or_else(|| {
-                    crate::store::StoreError::NotFound(format!("出荷指示 ID:{id} はありません"))
+                    crate::store::StoreError::NotFound(msg!(
+                        "出荷指示 ID:{id} はありません",
+                        "There is no shipping instruction ID:{id}"
+                    ))
                 })?;
                 if let Some(v) = expected_version
                     && v != i.version
@@ -89,7 +96,10 @@ impl Engine {
     ) -> Result<Instruction> {
         let reason = reason.trim().to_string();
         if reason.is_empty() {
-            return Err(EngineError::Refused("保留理由を入力してください".into()));
+            return Err(EngineError::Refused(Msg::new(
+                "保留理由を入力してください",
+                "Enter a reason for the hold",
+            )));
         }
         let r = reason.clone();
         self.transition(id, expected_version, actor, "保留", reason, move |i| {
@@ -97,7 +107,11 @@ impl Engine {
                 i.status,
                 Status::AwaitingPayment | Status::Held | Status::Ready | Status::InProgress
             ) {
-                return Err(format!("{} の出荷指示は保留にできません", i.status));
+                let s = i.status;
+                return Err(msg!(
+                    "{s} の出荷指示は保留にできません",
+                    "An instruction in {s} cannot be held"
+                ));
             }
             i.hold_reasons.insert(r);
             i.status = Status::Held;
@@ -138,7 +152,10 @@ impl Engine {
                     i.status = Status::Ready;
                     Ok(())
                 }
-                other => Err(format!("{other} の出荷指示は保留されていません")),
+                other => Err(msg!(
+                    "{other} の出荷指示は保留されていません",
+                    "An instruction in {other} is not held"
+                )),
             },
         )
     }
@@ -158,9 +175,10 @@ impl Engine {
             String::new(),
             |i| {
                 if i.status != Status::Ready {
-                    return Err(format!(
-                        "出荷作業を始められるのは出荷待ちだけです (現在 {})",
-                        i.status
+                    let s = i.status;
+                    return Err(msg!(
+                        "出荷作業を始められるのは出荷待ちだけです (現在 {s})",
+                        "Only an instruction in 出荷待ち can be picked up (it is in {s})"
                     ));
                 }
                 i.status = Status::InProgress;
@@ -184,17 +202,19 @@ impl Engine {
             .filter(|t| !t.is_empty())
             .collect();
         if tracking.is_empty() {
-            return Err(EngineError::Refused(
-                "送り状番号 (tracking number) を入力してください".into(),
-            ));
+            return Err(EngineError::Refused(Msg::new(
+                "送り状番号 (tracking number) を入力してください",
+                "Enter a tracking number",
+            )));
         }
         if let Some(t) = tracking
             .iter()
             .find(|t| t.len() > 100 || t.chars().any(char::is_control))
         {
-            return Err(EngineError::Refused(format!(
-                "送り状番号「{}」は使えません (100 バイトまで、制御文字なし)",
-                crate::sanitize::sanitize(t)
+            let t = crate::sanitize::sanitize(t);
+            return Err(EngineError::Refused(msg!(
+                "送り状番号「{t}」は使えません (100 バイトまで、制御文字なし)",
+                "Tracking number \"{t}\" cannot be used (at most 100 bytes, no control characters)"
             )));
         }
         let ship_date = req
@@ -204,13 +224,17 @@ impl Engine {
         let req = req.clone();
         self.transition(id, expected_version, actor, "出荷済み", reason, move |i| {
             if !matches!(i.status, Status::Ready | Status::InProgress) {
-                return Err(format!("出荷済みにできるのは出荷待ち・出荷作業中だけです (現在 {})", i.status));
+                let s = i.status;
+                return Err(msg!(
+                    "出荷済みにできるのは出荷待ち・出荷作業中だけです (現在 {s})",
+                    "Only an instruction in 出荷待ち or 出荷作業中 can be shipped (it is in {s})"
+                ));
             }
             if tracking.len() != 1 && tracking.len() != i.destinations.len() {
-                return Err(format!(
-                    "配送先は {} 件です: 送り状番号を 1 つ、または配送先ごとに {} つ指定してください",
-                    i.destinations.len(),
-                    i.destinations.len()
+                let n = i.destinations.len();
+                return Err(msg!(
+                    "配送先は {n} 件です: 送り状番号を 1 つ、または配送先ごとに {n} つ指定してください",
+                    "It has {n} destinations: give one tracking number, or {n} (one per destination)"
                 ));
             }
             for (n, d) in i.destinations.iter_mut().enumerate() {
@@ -247,8 +271,14 @@ impl Engine {
             "キャンセル",
             reason,
             |i| match i.status {
-                Status::Shipped => Err("出荷済みの出荷指示はキャンセルできません".into()),
-                Status::Cancelled => Err("既にキャンセルされています".into()),
+                Status::Shipped => Err(Msg::new(
+                    "出荷済みの出荷指示はキャンセルできません",
+                    "A shipped (出荷済み) instruction cannot be cancelled",
+                )),
+                Status::Cancelled => Err(Msg::new(
+                    "既にキャンセルされています",
+                    "It is already cancelled (キャンセル)",
+                )),
                 _ => {
                     i.status = Status::Cancelled;
                     Ok(())
@@ -272,10 +302,16 @@ impl Engine {
             String::new(),
             |i| {
                 if i.status != Status::Shipped {
-                    return Err("出荷済みの出荷指示だけが再送できます".into());
+                    return Err(Msg::new(
+                        "出荷済みの出荷指示だけが再送できます",
+                        "Only a shipped (出荷済み) instruction can be sent again",
+                    ));
                 }
                 if matches!(i.upstream, Upstream::Accepted { .. }) {
-                    return Err("futureshop は既に受け付けています".into());
+                    return Err(Msg::new(
+                        "futureshop は既に受け付けています",
+                        "futureshop has already accepted it",
+                    ));
                 }
                 i.upstream = Upstream::Pending;
                 Ok(())
@@ -287,7 +323,10 @@ impl Engine {
     pub fn retry_intake_error(&self, error_id: u64, actor: &Actor) -> Result<PageOutcome> {
         let store = self.store();
         let e = store.intake_error(error_id)?.ok_or_else(|| {
-            EngineError::NotFound(format!("取込エラー ID:{error_id} はありません"))
+            EngineError::NotFound(msg!(
+                "取込エラー ID:{error_id} はありません",
+                "There is no 取込エラー (intake error) ID:{error_id}"
+            ))
         })?;
         let setup = IntakeSetup::load(store, e.auth_id, e.converter_id)?;
         let raw = e.raw.to_value();
@@ -328,15 +367,17 @@ impl Engine {
     }
 }
 
-fn conflict_message(i: &Instruction) -> String {
+fn conflict_message(i: &Instruction) -> Msg {
     let ago = (now() - i.updated_at).num_seconds().max(0);
-    let when = if ago < 60 {
-        "たった今".to_string()
+    let (when, when_en) = if ago < 60 {
+        ("たった今".to_string(), "just now".to_string())
     } else {
-        format!("{} 分前", ago / 60)
+        let m = ago / 60;
+        (format!("{m} 分前"), format!("{m} min ago"))
     };
-    format!(
-        "出荷指示 {} は {} に {} が変更しました (現在 {}): 最新の状態を確認してからやり直してください",
-        i.order_no, when, i.updated_by, i.status
+    let (no, by, s) = (&i.order_no, &i.updated_by, i.status);
+    msg!(
+        "出荷指示 {no} は {when} に {by} が変更しました (現在 {s}): 最新の状態を確認してからやり直してください",
+        "{by} changed order {no}'s instruction {when_en} (now {s}): look at it again, then retry"
     )
 }

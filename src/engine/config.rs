@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Engine, EngineError, Result, audit_entry, now};
 use crate::domain::*;
+use crate::msg;
+use crate::msg::Msg;
 use crate::robots::converter::Converter;
 use crate::robots::linkage::{LinkAction, LinkageRobot, Trigger};
 use crate::robots::processing::{self, BuiltinRule, Env, Phase, ProcessingRobot, RuleKind};
@@ -32,8 +34,23 @@ fn robot_target(kind: &str, id: u64, name: &str) -> Target {
     }
 }
 
-fn refused(m: impl Into<String>) -> StoreError {
-    StoreError::Invalid(m.into())
+fn refused(m: Msg) -> StoreError {
+    StoreError::Invalid(m)
+}
+
+fn no_such(kind: &str, kind_en: &str, id: u64) -> Msg {
+    msg!(
+        "{kind} ID:{id} はありません",
+        "There is no {kind_en} ID:{id}"
+    )
+}
+
+fn standard_is_read_only(c: &Converter) -> Msg {
+    let c = c.label();
+    msg!(
+        "{c} は標準の変換ロボットのため変更できません: 複製して使ってください",
+        "{c} is the standard converter robot and cannot be changed: duplicate it (d) and change the copy"
+    )
 }
 
 fn map_err(e: StoreError) -> EngineError {
@@ -60,7 +77,7 @@ impl Engine {
         self.config_write(|t| {
             let src = t
                 .converter(id)?
-                .ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+                .ok_or_else(|| refused(no_such("変換ロボット", "converter robot", id)))?;
             let copy = src.duplicate(t.next_id(SEQ_ROBOT));
             t.put_converter(&copy)?;
             t.audit(audit_entry(
@@ -80,12 +97,9 @@ impl Engine {
         self.config_write(|t| {
             let mut c = t
                 .converter(id)?
-                .ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+                .ok_or_else(|| refused(no_such("変換ロボット", "converter robot", id)))?;
             if c.standard {
-                return Err(refused(format!(
-                    "{} は標準の変換ロボットのため変更できません: 複製して使ってください",
-                    c.label()
-                )));
+                return Err(refused(standard_is_read_only(&c)));
             }
             let old = std::mem::replace(&mut c.name, name);
             t.put_converter(&c)?;
@@ -110,12 +124,9 @@ impl Engine {
         self.config_write(|t| {
             let mut c = t
                 .converter(id)?
-                .ok_or_else(|| refused(format!("変換ロボット ID:{id} はありません")))?;
+                .ok_or_else(|| refused(no_such("変換ロボット", "converter robot", id)))?;
             if c.standard {
-                return Err(refused(format!(
-                    "{} は標準の変換ロボットのため変更できません: 複製して使ってください",
-                    c.label()
-                )));
+                return Err(refused(standard_is_read_only(&c)));
             }
             c.enabled = enabled;
             t.put_converter(&c)?;
@@ -143,7 +154,7 @@ impl Engine {
         self.config_write(|t| {
             let mut r = t
                 .processing_robot(id)?
-                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+                .ok_or_else(|| refused(no_such("処理ロボット", "processing robot", id)))?;
             r.enabled = enabled;
             // Checked inside the write, so two operators cannot enable 5 and 6 at once.
             let mut pair = Vec::new();
@@ -180,14 +191,15 @@ impl Engine {
         self.config_write(|t| {
             let mut r = t
                 .processing_robot(id)?
-                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+                .ok_or_else(|| refused(no_such("処理ロボット", "processing robot", id)))?;
             let c = t
                 .converter(converter_id)?
-                .ok_or_else(|| refused(format!("変換ロボット ID:{converter_id} はありません")))?;
+                .ok_or_else(|| refused(no_such("変換ロボット", "converter robot", converter_id)))?;
             if applied && !c.enabled {
-                return Err(refused(format!(
-                    "{} は有効ではありません: 適用先に選べるのは有効な変換ロボットだけです",
-                    c.label()
+                let c = c.label();
+                return Err(refused(msg!(
+                    "{c} は有効ではありません: 適用先に選べるのは有効な変換ロボットだけです",
+                    "{c} is not enabled: only an enabled converter robot can be chosen"
                 )));
             }
             if applied {
@@ -212,10 +224,9 @@ impl Engine {
     pub fn move_processing(&self, id: u64, delta: i64, actor: &Actor) -> Result<Vec<u64>> {
         let robots = self.store().processing_robots()?;
         let mut order: Vec<u64> = robots.iter().map(|r| r.id).collect();
-        let pos = order
-            .iter()
-            .position(|x| *x == id)
-            .ok_or_else(|| EngineError::NotFound(format!("処理ロボット ID:{id} はありません")))?;
+        let pos = order.iter().position(|x| *x == id).ok_or_else(|| {
+            EngineError::NotFound(no_such("処理ロボット", "processing robot", id))
+        })?;
         let new = (pos as i64 + delta).clamp(0, order.len() as i64 - 1) as usize;
         let moved = order.remove(pos);
         order.insert(new, moved);
@@ -247,8 +258,10 @@ impl Engine {
             .map(|r| r.id)
             .collect();
         if let Some(x) = order.iter().find(|x| !known.contains(x)) {
-            return Err(EngineError::Refused(format!(
-                "処理ロボット ID:{x} はありません"
+            return Err(EngineError::Refused(no_such(
+                "処理ロボット",
+                "processing robot",
+                *x,
             )));
         }
         let mut full: Vec<u64> = order.to_vec();
@@ -312,11 +325,12 @@ impl Engine {
         self.config_write(|t| {
             let mut r = t
                 .processing_robot(id)?
-                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+                .ok_or_else(|| refused(no_such("処理ロボット", "processing robot", id)))?;
             if r.builtin_rule().is_some() {
-                return Err(refused(format!(
-                    "{} は組み込みの処理ロボットのため名前を変更できません",
-                    r.label()
+                let r = r.label();
+                return Err(refused(msg!(
+                    "{r} は組み込みの処理ロボットのため名前を変更できません",
+                    "{r} is a built-in processing robot and cannot be renamed"
                 )));
             }
             let old = std::mem::replace(&mut r.name, name);
@@ -337,11 +351,12 @@ impl Engine {
         self.config_write(|t| {
             let r = t
                 .processing_robot(id)?
-                .ok_or_else(|| refused(format!("処理ロボット ID:{id} はありません")))?;
+                .ok_or_else(|| refused(no_such("処理ロボット", "processing robot", id)))?;
             if r.builtin_rule().is_some() {
-                return Err(refused(format!(
-                    "{} は組み込みの処理ロボットのため削除できません (無効にできます)",
-                    r.label()
+                let r = r.label();
+                return Err(refused(msg!(
+                    "{r} は組み込みの処理ロボットのため削除できません (無効にできます)",
+                    "{r} is a built-in processing robot and cannot be deleted (it can be disabled)"
                 )));
             }
             t.delete_processing(id);
@@ -364,9 +379,9 @@ impl Engine {
     /// enabled (and, when applied nowhere, applied to every enabled converter). Changes nothing.
     pub fn dry_run(&self, id: u64) -> Result<Vec<DryRunChange>> {
         let store = self.store();
-        let r = store
-            .processing_robot(id)?
-            .ok_or_else(|| EngineError::NotFound(format!("処理ロボット ID:{id} はありません")))?;
+        let r = store.processing_robot(id)?.ok_or_else(|| {
+            EngineError::NotFound(no_such("処理ロボット", "processing robot", id))
+        })?;
         let converters: BTreeSet<u64> = if r.applied_to.is_empty() {
             store
                 .converters()?
@@ -476,10 +491,7 @@ impl Engine {
     ) -> Result<LinkageRobot> {
         self.config_write(|t| {
             if t.linkage_robot(robot.id)?.is_none() {
-                return Err(refused(format!(
-                    "連携ロボット ID:{} はありません",
-                    robot.id
-                )));
+                return Err(refused(no_such("連携ロボット", "linkage robot", robot.id)));
             }
             validate_linkage(t, &robot, Some(robot.id))?;
             t.put_linkage(&robot)?;
@@ -498,7 +510,7 @@ impl Engine {
     pub fn linkage(&self, id: u64) -> Result<LinkageRobot> {
         self.store()
             .linkage_robot(id)?
-            .ok_or_else(|| EngineError::NotFound(format!("連携ロボット ID:{id} はありません")))
+            .ok_or_else(|| EngineError::NotFound(no_such("連携ロボット", "linkage robot", id)))
     }
 
     pub fn set_linkage_enabled(
@@ -561,9 +573,10 @@ impl Engine {
 
     pub fn save_ship_from(&self, s: ShipFrom, actor: &Actor) -> Result<ShipFrom> {
         if s.name.trim().is_empty() {
-            return Err(EngineError::Refused(
-                "発送元の名称を入力してください".into(),
-            ));
+            return Err(EngineError::Refused(Msg::new(
+                "発送元の名称を入力してください",
+                "Enter the ship-from's name",
+            )));
         }
         self.config_write(|t| {
             let saved = t.put_ship_from(s.clone())?;
@@ -589,14 +602,16 @@ impl Engine {
         actor: &Actor,
     ) -> Result<ApiAuth> {
         if a.name.trim().is_empty() {
-            return Err(EngineError::Refused(
-                "API認証設定の名前を入力してください".into(),
-            ));
+            return Err(EngineError::Refused(Msg::new(
+                "API認証設定の名前を入力してください",
+                "Enter a name for the API認証設定",
+            )));
         }
         if a.endpoint.trim().is_empty() {
-            return Err(EngineError::Refused(
-                "API ドメインを入力してください".into(),
-            ));
+            return Err(EngineError::Refused(Msg::new(
+                "API ドメインを入力してください",
+                "Enter the API domain",
+            )));
         }
         if a.api.is_empty() {
             a.api = "futureshop".into();
@@ -611,7 +626,7 @@ impl Engine {
             if let Some(sid) = a.ship_from_id
                 && !t.ship_from_exists(sid)?
             {
-                return Err(refused(format!("発送元 ID:{sid} はありません")));
+                return Err(refused(no_such("発送元", "ship-from (発送元)", sid)));
             }
             if let Some(s) = &secret {
                 a.has_secret = !s.is_empty();
@@ -662,11 +677,18 @@ impl Engine {
                 ),
                 Err(e) => e.to_string(),
             },
+            message_en: match &result {
+                Ok(info) => format!(
+                    "OK: futureshop issued a token (valid for {} s)",
+                    info.expires_in.as_secs()
+                ),
+                Err(e) => e.message_en().map_or_else(|| e.to_string(), str::to_string),
+            },
         };
         self.config_write(|t| {
             let mut a = t
                 .auth(auth_id)?
-                .ok_or_else(|| refused(format!("API認証設定 ID:{auth_id} はありません")))?;
+                .ok_or_else(|| refused(no_such("API認証設定", "API認証設定", auth_id)))?;
             a.last_test = Some(test.clone());
             t.put_auth(a.clone())?;
             t.audit(audit_entry(
@@ -708,10 +730,16 @@ impl Engine {
 fn clean_name(name: &str) -> Result<String> {
     let n = name.trim();
     if n.is_empty() {
-        return Err(EngineError::Refused("名前を入力してください".into()));
+        return Err(EngineError::Refused(Msg::new(
+            "名前を入力してください",
+            "Enter a name",
+        )));
     }
     if n.chars().any(char::is_control) {
-        return Err(EngineError::Refused("名前に制御文字は使えません".into()));
+        return Err(EngineError::Refused(Msg::new(
+            "名前に制御文字は使えません",
+            "A name cannot contain control characters",
+        )));
     }
     Ok(n.to_string())
 }
@@ -723,23 +751,31 @@ fn validate_linkage(
 ) -> crate::store::Result<()> {
     if r.action.needs_auth() {
         let Some(a) = r.auth_id else {
-            return Err(refused(format!("{} には API認証設定が必要です", r.action)));
+            let a = r.action;
+            return Err(refused(msg!(
+                "{a} には API認証設定が必要です",
+                "{a} needs an API認証設定"
+            )));
         };
         if t.auth(a)?.is_none() {
-            return Err(refused(format!("API認証設定 ID:{a} はありません")));
+            return Err(refused(no_such("API認証設定", "API認証設定", a)));
         }
     }
     if r.action.is_fetch() {
         let Some(cid) = r.converter_id else {
-            return Err(refused("取得には変換ロボットが必要です".to_string()));
+            return Err(refused(Msg::new(
+                "取得には変換ロボットが必要です",
+                "A fetch needs a converter robot",
+            )));
         };
         let c = t
             .converter(cid)?
-            .ok_or_else(|| refused(format!("変換ロボット ID:{cid} はありません")))?;
+            .ok_or_else(|| refused(no_such("変換ロボット", "converter robot", cid)))?;
         if !c.enabled && !c.standard {
-            return Err(refused(format!(
-                "{} は有効ではありません: 取得に選べるのは有効な変換ロボットだけです",
-                c.label()
+            let c = c.label();
+            return Err(refused(msg!(
+                "{c} は有効ではありません: 取得に選べるのは有効な変換ロボットだけです",
+                "{c} is not enabled: a fetch can only use an enabled converter robot"
             )));
         }
     }
@@ -747,26 +783,39 @@ fn validate_linkage(
         && let Some((a, b)) = r.range
         && a > b
     {
-        return Err(refused("取得範囲の開始が終了より後です"));
+        return Err(refused(Msg::new(
+            "取得範囲の開始が終了より後です",
+            "The range starts after it ends",
+        )));
     }
     if r.action == LinkAction::ApplyProcessingRobot {
         let Some(pid) = r.processing_robot_id else {
-            return Err(refused("処理ロボット適用には処理ロボットが必要です"));
+            return Err(refused(Msg::new(
+                "処理ロボット適用には処理ロボットが必要です",
+                "出荷指示 処理ロボット適用 needs a processing robot",
+            )));
         };
         if t.processing_robot(pid)?.is_none() {
-            return Err(refused(format!("処理ロボット ID:{pid} はありません")));
+            return Err(refused(no_such("処理ロボット", "processing robot", pid)));
         }
         if r.target_status.is_none() {
-            return Err(refused("処理ロボット適用には対象ステータスが必要です"));
+            return Err(refused(Msg::new(
+                "処理ロボット適用には対象ステータスが必要です",
+                "出荷指示 処理ロボット適用 needs a target status",
+            )));
         }
     }
     if let Trigger::After { robot_id } = r.trigger {
         if Some(robot_id) == self_id {
-            return Err(refused("自分自身の後には実行できません"));
+            return Err(refused(Msg::new(
+                "自分自身の後には実行できません",
+                "A robot cannot run after itself",
+            )));
         }
         if t.linkage_robot(robot_id)?.is_none() {
-            return Err(refused(format!(
-                "トリガーの連携ロボット ID:{robot_id} はありません"
+            return Err(refused(msg!(
+                "トリガーの連携ロボット ID:{robot_id} はありません",
+                "The trigger's linkage robot ID:{robot_id} does not exist"
             )));
         }
         // No cycles: follow the chain upwards.
@@ -779,7 +828,10 @@ fn validate_linkage(
             match up.trigger {
                 Trigger::After { robot_id: next } => {
                     if Some(next) == self_id {
-                        return Err(refused("トリガーが循環しています"));
+                        return Err(refused(Msg::new(
+                            "トリガーが循環しています",
+                            "The triggers form a loop",
+                        )));
                     }
                     cur = next;
                 }

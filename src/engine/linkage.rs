@@ -9,6 +9,7 @@ use super::pipeline::{IntakeSetup, ingest_page};
 use super::{Engine, EngineError, Result, audit_entry, instruction_target, now};
 use crate::domain::*;
 use crate::futureshop::{InventoryUpdate, OrderQuery, ShippingUpdate, StockCount};
+use crate::msg;
 use crate::robots::linkage::{LinkAction, LinkageRobot, Trigger};
 use crate::robots::processing::{self, Env, Phase};
 use crate::store::SyncCursor;
@@ -50,7 +51,10 @@ impl Engine {
     fn claim(&self, robot: &LinkageRobot) -> Result<Claim<'_>> {
         let mut running = self.inner.running.lock().unwrap_or_else(|e| e.into_inner());
         if !running.insert(robot.id) {
-            return Err(EngineError::Busy(format!("{} は実行中です", robot.label())));
+            return Err({
+                let r = robot.label();
+                EngineError::Busy(msg!("{r} は実行中です", "{r} is already running"))
+            });
         }
         Ok(Claim {
             engine: self,
@@ -62,9 +66,12 @@ impl Engine {
     /// afterwards when `opts.chain` is set.
     pub async fn run_robot(&self, id: u64, opts: RunOptions) -> Result<RunLogEntry> {
         let store = self.store().clone();
-        let robot = store
-            .linkage_robot(id)?
-            .ok_or_else(|| EngineError::NotFound(format!("連携ロボット ID:{id} がありません")))?;
+        let robot = store.linkage_robot(id)?.ok_or_else(|| {
+            EngineError::NotFound(msg!(
+                "連携ロボット ID:{id} がありません",
+                "There is no linkage robot ID:{id}"
+            ))
+        })?;
         let claim = self.claim(&robot)?;
         let started = now();
         let mut line = RunLogEntry {
@@ -168,18 +175,20 @@ impl Engine {
         let store = self.store();
         let auth_id = need_auth(robot)?;
         let converter_id = robot.converter_id.ok_or_else(|| {
-            EngineError::Setup(format!(
-                "{} に変換ロボットが設定されていません",
-                robot.label()
+            let r = robot.label();
+            EngineError::Setup(msg!(
+                "{r} に変換ロボットが設定されていません",
+                "{r} has no converter robot set"
             ))
         })?;
         let setup = IntakeSetup::load(store, auth_id, converter_id)?;
         let end_now = crate::time::now_jst();
         let (start, end) = match robot.action {
             LinkAction::FetchRange => opts.range.or(robot.range).ok_or_else(|| {
-                EngineError::Setup(format!(
-                    "{} に取得範囲がありません (--from/--to で指定してください)",
-                    robot.label()
+                let r = robot.label();
+                EngineError::Setup(msg!(
+                    "{r} に取得範囲がありません (--from/--to で指定してください)",
+                    "{r} has no range to fetch (give one with --from/--to)"
                 ))
             })?,
             _ => {
@@ -193,8 +202,9 @@ impl Engine {
             }
         };
         if start > end {
-            return Err(EngineError::Refused(format!(
-                "取得範囲の開始 {start} が終了 {end} より後です"
+            return Err(EngineError::Refused(msg!(
+                "取得範囲の開始 {start} が終了 {end} より後です",
+                "The range starts ({start}) after it ends ({end})"
             )));
         }
         line.window = Some((start, end));
@@ -549,30 +559,37 @@ impl Engine {
     fn run_apply_processing(&self, robot: &LinkageRobot, line: &mut RunLogEntry) -> Result<bool> {
         let store = self.store();
         let pid = robot.processing_robot_id.ok_or_else(|| {
-            EngineError::Setup(format!(
-                "{} に処理ロボットが設定されていません",
-                robot.label()
+            let r = robot.label();
+            EngineError::Setup(msg!(
+                "{r} に処理ロボットが設定されていません",
+                "{r} has no processing robot set"
             ))
         })?;
         let status = robot.target_status.ok_or_else(|| {
-            EngineError::Setup(format!(
-                "{} に対象ステータスが設定されていません",
-                robot.label()
+            let r = robot.label();
+            EngineError::Setup(msg!(
+                "{r} に対象ステータスが設定されていません",
+                "{r} has no target status set"
             ))
         })?;
-        let p = store
-            .processing_robot(pid)?
-            .ok_or_else(|| EngineError::Setup(format!("処理ロボット ID:{pid} がありません")))?;
+        let p = store.processing_robot(pid)?.ok_or_else(|| {
+            EngineError::Setup(msg!(
+                "処理ロボット ID:{pid} がありません",
+                "There is no processing robot ID:{pid}"
+            ))
+        })?;
         if !p.enabled {
-            return Err(EngineError::Setup(format!(
-                "処理ロボット {} が有効ではありません",
-                p.label()
+            let r = p.label();
+            return Err(EngineError::Setup(msg!(
+                "処理ロボット {r} が有効ではありません",
+                "Processing robot {r} is not enabled"
             )));
         }
         if p.applied_to.is_empty() {
-            return Err(EngineError::Setup(format!(
-                "処理ロボット {} はどの変換ロボットにも適用されていません",
-                p.label()
+            let r = p.label();
+            return Err(EngineError::Setup(msg!(
+                "処理ロボット {r} はどの変換ロボットにも適用されていません",
+                "Processing robot {r} is not applied to any converter"
             )));
         }
         let no_prepayment = store.no_prepayment()?;
@@ -657,9 +674,13 @@ fn same_effect(a: &Instruction, b: &Instruction) -> bool {
 }
 
 fn need_auth(robot: &LinkageRobot) -> Result<u64> {
-    robot
-        .auth_id
-        .ok_or_else(|| EngineError::Setup(format!("{} に API認証設定がありません", robot.label())))
+    robot.auth_id.ok_or_else(|| {
+        let r = robot.label();
+        EngineError::Setup(msg!(
+            "{r} に API認証設定がありません",
+            "{r} has no API認証設定 (API credentials)"
+        ))
+    })
 }
 
 fn robot_actor(robot: &LinkageRobot) -> Actor {

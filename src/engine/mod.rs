@@ -26,6 +26,8 @@ pub use setup::{CheckItem, FixTarget, SetupFile};
 use crate::domain::*;
 use crate::futureshop::config::{base_from_domain, parse_base};
 use crate::futureshop::{Client, ClientOptions, Credentials, FsConfig, FsError};
+use crate::msg;
+use crate::msg::Msg;
 use crate::store::{CFG_ENGINE, Store, StoreError, StoreEvent};
 
 #[derive(Debug, thiserror::Error)]
@@ -35,21 +37,35 @@ pub enum EngineError {
     #[error(transparent)]
     Api(#[from] FsError),
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     /// The operation is not allowed (illegal transition, read-only robot, conflicting rules).
     #[error("{0}")]
-    Refused(String),
+    Refused(Msg),
     /// Someone else changed the record first.
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Msg),
     #[error("{0}")]
-    Busy(String),
+    Busy(Msg),
     /// Setup is incomplete (no API認証設定, no secret, …).
     #[error("{0}")]
-    Setup(String),
+    Setup(Msg),
 }
 
 impl EngineError {
+    /// The English wording of a refusal, when the engine wrote one.
+    pub fn message_en(&self) -> Option<&str> {
+        let m = match self {
+            EngineError::NotFound(m)
+            | EngineError::Refused(m)
+            | EngineError::Conflict(m)
+            | EngineError::Busy(m)
+            | EngineError::Setup(m)
+            | EngineError::Store(StoreError::Invalid(m)) => m,
+            EngineError::Api(_) | EngineError::Store(_) => return None,
+        };
+        (!m.en.is_empty()).then_some(m.en.as_str())
+    }
+
     fn from_store(e: StoreError) -> EngineError {
         match e {
             StoreError::Conflict(m) => EngineError::Conflict(m),
@@ -166,13 +182,17 @@ impl Engine {
     /// The futureshop client of one API認証設定 (cached while the settings are unchanged).
     pub fn client(&self, auth_id: u64) -> Result<Client> {
         let store = &self.inner.store;
-        let auth = store
-            .auth(auth_id)?
-            .ok_or_else(|| EngineError::Setup(format!("API認証設定 ID:{auth_id} がありません")))?;
+        let auth = store.auth(auth_id)?.ok_or_else(|| {
+            EngineError::Setup(msg!(
+                "API認証設定 ID:{auth_id} がありません",
+                "There is no API認証設定 ID:{auth_id}"
+            ))
+        })?;
         let secret = store.secret(auth_id)?.filter(|s| !s.is_empty()).ok_or_else(|| {
-            EngineError::Setup(format!(
-                "API認証設定「{}」にシークレットが登録されていません: セットアップで入力してください",
-                auth.name
+            let a = &auth.name;
+            EngineError::Setup(msg!(
+                "API認証設定「{a}」にシークレットが登録されていません: セットアップで入力してください",
+                "API認証設定 \"{a}\" has no client secret: enter it in the setup"
             ))
         })?;
         let base_url = if auth.endpoint.contains("://") {
@@ -181,9 +201,10 @@ impl Engine {
             base_from_domain("endpoint", &auth.endpoint)
         }
         .map_err(|e| {
-            EngineError::Setup(format!(
-                "API認証設定「{}」の API ドメインが正しくありません: {e}",
-                auth.name
+            let a = &auth.name;
+            EngineError::Setup(msg!(
+                "API認証設定「{a}」の API ドメインが正しくありません: {e}",
+                "API認証設定 \"{a}\" has an invalid API domain: {e}"
             ))
         })?;
         // The fingerprint covers everything that shapes the client; the secret is hashed so it

@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset};
 use super::{EngineError, Result, audit_entry};
 use crate::domain::*;
 use crate::futureshop::{Order, Unreadable};
+use crate::msg;
 use crate::robots::converter::{self, Converter};
 use crate::robots::processing::{self, Env, Phase, ProcessingRobot, Working};
 use crate::store::{Store, Txn};
@@ -23,16 +24,23 @@ pub struct IntakeSetup {
 
 impl IntakeSetup {
     pub fn load(store: &Store, auth_id: u64, converter_id: u64) -> Result<IntakeSetup> {
-        let auth = store
-            .auth(auth_id)?
-            .ok_or_else(|| EngineError::Setup(format!("API認証設定 ID:{auth_id} がありません")))?;
+        let auth = store.auth(auth_id)?.ok_or_else(|| {
+            EngineError::Setup(msg!(
+                "API認証設定 ID:{auth_id} がありません",
+                "There is no API認証設定 ID:{auth_id}"
+            ))
+        })?;
         let converter = store.converter(converter_id)?.ok_or_else(|| {
-            EngineError::Setup(format!("変換ロボット ID:{converter_id} がありません"))
+            EngineError::Setup(msg!(
+                "変換ロボット ID:{converter_id} がありません",
+                "There is no converter robot ID:{converter_id}"
+            ))
         })?;
         if !converter.enabled {
-            return Err(EngineError::Setup(format!(
-                "変換ロボット {} が有効ではありません: 取込口として使うには有効にしてください",
-                converter.label()
+            let c = converter.label();
+            return Err(EngineError::Setup(msg!(
+                "変換ロボット {c} が有効ではありません: 取込口として使うには有効にしてください",
+                "Converter robot {c} is not enabled: enable it to take orders in through it"
             )));
         }
         let robots = store

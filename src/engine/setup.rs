@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Engine, EngineError, EngineSettings, Result};
 use crate::domain::*;
+use crate::msg;
 use crate::robots::converter::{self, Converter, STANDARD_ID};
 use crate::robots::linkage::{
     EASY_FETCH, EASY_INVENTORY, EASY_STATUS, EASY_TRACKING, LinkAction, LinkageRobot,
@@ -780,9 +781,12 @@ impl Engine {
         }
         for r in &BuiltinRule::ALL[..5] {
             let id = r.number();
-            let p = store
-                .processing_robot(id)?
-                .ok_or_else(|| EngineError::Setup(format!("処理ロボット {id} がありません")))?;
+            let p = store.processing_robot(id)?.ok_or_else(|| {
+                EngineError::Setup(msg!(
+                    "処理ロボット {id} がありません",
+                    "There is no processing robot {id}"
+                ))
+            })?;
             if !p.enabled {
                 self.set_processing_enabled(id, true, actor)?;
                 changed.push(format!("{id} 有効化"));
@@ -806,7 +810,12 @@ impl Engine {
             .linkage_robots()?
             .into_iter()
             .find(|r| r.name == EASY_STATUS && r.auth_id == Some(auth.id))
-            .ok_or_else(|| EngineError::Setup(format!("{EASY_STATUS} がありません")))?;
+            .ok_or_else(|| {
+                EngineError::Setup(msg!(
+                    "{EASY_STATUS} がありません",
+                    "There is no {EASY_STATUS} robot"
+                ))
+            })?;
         let wanted = LinkageRobot {
             id: 0,
             name: RELEASE_ROBOT.into(),
@@ -911,8 +920,9 @@ impl Engine {
     ) -> Result<Vec<LinkageRobot>> {
         let store = self.store();
         if store.auth(auth_id)?.is_none() {
-            return Err(EngineError::NotFound(format!(
-                "API認証設定 ID:{auth_id} はありません"
+            return Err(EngineError::NotFound(msg!(
+                "API認証設定 ID:{auth_id} はありません",
+                "There is no API認証設定 ID:{auth_id}"
             )));
         }
         let conv = match converter_id {

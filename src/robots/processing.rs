@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
+use crate::msg::Msg;
+
 use super::rules::{RuleAction, UserRule};
 use crate::domain::{Instruction, PaymentFlag, Status, TraceEntry};
 
@@ -131,7 +133,7 @@ impl ProcessingRobot {
 }
 
 /// Rules 5 and 6 must never be enabled together.
-pub fn check_conflicts(robots: &[ProcessingRobot]) -> Result<(), String> {
+pub fn check_conflicts(robots: &[ProcessingRobot]) -> Result<(), Msg> {
     let on = |r: BuiltinRule| {
         robots
             .iter()
@@ -141,10 +143,10 @@ pub fn check_conflicts(robots: &[ProcessingRobot]) -> Result<(), String> {
         on(BuiltinRule::FutureshopRelease),
         on(BuiltinRule::GenericRelease),
     ) {
-        return Err(format!(
-            "処理ロボット {} と {} は同時に有効にできません: どちらか一方だけを有効にしてください (futureshop では 5 を使います)",
-            a.label(),
-            b.label()
+        let (a, b) = (a.label(), b.label());
+        return Err(crate::msg!(
+            "処理ロボット {a} と {b} は同時に有効にできません: どちらか一方だけを有効にしてください (futureshop では 5 を使います)",
+            "Processing robots {a} and {b} cannot be enabled together: enable only one of them (with futureshop, use 5)"
         ));
     }
     Ok(())

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::msg::Msg;
+
 use crate::domain::Instruction;
 use crate::futureshop::prefecture::prefecture_ja;
 
@@ -326,16 +328,17 @@ impl UserRule {
     }
 
     /// Problems that make the rule unusable, for a clear refusal when it is saved.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Msg> {
         if self.actions.is_empty() {
-            return Err("アクションがありません".into());
+            return Err(Msg::new("アクションがありません", "The rule has no action"));
         }
         for a in &self.actions {
             if let RuleAction::SetField { field, .. } = a
                 && !field.settable()
             {
-                return Err(format!(
-                    "{field} は設定できない項目です (設定できるのは 配送方法・配送希望日・配送希望時間帯・備考)"
+                return Err(crate::msg!(
+                    "{field} は設定できない項目です (設定できるのは 配送方法・配送希望日・配送希望時間帯・備考)",
+                    "{field} cannot be set (these can: 配送方法, 配送希望日, 配送希望時間帯, 備考)"
                 ));
             }
             if let RuleAction::SetField {
@@ -345,7 +348,10 @@ impl UserRule {
                 && !value.is_empty()
                 && crate::time::parse_fs_date(value).is_none()
             {
-                return Err(format!("配送希望日「{value}」は yyyy-mm-dd ではありません"));
+                return Err(crate::msg!(
+                    "配送希望日「{value}」は yyyy-mm-dd ではありません",
+                    "配送希望日 \"{value}\" is not a yyyy-mm-dd date"
+                ));
             }
         }
         Ok(())

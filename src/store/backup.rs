@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::{AUTH, SCHEMA_VERSION, Store, StoreError};
 use crate::domain::ApiAuth;
+use crate::msg::Msg;
 use crate::secret::Secret;
 
 const FORMAT: &str = "shukka-backup";
@@ -57,8 +58,9 @@ pub fn backup(
     } else {
         Vec::new()
     };
-    let io =
-        |e: std::io::Error| StoreError::Invalid(format!("cannot write {}: {e}", file.display()));
+    let io = |e: std::io::Error| {
+        StoreError::Invalid(Msg::same(format!("cannot write {}: {e}", file.display())))
+    };
     let f = super::create_private_file(file).map_err(io)?;
     let mut w = BufWriter::new(f);
     let header = Header {
@@ -69,8 +71,9 @@ pub fn backup(
         records: entries.len(),
     };
     let line = |w: &mut BufWriter<std::fs::File>, v: &dyn erased::Ser| -> Result<(), StoreError> {
-        v.write_to(w)
-            .map_err(|e| StoreError::Invalid(format!("cannot write {}: {e}", file.display())))
+        v.write_to(w).map_err(|e| {
+            StoreError::Invalid(Msg::same(format!("cannot write {}: {e}", file.display())))
+        })
     };
     line(&mut w, &header)?;
     for (k, v) in &entries {
@@ -114,7 +117,7 @@ pub fn backup(
 
 /// Replaces the store's content with a backup. Refuses a non-empty store unless `force`.
 pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary, StoreError> {
-    let bad = |m: String| StoreError::Invalid(format!("{}: {m}", file.display()));
+    let bad = |m: String| StoreError::Invalid(Msg::same(format!("{}: {m}", file.display())));
     let f = std::fs::File::open(file).map_err(|e| bad(format!("cannot open: {e}")))?;
     let mut lines = BufReader::new(f).lines();
     let first = lines
@@ -132,9 +135,9 @@ pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary,
         });
     }
     if !force && store.counts().instructions() + store.counts().intake_errors > 0 {
-        return Err(StoreError::Invalid(
-            "this store already holds instructions; restore into an empty data directory, or pass --force to replace everything".into(),
-        ));
+        return Err(StoreError::Invalid(Msg::same(
+            "this store already holds instructions; restore into an empty data directory, or pass --force to replace everything",
+        )));
     }
     let mut entries = Vec::new();
     let mut secrets = Vec::new();

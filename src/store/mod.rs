@@ -19,6 +19,8 @@ use serde::de::DeserializeOwned;
 use tokio::sync::broadcast;
 
 use crate::domain::*;
+use crate::msg;
+use crate::msg::Msg;
 use crate::robots::converter::Converter;
 use crate::robots::linkage::LinkageRobot;
 use crate::robots::processing::{BuiltinRule, ProcessingRobot};
@@ -50,11 +52,11 @@ pub enum StoreError {
     #[error("stored record {key} is unreadable: {detail}")]
     Corrupt { key: String, detail: String },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Msg),
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Msg),
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Msg),
 }
 
 impl From<sled::Error> for StoreError {
@@ -292,7 +294,7 @@ impl UidExt for std::fs::Metadata {
 fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(1024);
     serde_json::to_writer(&mut out, v)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode a record: {e}")))?;
+        .map_err(|e| StoreError::Invalid(Msg::same(format!("cannot encode a record: {e}"))))?;
     Ok(out)
 }
 
@@ -312,8 +314,9 @@ fn unpack<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T
 }
 
 fn enc_instruction(i: &Instruction) -> Result<Vec<u8>> {
-    let packed =
-        pack(i).map_err(|e| StoreError::Invalid(format!("cannot encode an instruction: {e}")))?;
+    let packed = pack(i).map_err(|e| {
+        StoreError::Invalid(Msg::same(format!("cannot encode an instruction: {e}")))
+    })?;
     let mut out = Vec::with_capacity(packed.len() + 1);
     out.push(PACKED);
     out.extend_from_slice(&packed);
@@ -463,7 +466,8 @@ impl Store {
             counts: Cow::Borrowed(&counts),
             index: Cow::Borrowed(&index),
         };
-        let packed = pack(&snap).map_err(|e| StoreError::Invalid(format!("snapshot: {e}")))?;
+        let packed =
+            pack(&snap).map_err(|e| StoreError::Invalid(Msg::same(format!("snapshot: {e}"))))?;
         drop(snap);
         drop(index);
         let tmp = self.inner.path.join("index.snapshot.tmp");
@@ -1155,9 +1159,10 @@ impl Txn<'_> {
     /// the same (shop, orderNo).
     pub fn insert_instruction(&mut self, mut i: Instruction) -> Result<Instruction> {
         if self.instruction_id(i.auth_id, &i.order_no)?.is_some() {
-            return Err(StoreError::Conflict(format!(
-                "受注 {} の出荷指示は既にあります",
-                i.order_no
+            let no = &i.order_no;
+            return Err(StoreError::Conflict(msg!(
+                "受注 {no} の出荷指示は既にあります",
+                "Order {no} already has a shipping instruction"
             )));
         }
         i.id = self.next_id(SEQ_INSTRUCTION);
@@ -1176,15 +1181,22 @@ impl Txn<'_> {
         expected_version: u64,
         mut i: Instruction,
     ) -> Result<Instruction> {
-        let old: Instruction = self
-            .instruction(i.id)?
-            .ok_or_else(|| StoreError::NotFound(format!("出荷指示 {} がありません", i.order_no)))?;
+        let old: Instruction = self.instruction(i.id)?.ok_or_else(|| {
+            let no = &i.order_no;
+            StoreError::NotFound(msg!(
+                "出荷指示 {no} がありません",
+                "No shipping instruction for order {no}"
+            ))
+        })?;
         if old.version != expected_version {
-            return Err(StoreError::Conflict(format!(
-                "出荷指示 {} は {} に {} が変更しました",
-                old.order_no,
+            let (no, at, by) = (
+                &old.order_no,
                 old.updated_at.format("%H:%M:%S"),
-                old.updated_by
+                &old.updated_by,
+            );
+            return Err(StoreError::Conflict(msg!(
+                "出荷指示 {no} は {at} に {by} が変更しました",
+                "Order {no}'s instruction was changed by {by} at {at}"
             )));
         }
         i.version = old.version + 1;

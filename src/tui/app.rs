@@ -532,7 +532,7 @@ impl App {
                         self.refilter();
                         self.keep_selection(keep);
                     }
-                    Err(e) => self.error((self.text.server_error)(e.kind, &e.message)),
+                    Err(e) => self.error((self.text.server_error)(&e)),
                 }
                 self.dirty = true;
                 Vec::new()
@@ -644,9 +644,10 @@ impl App {
                         at: self.now(),
                         ok: false,
                         message: e.message.clone(),
+                        message_en: e.message_in_english().to_string(),
                     });
                 }
-                self.error((self.text.server_error)(e.kind, &e.message));
+                self.error((self.text.server_error)(&e));
                 return Vec::new();
             }
         };
@@ -716,7 +717,7 @@ impl App {
             Tag::Test => {
                 let t: Option<ConnectionTest> = de(v);
                 if let Some(t) = t {
-                    let msg = (self.text.test_status)(t.ok, &t.message);
+                    let msg = (self.text.test_status)(&t);
                     if t.ok {
                         self.info(msg);
                     } else {

@@ -2,8 +2,9 @@
 //! (statuses, robot names, 入金フラグ values) are identifiers and stay Japanese in both.
 
 use super::keymap::Action;
+use crate::domain::ConnectionTest;
 use crate::robots::linkage::Trigger;
-use crate::service::ErrorKind;
+use crate::service::{ErrorKind, ServiceError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lang {
@@ -220,12 +221,12 @@ pub struct Text {
     pub trigger: fn(&Trigger, &dyn Fn(u64) -> String) -> String,
     /// A trigger that does not parse: the input and the parser's (Japanese) explanation.
     pub bad_trigger: fn(&str, &str) -> String,
-    /// An error the server answered: its kind and its (Japanese) message.
-    pub server_error: fn(ErrorKind, &str) -> String,
-    /// A connection test's outcome: passed or not, and the server's (Japanese) message.
-    pub test_outcome: fn(bool, &str) -> String,
+    /// An error the server answered (its kind, and its message in one or both languages).
+    pub server_error: fn(&ServiceError) -> String,
+    /// A connection test's outcome (the server words it in both languages).
+    pub test_outcome: fn(&ConnectionTest) -> String,
     /// The same as a status-line message.
-    pub test_status: fn(bool, &str) -> String,
+    pub test_status: fn(&ConnectionTest) -> String,
     pub ship_from_fields: [&'static str; 5],
     pub auth_fields: [&'static str; 6],
 }
@@ -435,10 +436,10 @@ pub static JA: Text = Text {
     // The engine's own description is the Japanese one.
     trigger: |t, robot_name| t.describe(robot_name),
     bad_trigger: |_, why| why.to_string(),
-    server_error: |_, message| message.to_string(),
-    test_outcome: |_, message| message.to_string(),
+    server_error: |e| e.message.clone(),
+    test_outcome: |t| t.message.clone(),
     // The server's message names the test already.
-    test_status: |_, message| message.to_string(),
+    test_status: |t| t.message.clone(),
     ship_from_fields: ["名称", "郵便番号", "都道府県", "住所", "電話番号"],
     auth_fields: [
         "名前",
@@ -652,9 +653,9 @@ pub static EN: Text = Text {
     bad_trigger: |input, _| {
         format!("\"{input}\" is not a trigger (e.g. manual, 10m, 2h, 09:00,15:00, after:ID)")
     },
-    // The server's messages are Japanese; the kind says in English what happened.
-    server_error: |kind, message| {
-        let what = match kind {
+    // The kind says what happened; the server's English wording (when it has one) says why.
+    server_error: |e| {
+        let what = match e.kind {
             ErrorKind::NotFound => "Not found",
             ErrorKind::Refused => "Refused",
             ErrorKind::Conflict => "Changed by someone else first",
@@ -664,10 +665,10 @@ pub static EN: Text = Text {
             ErrorKind::Internal => "Internal error",
             ErrorKind::Disconnected => "Not connected to the server",
         };
-        format!("{what}: {message}")
+        format!("{what}: {}", e.message_in_english())
     },
     test_outcome: en_test_outcome,
-    test_status: |ok, message| format!("Connection test: {}", en_test_outcome(ok, message)),
+    test_status: |t| format!("Connection test: {}", en_test_outcome(t)),
     ship_from_fields: ["Name", "Postal code", "Prefecture", "Address", "Phone"],
     auth_fields: [
         "Name",
@@ -679,8 +680,13 @@ pub static EN: Text = Text {
     ],
 };
 
-fn en_test_outcome(ok: bool, message: &str) -> String {
-    if ok {
+fn en_test_outcome(t: &ConnectionTest) -> String {
+    let message = if t.message_en.is_empty() {
+        &t.message
+    } else {
+        &t.message_en
+    };
+    if t.ok {
         "passed (futureshop issued a token)".into()
     } else {
         format!("failed: {message}")

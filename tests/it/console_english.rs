@@ -448,7 +448,8 @@ fn status(app: &App) -> String {
 
 #[test]
 fn english_console_explains_server_answers_in_english() {
-    // A refusal from the server: its message is the engine's (Japanese); the kind is English.
+    // A refusal from a server that sent no English wording (an older build): the kind is
+    // English, the message the server's own.
     let mut a = app_with(Lang::En, true, false, 120, 40);
     ch(&mut a, '3');
     let fx = ch(&mut a, 'e');
@@ -481,9 +482,26 @@ fn english_console_explains_server_answers_in_english() {
     assert!(japanese_runs(&s).is_empty(), "{s}");
 
     // A connection test, passed and failed.
-    for (ok, want) in [
-        (true, "Connection test: passed (futureshop issued a token)"),
-        (false, "Connection test: failed: 401 invalid_client"),
+    for (ok, message, message_en, want) in [
+        (
+            true,
+            "OK: トークンを取得しました (有効期間 3600 秒)",
+            "OK: futureshop issued a token (valid for 3600 s)",
+            "Connection test: passed (futureshop issued a token)",
+        ),
+        // An API error is English on both sides; an older server sends no English.
+        (
+            false,
+            "401 invalid_client",
+            "",
+            "Connection test: failed: 401 invalid_client",
+        ),
+        (
+            false,
+            "API認証設定「本店」にシークレットが登録されていません: セットアップで入力してください",
+            "API認証設定 \"本店\" has no client secret: enter it in the setup",
+            "Connection test: failed: API認証設定 \"本店\" has no client secret: enter it in the setup",
+        ),
     ] {
         let mut a = app_with(Lang::En, true, false, 120, 40);
         a.update(AppEvent::Reply(
@@ -491,11 +509,8 @@ fn english_console_explains_server_answers_in_english() {
             Ok(value(shukka::domain::ConnectionTest {
                 at: now(),
                 ok,
-                message: if ok {
-                    "OK: トークンを取得しました (有効期間 3600 秒)".into()
-                } else {
-                    "401 invalid_client".into()
-                },
+                message: message.into(),
+                message_en: message_en.into(),
             })),
         ));
         assert_eq!(status(&a), want);
@@ -627,4 +642,262 @@ async fn the_engines_checklist_is_english_too() {
     run(&engine, range).await;
     let items = check(&engine);
     assert!(items[6].ok, "{:?}", items[6]);
+}
+
+/// The engine words its refusals in English as well, and the console in English shows that
+/// wording: a real engine, every kind of refusal an operator meets in the console, each checked
+/// for Japanese that is neither data nor a domain name. Without the English wording each one
+/// would show the Japanese message after its English kind.
+#[tokio::test]
+async fn the_engines_refusals_are_english_too() {
+    use crate::common::*;
+    use shukka::engine::{EngineError, ShipRequest};
+    use shukka::robots::processing::BuiltinRule;
+    use shukka::robots::rules::UserRule;
+
+    let sim = start_sim(40, 100).await;
+    let (engine, _dir) = engine_with_setup(&sim).await;
+    let range = range_robot(&engine);
+    run(&engine, range).await;
+    let op = operator();
+    let store = engine.store().clone();
+
+    let mut allowed = allowed_japanese();
+    let view = shukka::service::robots_view(&engine).expect("robots view");
+    let names = view
+        .converters
+        .iter()
+        .map(|c| c.name.clone())
+        .chain(view.processing.iter().map(|p| p.name.clone()))
+        .chain(view.linkage.iter().map(|l| l.robot.name.clone()))
+        .chain(store.auths().expect("auths").into_iter().map(|a| a.name));
+    for n in names {
+        allowed.push_str(&format!("\n{n}"));
+    }
+
+    let ready = store
+        .summaries(Some(Status::Ready))
+        .expect("summaries")
+        .first()
+        .map(|s| s.id)
+        .expect("an instruction in 出荷待ち");
+    let cancelled = store
+        .summaries(Some(Status::Ready))
+        .expect("summaries")
+        .get(1)
+        .map(|s| s.id)
+        .expect("a second instruction in 出荷待ち");
+    engine
+        .cancel(cancelled, None, "", &op)
+        .expect("cancel a ready instruction");
+    let standard = view
+        .converters
+        .iter()
+        .find(|c| c.standard)
+        .map(|c| c.id)
+        .expect("the standard converter");
+    let disabled_converter = engine
+        .duplicate_converter(standard, &op)
+        .expect("duplicate")
+        .id;
+    let user_rule = engine
+        .add_user_rule(
+            "テスト",
+            "",
+            UserRule {
+                conditions: vec![],
+                match_all: true,
+                actions: vec![],
+            },
+            &op,
+        )
+        .err();
+    let fetch = view
+        .linkage
+        .iter()
+        .find(|l| l.robot.name == EASY_FETCH)
+        .map(|l| l.robot.clone())
+        .expect("the fetch robot");
+    let release_on = engine
+        .set_processing_enabled(BuiltinRule::GenericRelease.number(), true, &op)
+        .err();
+    let stale_version = store
+        .instruction(ready)
+        .expect("read")
+        .map(|i| i.version - 1)
+        .expect("the instruction");
+
+    let refusals: Vec<(&str, Option<EngineError>)> = vec![
+        (
+            "standard converter renamed",
+            engine.rename_converter(standard, "x", &op).err(),
+        ),
+        (
+            "standard converter disabled",
+            engine.set_converter_enabled(standard, false, &op).err(),
+        ),
+        ("rules 5 and 6 together", release_on),
+        (
+            "built-in processing robot renamed",
+            engine.rename_processing(1, "x", &op).err(),
+        ),
+        (
+            "built-in processing robot deleted",
+            engine.delete_user_rule(1, &op).err(),
+        ),
+        ("rule without actions", user_rule),
+        (
+            "applied to a disabled converter",
+            engine
+                .apply_processing(1, disabled_converter, true, &op)
+                .err(),
+        ),
+        (
+            "empty name",
+            engine.rename_converter(disabled_converter, " ", &op).err(),
+        ),
+        (
+            "control character in a name",
+            engine
+                .rename_converter(disabled_converter, "a\u{1b}b", &op)
+                .err(),
+        ),
+        (
+            "hold without reason",
+            engine.hold(ready, None, " ", &op).err(),
+        ),
+        (
+            "hold a cancelled one",
+            engine.hold(cancelled, None, "理由", &op).err(),
+        ),
+        (
+            "release a cancelled one",
+            engine.release(cancelled, None, &op).err(),
+        ),
+        (
+            "pick up a cancelled one",
+            engine.start_work(cancelled, None, &op).err(),
+        ),
+        (
+            "cancel twice",
+            engine.cancel(cancelled, None, "", &op).err(),
+        ),
+        (
+            "ship without tracking",
+            engine.ship(ready, None, &ShipRequest::default(), &op).err(),
+        ),
+        (
+            "ship a cancelled one",
+            engine
+                .ship(
+                    cancelled,
+                    None,
+                    &ShipRequest {
+                        tracking: vec!["1234".into()],
+                        ..ShipRequest::default()
+                    },
+                    &op,
+                )
+                .err(),
+        ),
+        (
+            "resend a ready one",
+            engine.resend_tracking(ready, None, &op).err(),
+        ),
+        (
+            "changed by someone else",
+            engine.hold(ready, Some(stale_version), "理由", &op).err(),
+        ),
+        (
+            "unknown instruction",
+            engine.hold(999_999, None, "理由", &op).err(),
+        ),
+        (
+            "unknown order number",
+            engine.find_order("no-such-order").err(),
+        ),
+        (
+            "unknown intake error",
+            engine.retry_intake_error(999_999, &op).err(),
+        ),
+        (
+            "unknown linkage robot",
+            engine
+                .run_robot(999_999, shukka::engine::RunOptions::default())
+                .await
+                .err(),
+        ),
+        (
+            "a robot after itself",
+            engine
+                .update_linkage(
+                    shukka::robots::linkage::LinkageRobot {
+                        trigger: shukka::robots::linkage::Trigger::After { robot_id: fetch.id },
+                        ..fetch.clone()
+                    },
+                    "trigger",
+                    &op,
+                )
+                .err(),
+        ),
+        (
+            "ship-from without a name",
+            engine
+                .save_ship_from(shukka::domain::ShipFrom::default(), &op)
+                .err(),
+        ),
+        (
+            "API認証設定 without a name",
+            engine
+                .save_auth(shukka::domain::ApiAuth::default(), None, &op)
+                .err(),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, err) in refusals {
+        let Some(err) = err else {
+            failures.push(format!("{what}: was not refused"));
+            continue;
+        };
+        let e = ServiceError::from(err);
+        let Some(text) = (!e.message_en.is_empty()).then_some(e.message_en.clone()) else {
+            failures.push(format!("{what}: no English wording for {:?}", e.message));
+            continue;
+        };
+        let bad: Vec<String> = japanese_runs(&text)
+            .into_iter()
+            .filter(|r| !allowed.contains(r.as_str()))
+            .collect();
+        if !bad.is_empty() {
+            failures.push(format!("{what}: {bad:?} in {text:?}"));
+        }
+        // What the English console shows.
+        let mut a = app_with(Lang::En, true, false, 120, 40);
+        ch(&mut a, '3');
+        let fx = ch(&mut a, 'd');
+        let Some(Effect::Call(tag, _)) = fx.into_iter().next() else {
+            panic!("d calls the server");
+        };
+        a.update(AppEvent::Reply(tag, Err(e.clone())));
+        let shown = status(&a);
+        if !shown.ends_with(&text) || !japanese_runs(&shown[..shown.len() - text.len()]).is_empty()
+        {
+            failures.push(format!("{what}: the console shows {shown:?}"));
+        }
+        // The Japanese console keeps the engine's Japanese message.
+        let mut a = app_with(Lang::Ja, true, false, 120, 40);
+        ch(&mut a, '3');
+        let fx = ch(&mut a, 'd');
+        let Some(Effect::Call(tag, _)) = fx.into_iter().next() else {
+            panic!("d calls the server");
+        };
+        a.update(AppEvent::Reply(tag, Err(e.clone())));
+        if status(&a) != e.message {
+            failures.push(format!(
+                "{what}: the Japanese console shows {:?}",
+                status(&a)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

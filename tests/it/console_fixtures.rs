@@ -760,6 +760,7 @@ pub fn auths() -> Vec<ApiAuth> {
             at: at(11, 29, 9, 0),
             ok: true,
             message: "接続できました (トークン有効期限 3600 秒)".into(),
+            message_en: "OK: futureshop issued a token (valid for 3600 s)".into(),
         }),
     }]
 }

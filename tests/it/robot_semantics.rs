@@ -356,12 +356,14 @@ async fn rules_5_and_6_cannot_be_enabled_together_whichever_comes_second() {
         match engine.set_processing_enabled(second.number(), true, &op) {
             Err(EngineError::Refused(m)) => {
                 for r in [five, six] {
-                    assert!(
-                        m.contains(&format!("ID:{}", r.number())) && m.contains(r.name()),
-                        "the message names ID:{} {}: {m}",
-                        r.number(),
-                        r.name()
-                    );
+                    for text in [&m.ja, &m.en] {
+                        assert!(
+                            text.contains(&format!("ID:{}", r.number())) && text.contains(r.name()),
+                            "the message names ID:{} {} in both languages: {m:?}",
+                            r.number(),
+                            r.name()
+                        );
+                    }
                 }
             }
             other => panic!(

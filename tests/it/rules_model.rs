@@ -1019,7 +1019,9 @@ proptest! {
             Err(m) => {
                 prop_assert!(conflict, "refused without a conflict: {}", m);
                 for r in [BuiltinRule::FutureshopRelease, BuiltinRule::GenericRelease] {
-                    prop_assert!(m.contains(&format!("ID:{}", r.number())) && m.contains(r.name()), "{}", m);
+                    for text in [&m.ja, &m.en] {
+                        prop_assert!(text.contains(&format!("ID:{}", r.number())) && text.contains(r.name()), "{:?}", m);
+                    }
                 }
             }
         }
@@ -1153,8 +1155,8 @@ fn configure(
                     match res {
                         Err(EngineError::Refused(m)) => {
                             prop_assert!(
-                                m.contains(&format!("ID:{id} "))
-                                    && m.contains(&format!("ID:{other} ")),
+                                m.ja.contains(&format!("ID:{id} "))
+                                    && m.ja.contains(&format!("ID:{other} ")),
                                 "{}",
                                 m
                             )

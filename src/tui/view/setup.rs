@@ -97,7 +97,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 "{}: {} {}",
                 t.test_label,
                 test.at.format("%m/%d %H:%M"),
-                safe(&(t.test_outcome)(test.ok, &test.message))
+                safe(&(t.test_outcome)(test))
             ),
             if test.ok {
                 app.theme.ok()
