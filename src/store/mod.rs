@@ -44,6 +44,10 @@ pub enum StoreError {
     #[error("the store in {path} cannot be opened: {detail}")]
     Open { path: PathBuf, detail: String },
     #[error(
+        "the store in {dir} is damaged and cannot be opened ({detail}). Keep that directory for diagnosis, and restore your latest backup into a new one: shukka --data-dir NEW_DIR restore FILE"
+    )]
+    Damaged { dir: PathBuf, detail: String },
+    #[error(
         "the store was written by a newer shukka (schema {found}, this build knows {SCHEMA_VERSION}); upgrade shukka"
     )]
     NewerSchema { found: u64 },
@@ -377,6 +381,10 @@ impl Store {
                 {
                     StoreError::Locked(dir.to_path_buf())
                 }
+                sled::Error::Corruption { .. } => StoreError::Damaged {
+                    dir: dir.to_path_buf(),
+                    detail: e.to_string(),
+                },
                 _ => StoreError::Open {
                     path: path.clone(),
                     detail: e.to_string(),

@@ -428,6 +428,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// sled's directory (names and sizes), for telling which of sled's recovery paths refused it.
+fn sled_files(data: &Path) -> String {
+    let mut files: Vec<String> = std::fs::read_dir(data.join("store"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+                    format!("{} ({len} B)", e.file_name().to_string_lossy())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.join(", ")
+}
+
 struct Epoch {
     _root: tempfile::TempDir,
     data: PathBuf,
@@ -596,7 +612,10 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
 
         // 4. The store reopens every time.
         let store = Store::open(&e.data).unwrap_or_else(|err| {
-            panic!("iteration {iteration}: the store does not reopen after SIGKILL: {err}")
+            panic!(
+                "iteration {iteration}: the store does not reopen after SIGKILL: {err}\nsled's files: {}",
+                sled_files(&e.data)
+            )
         });
         let v = violations(&store, e.fetch_id, &shop);
         violation_count += v.len();

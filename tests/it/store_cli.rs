@@ -97,6 +97,23 @@ fn a_snapshot_left_half_written_by_a_kill_does_not_stop_the_store_opening() {
             })),
         "a complete snapshot is kept"
     );
+    drop(store);
+
+    // A damaged file sled does rely on is not touched: the operator gets told what to do.
+    let damaged = sled_dir.join(format!("snap.{:016X}", lsn + (1 << 40)));
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).expect("write");
+    match Store::open(&dir) {
+        Err(e @ shukka::store::StoreError::Damaged { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("is damaged") && m.contains("restore"), "{m}");
+        }
+        Err(other) => panic!("a damaged store is reported as damaged: {other}"),
+        Ok(_) => panic!("a damaged snapshot went unnoticed"),
+    }
+    assert!(
+        damaged.exists(),
+        "a complete (if damaged) snapshot is left alone"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
