@@ -662,3 +662,76 @@ fn console_render_setup_cursor_stays_on_screen() {
         }
     }
 }
+
+/// A long refusal (one that says what to do) wraps onto more rows of the status line instead of
+/// losing its end at the terminal's edge; a short one keeps one row; the hint bar stays last.
+#[test]
+fn console_render_a_long_status_message_is_shown_whole() {
+    use shukka::service::{ErrorKind, ServiceError};
+    use shukka::tui::app::{AppEvent, Effect};
+    let english = "ID:18025 出荷指示登録(futureshop API用) is the standard converter robot and cannot be changed: duplicate it (d) and change the copy";
+    for (lang, w) in [(Lang::En, 80u16), (Lang::En, 120), (Lang::Ja, 80)] {
+        let mut a = app_with(lang, true, false, w, 24);
+        ch(&mut a, '3');
+        let Some(Effect::Call(tag, _)) = ch(&mut a, 'e').into_iter().next() else {
+            panic!("e calls the server");
+        };
+        let mut e = ServiceError::new(
+            ErrorKind::Refused,
+            "ID:18025 出荷指示登録(futureshop API用) は標準の変換ロボットのため変更できません: 複製して使ってください",
+        );
+        e.message_en = english.into();
+        a.update(AppEvent::Reply(tag, Err(e.clone())));
+        let t = draw(&a);
+        let rows = lines(&t);
+        let hints = rows.last().expect("rows");
+        assert!(
+            hints.contains(if lang == Lang::En { "quit" } else { "終了" }),
+            "{hints}"
+        );
+        let first = rows
+            .iter()
+            .position(|r| r.starts_with("✗ "))
+            .expect("the status line shows the refusal");
+        let shown: Vec<&str> = rows[first..rows.len() - 1]
+            .iter()
+            .map(|r| r.trim())
+            .collect();
+        assert!(
+            shown.len() > 1,
+            "{w} columns: wraps onto {} rows",
+            shown.len()
+        );
+        assert!(shown.len() <= 3, "{shown:?}");
+        let expected = match lang {
+            Lang::En => format!("✗ Refused: {english}"),
+            Lang::Ja => format!("✗ {}", e.message),
+        };
+        // Wrapping happens at spaces, which the row ends drop.
+        let no_spaces = |s: &str| s.replace(' ', "");
+        assert_eq!(
+            no_spaces(&shown.concat()),
+            no_spaces(&expected),
+            "{w} columns"
+        );
+        if lang == Lang::En {
+            assert_eq!(shown.join(" "), expected, "{w} columns");
+        }
+        // The body gave up the rows: its bottom border is right above the message.
+        assert!(rows[first - 1].starts_with('└'), "{}", rows[first - 1]);
+    }
+
+    // A short message keeps the single status row.
+    let mut a = app_with(Lang::En, true, false, 80, 24);
+    ch(&mut a, '3');
+    let Some(Effect::Call(tag, _)) = ch(&mut a, 'e').into_iter().next() else {
+        panic!("e calls the server");
+    };
+    a.update(AppEvent::Reply(
+        tag,
+        Err(ServiceError::new(ErrorKind::Busy, "busy")),
+    ));
+    let rows = lines(&draw(&a));
+    assert!(rows[22].starts_with("✗ Busy: busy"), "{}", rows[22]);
+    assert!(rows[21].starts_with('└'), "{}", rows[21]);
+}

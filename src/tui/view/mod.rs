@@ -38,10 +38,16 @@ pub fn render(app: &App, f: &mut Frame) {
         );
         return;
     }
+    let status_text = status_paragraph(app);
+    // A long message (a refusal that explains what to do) wraps onto up to three rows rather
+    // than losing its end at the terminal's edge.
+    let status_rows = status_text
+        .as_ref()
+        .map_or(1, |p| p.line_count(area.width).clamp(1, MAX_STATUS_ROWS));
     let [top, body, status, hints] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
-        Constraint::Length(1),
+        Constraint::Length(status_rows as u16),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -59,7 +65,7 @@ pub fn render(app: &App, f: &mut Frame) {
         Tab::Setup => setup::render(app, f, body),
         Tab::Log => log::render(app, f, body),
     }
-    status_line(app, f, status);
+    status_line(app, f, status, status_text);
     hint_bar(app, f, hints);
     popup::render(app, f, body);
 }
@@ -120,30 +126,33 @@ fn tabs(app: &App, f: &mut Frame, area: Rect) {
     );
 }
 
-fn status_line(app: &App, f: &mut Frame, area: Rect) {
-    match app.mode {
-        Mode::Command => {
-            let text = format!(":{}", app.command.value());
-            f.render_widget(Paragraph::new(safe(&text).into_owned()), area);
-            let cursor = 1 + app.command.visual_cursor() as u16;
-            f.set_cursor_position((area.x + cursor.min(area.width.saturating_sub(1)), area.y));
-        }
-        _ => {
-            if let Some(m) = &app.status {
-                let style = match m.kind {
-                    StatusKind::Info => app.theme.ok(),
-                    StatusKind::Error => app.theme.error(),
-                };
-                let prefix = match m.kind {
-                    StatusKind::Info => "✓ ",
-                    StatusKind::Error => "✗ ",
-                };
-                f.render_widget(
-                    Paragraph::new(format!("{prefix}{}", safe(&m.text))).style(style),
-                    area,
-                );
-            }
-        }
+const MAX_STATUS_ROWS: usize = 3;
+
+/// The status message as it is drawn, or `None` in command mode and when there is none.
+fn status_paragraph(app: &App) -> Option<Paragraph<'static>> {
+    if app.mode == Mode::Command {
+        return None;
+    }
+    let m = app.status.as_ref()?;
+    let (style, prefix) = match m.kind {
+        StatusKind::Info => (app.theme.ok(), "✓ "),
+        StatusKind::Error => (app.theme.error(), "✗ "),
+    };
+    Some(
+        Paragraph::new(format!("{prefix}{}", safe(&m.text)))
+            .style(style)
+            .wrap(ratatui::widgets::Wrap { trim: true }),
+    )
+}
+
+fn status_line(app: &App, f: &mut Frame, area: Rect, message: Option<Paragraph<'static>>) {
+    if app.mode == Mode::Command {
+        let text = format!(":{}", app.command.value());
+        f.render_widget(Paragraph::new(safe(&text).into_owned()), area);
+        let cursor = 1 + app.command.visual_cursor() as u16;
+        f.set_cursor_position((area.x + cursor.min(area.width.saturating_sub(1)), area.y));
+    } else if let Some(p) = message {
+        f.render_widget(p, area);
     }
 }
 
