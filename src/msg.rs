@@ -33,27 +33,6 @@ impl Msg {
             ja: text,
         }
     }
-
-    /// The English text, or the Japanese one when there is none.
-    pub fn en_or_ja(&self) -> &str {
-        if self.en.is_empty() {
-            &self.ja
-        } else {
-            &self.en
-        }
-    }
-
-    /// Prefixes both texts (a context such as a robot's name).
-    pub fn prefixed(self, ja: &str, en: &str) -> Msg {
-        Msg {
-            ja: format!("{ja}{}", self.ja),
-            en: if self.en.is_empty() {
-                String::new()
-            } else {
-                format!("{en}{}", self.en)
-            },
-        }
-    }
 }
 
 /// The Japanese text: what the CLI prints and the audit log keeps.
@@ -78,15 +57,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn display_is_japanese_and_english_falls_back() {
+    fn display_is_japanese_and_both_are_formatted() {
         let id = 7;
         let m = msg!("ID:{id} はありません", "ID:{id} does not exist");
         assert_eq!(m.to_string(), "ID:7 はありません");
-        assert_eq!(m.en_or_ja(), "ID:7 does not exist");
-        let only = Msg::new("保留", "");
-        assert_eq!(only.en_or_ja(), "保留");
-        let p = m.prefixed("連携: ", "Linkage: ");
-        assert_eq!(p.ja, "連携: ID:7 はありません");
-        assert_eq!(p.en, "Linkage: ID:7 does not exist");
+        assert_eq!(m.en, "ID:7 does not exist");
+        assert_eq!(Msg::same("x").ja, Msg::same("x").en);
     }
 }

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use super::pipeline::{IntakeSetup, PageOutcome, ingest_page};
-use super::{Engine, EngineError, Result, audit_entry, instruction_target, now};
+use super::{Engine, EngineError, Result, audit_entry, instruction_target, no_such, now};
 use crate::domain::*;
 use crate::futureshop::Order;
 use crate::msg;
@@ -52,9 +52,10 @@ impl Engine {
         let out = store
             .write(|t| {
                 let mut i = t.instruction(id)?.ok_or_else(|| {
-                    crate::store::StoreError::NotFound(msg!(
-                        "出荷指示 ID:{id} はありません",
-                        "There is no shipping instruction ID:{id}"
+                    crate::store::StoreError::NotFound(no_such(
+                        "出荷指示",
+                        "shipping instruction",
+                        id,
                     ))
                 })?;
                 if let Some(v) = expected_version
@@ -323,10 +324,7 @@ impl Engine {
     pub fn retry_intake_error(&self, error_id: u64, actor: &Actor) -> Result<PageOutcome> {
         let store = self.store();
         let e = store.intake_error(error_id)?.ok_or_else(|| {
-            EngineError::NotFound(msg!(
-                "取込エラー ID:{error_id} はありません",
-                "There is no 取込エラー (intake error) ID:{error_id}"
-            ))
+            EngineError::NotFound(no_such("取込エラー", "取込エラー (intake error)", error_id))
         })?;
         let setup = IntakeSetup::load(store, e.auth_id, e.converter_id)?;
         let raw = e.raw.to_value();

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, EngineError, Result, audit_entry, now};
+use super::{Engine, EngineError, Result, audit_entry, no_such, now};
 use crate::domain::*;
 use crate::msg;
 use crate::msg::Msg;
@@ -36,13 +36,6 @@ fn robot_target(kind: &str, id: u64, name: &str) -> Target {
 
 fn refused(m: Msg) -> StoreError {
     StoreError::Invalid(m)
-}
-
-fn no_such(kind: &str, kind_en: &str, id: u64) -> Msg {
-    msg!(
-        "{kind} ID:{id} はありません",
-        "There is no {kind_en} ID:{id}"
-    )
 }
 
 fn standard_is_read_only(c: &Converter) -> Msg {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{Duration, NaiveDateTime};
 
 use super::pipeline::{IntakeSetup, ingest_page};
-use super::{Engine, EngineError, Result, audit_entry, instruction_target, now};
+use super::{Engine, EngineError, Result, audit_entry, instruction_target, no_such, now};
 use crate::domain::*;
 use crate::futureshop::{InventoryUpdate, OrderQuery, ShippingUpdate, StockCount};
 use crate::msg;
@@ -66,12 +66,9 @@ impl Engine {
     /// afterwards when `opts.chain` is set.
     pub async fn run_robot(&self, id: u64, opts: RunOptions) -> Result<RunLogEntry> {
         let store = self.store().clone();
-        let robot = store.linkage_robot(id)?.ok_or_else(|| {
-            EngineError::NotFound(msg!(
-                "連携ロボット ID:{id} がありません",
-                "There is no linkage robot ID:{id}"
-            ))
-        })?;
+        let robot = store
+            .linkage_robot(id)?
+            .ok_or_else(|| EngineError::NotFound(no_such("連携ロボット", "linkage robot", id)))?;
         let claim = self.claim(&robot)?;
         let started = now();
         let mut line = RunLogEntry {
@@ -572,12 +569,9 @@ impl Engine {
                 "{r} has no target status set"
             ))
         })?;
-        let p = store.processing_robot(pid)?.ok_or_else(|| {
-            EngineError::Setup(msg!(
-                "処理ロボット ID:{pid} がありません",
-                "There is no processing robot ID:{pid}"
-            ))
-        })?;
+        let p = store
+            .processing_robot(pid)?
+            .ok_or_else(|| EngineError::Setup(no_such("処理ロボット", "processing robot", pid)))?;
         if !p.enabled {
             let r = p.label();
             return Err(EngineError::Setup(msg!(

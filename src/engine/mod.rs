@@ -51,6 +51,14 @@ pub enum EngineError {
     Setup(Msg),
 }
 
+/// "There is no <kind> ID:n", in both languages.
+pub(crate) fn no_such(kind: &str, kind_en: &str, id: u64) -> Msg {
+    msg!(
+        "{kind} ID:{id} はありません",
+        "There is no {kind_en} ID:{id}"
+    )
+}
+
 impl EngineError {
     /// The English wording of a refusal, when the engine wrote one.
     pub fn message_en(&self) -> Option<&str> {
@@ -182,12 +190,9 @@ impl Engine {
     /// The futureshop client of one API認証設定 (cached while the settings are unchanged).
     pub fn client(&self, auth_id: u64) -> Result<Client> {
         let store = &self.inner.store;
-        let auth = store.auth(auth_id)?.ok_or_else(|| {
-            EngineError::Setup(msg!(
-                "API認証設定 ID:{auth_id} がありません",
-                "There is no API認証設定 ID:{auth_id}"
-            ))
-        })?;
+        let auth = store
+            .auth(auth_id)?
+            .ok_or_else(|| EngineError::Setup(no_such("API認証設定", "API認証設定", auth_id)))?;
         let secret = store.secret(auth_id)?.filter(|s| !s.is_empty()).ok_or_else(|| {
             let a = &auth.name;
             EngineError::Setup(msg!(

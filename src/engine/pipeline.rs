@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{EngineError, Result, audit_entry};
+use super::{EngineError, Result, audit_entry, no_such};
 use crate::domain::*;
 use crate::futureshop::{Order, Unreadable};
 use crate::msg;
@@ -24,17 +24,11 @@ pub struct IntakeSetup {
 
 impl IntakeSetup {
     pub fn load(store: &Store, auth_id: u64, converter_id: u64) -> Result<IntakeSetup> {
-        let auth = store.auth(auth_id)?.ok_or_else(|| {
-            EngineError::Setup(msg!(
-                "API認証設定 ID:{auth_id} がありません",
-                "There is no API認証設定 ID:{auth_id}"
-            ))
-        })?;
+        let auth = store
+            .auth(auth_id)?
+            .ok_or_else(|| EngineError::Setup(no_such("API認証設定", "API認証設定", auth_id)))?;
         let converter = store.converter(converter_id)?.ok_or_else(|| {
-            EngineError::Setup(msg!(
-                "変換ロボット ID:{converter_id} がありません",
-                "There is no converter robot ID:{converter_id}"
-            ))
+            EngineError::Setup(no_such("変換ロボット", "converter robot", converter_id))
         })?;
         if !converter.enabled {
             let c = converter.label();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Engine, EngineError, EngineSettings, Result};
+use super::{Engine, EngineError, EngineSettings, Result, no_such};
 use crate::domain::*;
 use crate::msg;
 use crate::robots::converter::{self, Converter, STANDARD_ID};
@@ -920,9 +920,10 @@ impl Engine {
     ) -> Result<Vec<LinkageRobot>> {
         let store = self.store();
         if store.auth(auth_id)?.is_none() {
-            return Err(EngineError::NotFound(msg!(
-                "API認証設定 ID:{auth_id} はありません",
-                "There is no API認証設定 ID:{auth_id}"
+            return Err(EngineError::NotFound(no_such(
+                "API認証設定",
+                "API認証設定",
+                auth_id,
             )));
         }
         let conv = match converter_id {
