@@ -368,28 +368,42 @@ impl Store {
         let lock = lock_dir(dir)?;
         let path = dir.join("store");
         remove_unfinished_sled_snapshots(&path)?;
-        let db = sled::Config::new()
-            .path(&path)
-            .mode(sled::Mode::LowSpace)
-            .cache_capacity(256 * 1024 * 1024)
-            .flush_every_ms(Some(200))
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    StoreError::Locked(dir.to_path_buf())
+        let open = || {
+            sled::Config::new()
+                .path(&path)
+                .mode(sled::Mode::LowSpace)
+                .cache_capacity(256 * 1024 * 1024)
+                .flush_every_ms(Some(200))
+                .open()
+        };
+        let is_lock = |e: &sled::Error| {
+            matches!(e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("lock"))
+        };
+        // We hold the directory's lock, so sled's own lock can only be held by a handle that is
+        // closing (sled's background writes keep its file open for a moment after the last
+        // `Db` is dropped), or by a program other than shukka: wait a little before refusing.
+        let mut attempt = open();
+        for _ in 0..50 {
+            match &attempt {
+                Err(e) if is_lock(e) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    attempt = open();
                 }
-                sled::Error::Corruption { .. } => StoreError::Damaged {
-                    dir: dir.to_path_buf(),
-                    detail: e.to_string(),
-                },
-                _ => StoreError::Open {
-                    path: path.clone(),
-                    detail: e.to_string(),
-                },
-            })?;
+                _ => break,
+            }
+        }
+        let db = attempt.map_err(|e| match &e {
+            e if is_lock(e) => StoreError::Locked(dir.to_path_buf()),
+            sled::Error::Corruption { .. } => StoreError::Damaged {
+                dir: dir.to_path_buf(),
+                detail: e.to_string(),
+            },
+            _ => StoreError::Open {
+                path: path.clone(),
+                detail: e.to_string(),
+            },
+        })?;
         let data = db.open_tree("data")?;
         let secrets = db.open_tree("secrets")?;
         let (events, _) = broadcast::channel(4096);

@@ -116,6 +116,30 @@ fn a_snapshot_left_half_written_by_a_kill_does_not_stop_the_store_opening() {
     );
 }
 
+/// sled's file lock outlives a dropped handle by a moment (its background writes); a store
+/// reopened in that moment waits for it instead of reporting another process. A handle that
+/// stays open is still reported.
+#[test]
+fn a_closing_sled_handle_is_waited_for_and_a_held_one_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    drop(Store::open(tmp.path()).expect("open"));
+    let raw = sled::open(tmp.path().join("store")).expect("sled");
+    let closer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(raw);
+    });
+    let store = Store::open(tmp.path()).expect("waits for the closing handle");
+    closer.join().expect("closer");
+    drop(store);
+
+    let _held = sled::open(tmp.path().join("store")).expect("sled");
+    match Store::open(tmp.path()) {
+        Err(shukka::store::StoreError::Locked(_)) => {}
+        Err(other) => panic!("a held sled file is reported as locked: {other}"),
+        Ok(_) => panic!("opened a store another handle holds"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_gets_a_clear_message_instead_of_a_lock_error() {
     let tmp = tempfile::tempdir().expect("tmp");
