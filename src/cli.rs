@@ -26,6 +26,17 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// The console, the demo, the server and the simulator run until stopped and must not be
+    /// ended by a write to a closed pipe; one-shot commands may.
+    pub fn is_long_running(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Command::Demo(_)) | Some(Command::Serve(_)) | Some(Command::Sim(_))
+        )
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Everything in one process: simulator, setup, fast sync and the console (temporary data)
@@ -206,6 +217,10 @@ pub struct OrdersArgs {
     pub status: Option<String>,
     #[arg(long, value_enum, default_value_t = DataFormat::Table)]
     pub format: DataFormat,
+    /// CSV cells exactly as stored: without it, a cell that a spreadsheet would run as a formula
+    /// (starting with = + - @, tab or CR) gets a leading '
+    #[arg(long)]
+    pub raw_csv: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -410,10 +425,14 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
+    /// Written by this process as your user (outside the data directory)
     pub file: std::path::PathBuf,
-    /// Include the client secrets (the file is created owner-only either way)
+    /// Include the client secrets (only the server's own user; the file is owner-only either way)
     #[arg(long)]
     pub include_secrets: bool,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -442,7 +461,14 @@ pub struct DemoArgs {
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Let members of this Unix group connect (socket 0660, data directory 0710)
+    /// Let members of this Unix group connect and work the queues (socket 0660, data directory
+    /// 0710); kept in DATA/serve.toml for servers started later
     #[arg(long)]
     pub group: Option<String>,
+    /// Members of this Unix group (also members of --group) may change the setup too
+    #[arg(long, requires = "group")]
+    pub admin_group: Option<String>,
+    /// Forget the group kept in DATA/serve.toml: only your own user may connect
+    #[arg(long, conflicts_with_all = ["group", "admin_group"])]
+    pub no_group: bool,
 }

@@ -23,16 +23,23 @@ fn main() -> Result<()> {
     }
     hook.install()?;
     let cli = Cli::parse();
+    // Everything shukka creates is owner-only unless it says otherwise.
+    shukka::store::restrict_umask();
+    if !cli.is_long_running() {
+        // `shukka log | head -1`: a closed stdout ends a command quietly (status 141), as it
+        // does for every Unix tool. Sockets are written with MSG_NOSIGNAL and are unaffected.
+        // SAFETY: no other thread exists yet; SIG_DFL is a valid disposition.
+        unsafe {
+            let _ = nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            );
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let console = matches!(cli.command, None | Some(shukka::cli::Command::Demo(_)));
-    let result = rt.block_on(async {
-        if !console {
-            shukka::logging::init_stderr();
-        }
-        cmd::dispatch(cli).await
-    });
+    let result = rt.block_on(cmd::dispatch(cli));
     if let Err(e) = result {
         // One readable line (with its causes) for expected failures; panics keep color-eyre's
         // full report.

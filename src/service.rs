@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use crate::domain::*;
 use crate::engine::{CheckItem, DryRunChange, Engine, EngineError, RunOptions, ShipRequest};
@@ -166,13 +167,107 @@ pub enum Request {
         products: Vec<ProductMaster>,
     },
     SyncOnce,
+    /// Everything as a backup. The file is written by the caller's own process, as the
+    /// caller's user: the backup travels to it as data (never a path the server opens).
     Backup {
-        path: String,
         include_secrets: bool,
+    },
+    /// Replaces the store with a backup that travels from the caller as data.
+    Restore {
+        force: bool,
     },
 }
 
+/// What a caller may do. Decided by the server from the socket's peer credentials, never
+/// by anything the client says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A member of the server's `--group`: works the queues and switches robots on and off.
+    Operator,
+    /// A member of `--admin-group`: may also change the setup (API認証設定, 発送元, rules,
+    /// triggers, the product master).
+    Admin,
+    /// The server's own Unix user: may also restore, and back up with the secrets.
+    Owner,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+/// Who is calling, as the server established it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: Actor,
+    pub role: Role,
+}
+
+impl Caller {
+    /// The process itself (it opened the store, so it owns it).
+    pub fn owner(actor: Actor) -> Caller {
+        Caller {
+            actor,
+            role: Role::Owner,
+        }
+    }
+}
+
+/// The bulk data of a call: what it sends to the caller (a backup) and what it receives from
+/// it (a restore). Each piece is whole lines.
+#[derive(Default)]
+pub struct CallIo {
+    pub out: Option<mpsc::Sender<String>>,
+    pub input: Option<mpsc::Receiver<String>>,
+}
+
 impl Request {
+    /// The least role that may make this request.
+    pub fn required_role(&self) -> Role {
+        match self {
+            Request::Restore { .. }
+            | Request::Backup {
+                include_secrets: true,
+            } => Role::Owner,
+            Request::DuplicateConverter { .. }
+            | Request::RenameConverter { .. }
+            | Request::MoveProcessing { .. }
+            | Request::SetRuleOrder { .. }
+            | Request::AddUserRule { .. }
+            | Request::RenameProcessing { .. }
+            | Request::CreateLinkage { .. }
+            | Request::RenameLinkage { .. }
+            | Request::SetTrigger { .. }
+            | Request::SetLinkageConverter { .. }
+            | Request::SetNoPrepayment { .. }
+            | Request::SaveShipFrom { .. }
+            | Request::SaveAuth { .. }
+            | Request::EasySetup { .. }
+            | Request::ApplySetup { .. }
+            | Request::PutProducts { .. } => Role::Admin,
+            _ => Role::Operator,
+        }
+    }
+
+    /// A short name for logs and refusals.
+    pub fn op_name(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("op").and_then(|o| o.as_str()).map(str::to_string))
+            .unwrap_or_else(|| "?".into())
+    }
+
+    /// A robot run: may take minutes.
+    pub fn is_long_running(&self) -> bool {
+        matches!(self, Request::RunRobot { .. } | Request::SyncOnce)
+    }
+
     /// Changes state (refused in read-only consoles).
     pub fn mutates(&self) -> bool {
         !matches!(
@@ -191,6 +286,7 @@ impl Request {
                 | Request::Runs { .. }
                 | Request::Audit { .. }
                 | Request::Products
+                | Request::Backup { .. }
         )
     }
 }
@@ -205,6 +301,8 @@ pub enum ErrorKind {
     Api,
     Internal,
     Disconnected,
+    /// The caller's role does not allow the request.
+    Forbidden,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -293,12 +391,44 @@ pub struct InstructionDetail {
 /// An answer as JSON text (serialized once, passed through the server unparsed).
 pub type Raw = Box<serde_json::value::RawValue>;
 
-/// Runs one request against the engine as `actor`.
-pub async fn execute(engine: &Engine, actor: &Actor, req: Request) -> Result<Raw, ServiceError> {
-    fn json<T: Serialize>(v: T) -> Result<Raw, ServiceError> {
-        serde_json::value::to_raw_value(&v)
-            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+/// The refusal of a request the caller's role does not allow.
+pub fn forbidden(req: &Request, role: Role) -> ServiceError {
+    let need = req.required_role();
+    let (ja, en) = match need {
+        Role::Owner => (
+            "この操作はサーバーを動かしているユーザーだけが行えます",
+            "only the user running the shukka server may do this",
+        ),
+        Role::Admin => (
+            "設定の変更は管理者 (サーバーのユーザーか --admin-group のメンバー) だけが行えます",
+            "only an administrator (the server's user or a member of --admin-group) may change the setup",
+        ),
+        Role::Operator => ("", ""),
+    };
+    let op = req.op_name();
+    ServiceError {
+        kind: ErrorKind::Forbidden,
+        message: format!("{ja} ({op}; あなたの権限: {})", role.name()),
+        message_en: format!("{en} ({op}; your role: {})", role.name()),
     }
+}
+
+fn json<T: Serialize>(v: T) -> Result<Raw, ServiceError> {
+    serde_json::value::to_raw_value(&v)
+        .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+}
+
+/// Runs one request against the engine for `caller`, after checking the caller's role.
+pub async fn execute(
+    engine: &Engine,
+    caller: &Caller,
+    req: Request,
+    io: CallIo,
+) -> Result<Raw, ServiceError> {
+    if caller.role < req.required_role() {
+        return Err(forbidden(&req, caller.role));
+    }
+    let actor = &caller.actor;
     let store = engine.store();
     match req {
         Request::Counts => json(store.counts()),
@@ -424,14 +554,24 @@ pub async fn execute(engine: &Engine, actor: &Actor, req: Request) -> Result<Raw
         Request::Products => json(store.products()?),
         Request::PutProducts { products } => json(engine.put_products(&products, actor)?),
         Request::SyncOnce => json(engine.run_due_once().await),
-        Request::Backup {
-            path,
-            include_secrets,
-        } => {
-            let s = backup::backup(store, std::path::Path::new(&path), include_secrets)?;
-            json(serde_json::json!({"records": s.records, "secrets": s.secrets}))
+        Request::Backup { include_secrets } => {
+            let out = io.out.ok_or_else(|| {
+                ServiceError::new(ErrorKind::Internal, "a backup needs a data channel")
+            })?;
+            json(engine.backup(include_secrets, out, actor).await?)
+        }
+        Request::Restore { force } => {
+            let input = io.input.ok_or_else(|| {
+                ServiceError::new(ErrorKind::Internal, "a restore needs a data channel")
+            })?;
+            json(engine.restore(input, force, actor).await?)
         }
     }
+}
+
+fn decode<T: DeserializeOwned>(raw: &Raw) -> Result<T, ServiceError> {
+    serde_json::from_str(raw.get())
+        .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
 }
 
 pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
@@ -478,35 +618,140 @@ pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
 #[derive(Clone)]
 pub enum Backend {
     /// This process owns the store.
-    Local { engine: Engine, actor: Actor },
+    Local { engine: Engine, caller: Caller },
     /// A `shukka serve` owns it; requests go over its socket.
     Remote(crate::server::client::RemoteClient),
 }
 
 impl Backend {
     pub fn local(engine: Engine, actor: Actor) -> Backend {
-        Backend::Local { engine, actor }
+        Backend::Local {
+            engine,
+            caller: Caller::owner(actor),
+        }
+    }
+
+    /// What this backend's user may do.
+    pub fn role(&self) -> Role {
+        match self {
+            Backend::Local { caller, .. } => caller.role,
+            Backend::Remote(c) => c.role(),
+        }
     }
 
     /// The answer as JSON text.
     pub async fn call_raw(&self, req: Request) -> Result<Raw, ServiceError> {
+        self.call_io(req, CallIo::default()).await
+    }
+
+    /// A call with bulk data going out (`io.out` receives it) or coming in (`io.input` is
+    /// drained).
+    pub async fn call_io(&self, req: Request, io: CallIo) -> Result<Raw, ServiceError> {
         match self {
-            Backend::Local { engine, actor } => execute(engine, actor, req).await,
-            Backend::Remote(c) => c.call(req).await,
+            Backend::Local { engine, caller } => execute(engine, caller, req, io).await,
+            Backend::Remote(c) => c.call_io(req, io).await,
         }
     }
 
+    /// A backup, written by `sink` in this process (as this process's user), piece by piece.
+    pub async fn backup(
+        &self,
+        include_secrets: bool,
+        mut sink: impl FnMut(&str) -> std::io::Result<()>,
+    ) -> Result<backup::BackupSummary, ServiceError> {
+        let (tx, mut rx) = mpsc::channel::<String>(4);
+        let call = self.call_io(
+            Request::Backup { include_secrets },
+            CallIo {
+                out: Some(tx),
+                input: None,
+            },
+        );
+        tokio::pin!(call);
+        let mut write_error: Option<std::io::Error> = None;
+        let answer = loop {
+            tokio::select! {
+                piece = rx.recv() => match piece {
+                    Some(p) => {
+                        if write_error.is_none() && let Err(e) = sink(&p) {
+                            write_error = Some(e);
+                        }
+                    }
+                    None => break (&mut call).await,
+                },
+                r = &mut call => {
+                    // The call is done: what it sent is waiting in the channel.
+                    while let Some(p) = rx.recv().await {
+                        if write_error.is_none() && let Err(e) = sink(&p) {
+                            write_error = Some(e);
+                        }
+                    }
+                    break r;
+                }
+            }
+        };
+        if let Some(e) = write_error {
+            return Err(ServiceError::new(
+                ErrorKind::Refused,
+                format!("the backup could not be written: {e}"),
+            ));
+        }
+        let raw = answer?;
+        decode(&raw)
+    }
+
+    /// A restore from `lines` (read in this process, as this process's user).
+    pub async fn restore(
+        &self,
+        force: bool,
+        mut lines: impl Iterator<Item = std::io::Result<String>> + Send + 'static,
+    ) -> Result<backup::BackupSummary, ServiceError> {
+        let (tx, rx) = mpsc::channel::<String>(4);
+        let feeder = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut piece = String::new();
+            for line in lines.by_ref() {
+                piece.push_str(&line?);
+                piece.push('\n');
+                if piece.len() >= crate::server::protocol::PART / 2
+                    && tx.blocking_send(std::mem::take(&mut piece)).is_err()
+                {
+                    return Ok(());
+                }
+            }
+            if !piece.is_empty() {
+                let _ = tx.blocking_send(piece);
+            }
+            Ok(())
+        });
+        let answer = self
+            .call_io(
+                Request::Restore { force },
+                CallIo {
+                    out: None,
+                    input: Some(rx),
+                },
+            )
+            .await;
+        match feeder.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(ServiceError::new(
+                    ErrorKind::Refused,
+                    format!("the backup file could not be read: {e}"),
+                ));
+            }
+            Err(e) => return Err(ServiceError::new(ErrorKind::Internal, e.to_string())),
+        }
+        decode(&answer?)
+    }
+
     pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
-        let raw = self.call_raw(req).await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
+        decode(&self.call_raw(req).await?)
     }
 
     /// `call`, with the answer decoded straight from its text.
     pub async fn get<T: DeserializeOwned>(&self, req: Request) -> Result<T, ServiceError> {
-        let raw = self.call_raw(req).await?;
-        serde_json::from_str(raw.get())
-            .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
+        decode(&self.call_raw(req).await?)
     }
 
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {

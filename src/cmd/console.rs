@@ -63,6 +63,7 @@ pub async fn connect_or_start(dir: &Path) -> Result<RemoteClient> {
         Err(ConnectError::NotRunning(_)) => {}
         Err(e) => return Err(e.into()),
     }
+    super::may_start_here(dir)?;
     crate::store::create_private_dir(dir)?;
     let err_file = dir.join("serve.err");
     let child = std::sync::Arc::new(std::sync::Mutex::new(spawn_server(dir, &err_file)?));
@@ -150,7 +151,9 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
         }
     };
     crate::store::create_private_dir(&dir)?;
-    crate::logging::init_file(&dir.join("shukka.log"));
+    if let Err(e) = crate::logging::init_dir(&dir) {
+        eprintln!("shukka demo: cannot log to {}: {e}", dir.display());
+    }
     eprintln!("shukka demo: starting the simulator…");
     let sim = sim::start(SimConfig {
         seed: a.seed,

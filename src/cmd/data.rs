@@ -8,7 +8,6 @@ use super::fail;
 use crate::cli::Format;
 use crate::domain::ProductMaster;
 use crate::service::{Backend, Request};
-use crate::store::{Store, backup};
 use crate::textfmt::Table;
 
 /// Reads a product CSV: a header row naming 品番 (or sku_no / sku), and optionally 商品名
@@ -90,7 +89,7 @@ pub async fn import(b: &Backend, path: &Path) -> Result<()> {
 pub async fn list(b: &Backend, format: Format) -> Result<()> {
     let products: Vec<ProductMaster> = b.get(Request::Products).await.map_err(fail)?;
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&products)?);
+        println!("{}", crate::output::json::to_string_pretty(&products)?);
         return Ok(());
     }
     let mut t =
@@ -109,19 +108,28 @@ pub async fn list(b: &Backend, format: Format) -> Result<()> {
     Ok(())
 }
 
-pub async fn backup(b: &Backend, file: &Path, include_secrets: bool) -> Result<()> {
-    let abs = std::path::absolute(file)?;
-    let v = b
-        .call(Request::Backup {
-            path: abs.to_string_lossy().into_owned(),
-            include_secrets,
-        })
+/// `shukka backup FILE`: the server (or this process, without one) sends the backup as data;
+/// this process writes FILE as the operator's own user — never through a symlink, never over a
+/// file without `--force`, never inside the data directory.
+pub async fn backup(
+    b: &Backend,
+    data_dir: &Path,
+    file: &Path,
+    include_secrets: bool,
+    force: bool,
+) -> Result<()> {
+    use std::io::Write;
+    crate::output::file::refuse_inside(file, data_dir)?;
+    let mut out = crate::output::file::NewFile::create(file, force)?;
+    let summary = b
+        .backup(include_secrets, |piece| out.write_all(piece.as_bytes()))
         .await
         .map_err(fail)?;
+    out.commit()?;
     println!(
         "{} に {} 件を書き出しました{}",
-        abs.display(),
-        v["records"].as_u64().unwrap_or(0),
+        file.display(),
+        summary.records,
         if include_secrets {
             " (シークレットを含む: 取り扱いに注意してください)"
         } else {
@@ -131,9 +139,13 @@ pub async fn backup(b: &Backend, file: &Path, include_secrets: bool) -> Result<(
     Ok(())
 }
 
-pub fn restore(dir: &Path, file: &Path, force: bool) -> Result<()> {
-    let store = Store::open(dir)?;
-    let s = backup::restore(&store, file, force)?;
+/// `shukka restore FILE`: this process reads FILE (as the operator's own user) and sends it to
+/// the server, or restores it itself when no server runs.
+pub async fn restore(b: &Backend, file: &Path, force: bool) -> Result<()> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(file).map_err(|e| eyre!("cannot open {}: {e}", file.display()))?;
+    let lines = std::io::BufReader::new(f).lines();
+    let s = b.restore(force, lines).await.map_err(fail)?;
     println!(
         "{} 件を復元しました (シークレット {} 件)",
         s.records, s.secrets

@@ -80,7 +80,7 @@ async fn orders(
                 .map(|o| o.raw.to_value())
                 .chain(unreadable.iter().map(|u| u.raw.clone()))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&raw)?);
+            println!("{}", crate::output::json::to_string_pretty(&raw)?);
         }
         Format::Table => {
             let mut t = Table::new(&[
@@ -161,7 +161,10 @@ fn order_row(o: &Order) -> Vec<String> {
 async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
     let o = client.get_order(no).await?;
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&o.raw.to_value())?);
+        println!(
+            "{}",
+            crate::output::json::to_string_pretty(&o.raw.to_value())?
+        );
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
@@ -237,7 +240,7 @@ async fn inventory(client: &Client, format: Format) -> Result<()> {
             .map(|p| p.raw.to_value())
             .chain(unreadable.iter().map(|u| u.raw.clone()))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&raw)?);
+        println!("{}", crate::output::json::to_string_pretty(&raw)?);
         return Ok(());
     }
     let mut t = Table::new(&["商品番号", "品番 (SKU)", "商品名", "在庫"]).align_right(&[3]);

@@ -37,7 +37,7 @@ pub async fn run(
         let mut entries: Vec<AuditEntry> = b.get(Request::Audit { limit }).await.map_err(fail)?;
         entries.reverse();
         if format == Format::Json {
-            println!("{}", serde_json::to_string_pretty(&entries)?);
+            println!("{}", crate::output::json::to_string_pretty(&entries)?);
         } else {
             entries.iter().for_each(print_audit);
         }
@@ -45,7 +45,7 @@ pub async fn run(
         let mut runs: Vec<RunLogEntry> = b.get(Request::Runs { limit }).await.map_err(fail)?;
         runs.reverse();
         if format == Format::Json {
-            println!("{}", serde_json::to_string_pretty(&runs)?);
+            println!("{}", crate::output::json::to_string_pretty(&runs)?);
         } else {
             runs.iter().for_each(super::robots::print_run);
         }

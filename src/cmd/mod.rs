@@ -29,22 +29,41 @@ pub fn open_local(dir: &Path) -> Result<(Backend, Engine)> {
 /// The backend for commands: through the server when one is running (so commands never fight
 /// a console for the store), else this process opens the store.
 pub async fn backend(dir: &Path) -> Result<Backend> {
-    use crate::server::client::{ConnectError, RemoteClient};
-    match RemoteClient::connect(&crate::server::socket_path(dir), false, false).await {
-        Ok(c) => Ok(Backend::Remote(c)),
-        Err(ConnectError::NotRunning(_)) => Ok(open_local(dir)?.0),
-        Err(e) => Err(e.into()),
-    }
+    connect_backend(dir, false).await
 }
 
 /// Like [`backend`], subscribed to changes.
 pub async fn follow_backend(dir: &Path) -> Result<Backend> {
+    connect_backend(dir, true).await
+}
+
+async fn connect_backend(dir: &Path, follow: bool) -> Result<Backend> {
     use crate::server::client::{ConnectError, RemoteClient};
-    match RemoteClient::connect(&crate::server::socket_path(dir), true, true).await {
+    match RemoteClient::connect(&crate::server::socket_path(dir), follow, follow).await {
         Ok(c) => Ok(Backend::Remote(c)),
-        Err(ConnectError::NotRunning(_)) => Ok(open_local(dir)?.0),
+        Err(ConnectError::NotRunning(_)) => {
+            may_start_here(dir)?;
+            Ok(open_local(dir)?.0)
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Without a server, only the data directory's owner may open the store (or start a server):
+/// anyone else is told who can.
+pub fn may_start_here(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    if meta.uid() == nix::unistd::geteuid().as_raw() {
+        return Ok(());
+    }
+    let owner = crate::user::user_name(meta.uid());
+    Err(eyre!(
+        "no shukka server is running on {}, and only its owner ({owner}) can start one: ask {owner} to run `shukka serve` there (or to start a console), or use a data directory of your own",
+        dir.display()
+    ))
 }
 
 /// Whether a server answers on the data directory's socket.
@@ -81,6 +100,18 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
     let Some(command) = cli.command else {
         return console::console(&dir, opts).await;
     };
+    // The server logs to the data directory; the demo does so itself (its directory is its
+    // own); every other command to stderr.
+    match &command {
+        Command::Serve(_) => {
+            crate::store::create_private_dir(&dir)?;
+            if let Err(e) = crate::logging::init_dir(&dir) {
+                eprintln!("shukka: cannot log to {}: {e}", dir.display());
+            }
+        }
+        Command::Demo(_) => {}
+        _ => crate::logging::init_stderr(),
+    }
     match command {
         Command::Demo(a) => console::demo(a, opts).await,
         Command::Sim(a) => sim::run(a).await,
@@ -110,7 +141,12 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
             if ok { Ok(()) } else { std::process::exit(1) }
         }
         Command::Orders(a) => {
-            orders::list(&backend(&dir).await?, a.status.as_deref(), a.format).await
+            let mode = if a.raw_csv {
+                crate::output::csv::CellMode::Raw
+            } else {
+                crate::output::csv::CellMode::Safe
+            };
+            orders::list(&backend(&dir).await?, a.status.as_deref(), a.format, mode).await
         }
         Command::Order(a) => orders::show(&backend(&dir).await?, &a.order_no, a.format).await,
         Command::Hold(a) => orders::hold(&backend(&dir).await?, &a.order_no, &a.reason).await,
@@ -135,22 +171,30 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Products(ProductsCommand::List(f)) => {
             data::list(&backend(&dir).await?, f.format).await
         }
-        Command::Backup(a) => data::backup(&backend(&dir).await?, &a.file, a.include_secrets).await,
-        Command::Restore(a) => {
-            if server_running(&dir).await {
-                return Err(color_eyre::eyre::eyre!(
-                    "stop the shukka server on this data directory before restoring (it owns the store)"
-                ));
-            }
-            data::restore(&dir, &a.file, a.force)
+        Command::Backup(a) => {
+            data::backup(
+                &backend(&dir).await?,
+                &dir,
+                &a.file,
+                a.include_secrets,
+                a.force,
+            )
+            .await
         }
+        Command::Restore(a) => data::restore(&backend(&dir).await?, &a.file, a.force).await,
         Command::Serve(a) => {
-            crate::logging::init_file(&dir.join("shukka.log"));
+            let settings = crate::server::settings::ServeSettings::resolve(
+                &dir,
+                a.group,
+                a.admin_group,
+                a.no_group,
+            )?;
             crate::server::run(
                 &dir,
                 crate::server::ServeOptions {
-                    group: a.group,
-                    tick: None,
+                    group: settings.group,
+                    admin_group: settings.admin_group,
+                    ..Default::default()
                 },
             )
             .await?;

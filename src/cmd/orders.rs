@@ -18,7 +18,12 @@ pub fn pref(token: &str) -> String {
         .unwrap_or_else(|| token.to_string())
 }
 
-pub async fn list(b: &Backend, status: Option<&str>, format: DataFormat) -> Result<()> {
+pub async fn list(
+    b: &Backend,
+    status: Option<&str>,
+    format: DataFormat,
+    csv_mode: crate::output::csv::CellMode,
+) -> Result<()> {
     let status = match status {
         Some(s) => Some(Status::parse(s).ok_or_else(|| {
             eyre!("unknown status {s:?}: use one of 入金確認, 保留, 出荷待ち, 出荷作業中, 出荷済み, キャンセル")
@@ -28,7 +33,7 @@ pub async fn list(b: &Backend, status: Option<&str>, format: DataFormat) -> Resu
     let rows: Vec<InstructionSummary> = b.get(Request::Summaries { status }).await.map_err(fail)?;
     let mut out = std::io::stdout().lock();
     match format {
-        DataFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
+        DataFormat::Json => writeln!(out, "{}", crate::output::json::to_string_pretty(&rows)?)?,
         DataFormat::Csv => {
             let mut w = csv::Writer::from_writer(&mut out);
             w.write_record([
@@ -44,20 +49,25 @@ pub async fn list(b: &Backend, status: Option<&str>, format: DataFormat) -> Resu
                 "保留理由",
             ])?;
             for r in &rows {
-                w.write_record([
-                    sanitize(&r.order_no).as_ref(),
-                    &r.order_date
+                let cells = [
+                    sanitize(&r.order_no).into_owned(),
+                    r.order_date
                         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
                         .unwrap_or_default(),
-                    sanitize(&r.customer).as_ref(),
-                    &pref(&r.prefecture),
-                    &r.items.to_string(),
-                    &r.amount.to_string(),
-                    sanitize(&r.payment_type).as_ref(),
-                    r.payment.name(),
-                    r.status.name(),
-                    sanitize(&r.hold_reasons.join(" / ")).as_ref(),
-                ])?;
+                    sanitize(&r.customer).into_owned(),
+                    pref(&r.prefecture),
+                    r.items.to_string(),
+                    r.amount.to_string(),
+                    sanitize(&r.payment_type).into_owned(),
+                    r.payment.name().to_string(),
+                    r.status.name().to_string(),
+                    sanitize(&r.hold_reasons.join(" / ")).into_owned(),
+                ];
+                w.write_record(
+                    cells
+                        .iter()
+                        .map(|c| crate::output::csv::cell(c, csv_mode).into_owned()),
+                )?;
             }
             w.flush()?;
         }
@@ -124,7 +134,7 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
         .map_err(fail)?;
     let mut out = std::io::stdout().lock();
     if format == Format::Json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&d)?)?;
+        writeln!(out, "{}", crate::output::json::to_string_pretty(&d)?)?;
         return Ok(());
     }
     let i = &d.instruction;
@@ -437,7 +447,7 @@ pub async fn errors(b: &Backend, format: Format) -> Result<()> {
         }
     }
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", crate::output::json::to_string_pretty(&rows)?);
         return Ok(());
     }
     let mut t =

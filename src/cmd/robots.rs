@@ -249,7 +249,7 @@ async fn list(b: &Backend, format: Format) -> Result<()> {
     let v: RobotsView = b.get(Request::Robots).await.map_err(fail)?;
     let mut out = std::io::stdout().lock();
     if format == Format::Json {
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        writeln!(out, "{}", crate::output::json::to_string_pretty(&v)?)?;
         return Ok(());
     }
     let conv_name = |id: u64| {

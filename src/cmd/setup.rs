@@ -53,7 +53,7 @@ pub async fn status(b: &Backend, format: Format) -> Result<bool> {
     let items: Vec<CheckItem> = b.checklist().await.map_err(fail)?;
     let all = items.iter().all(|i| i.ok);
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        println!("{}", crate::output::json::to_string_pretty(&items)?);
     } else {
         for i in &items {
             println!(

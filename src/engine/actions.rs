@@ -102,6 +102,7 @@ impl Engine {
                 "Enter a reason for the hold",
             )));
         }
+        super::check_text(["保留理由", "hold reason"], &reason)?;
         let r = reason.clone();
         self.transition(id, expected_version, actor, "保留", reason, move |i| {
             if !matches!(
@@ -218,6 +219,9 @@ impl Engine {
                 "Tracking number \"{t}\" cannot be used (at most 100 bytes, no control characters)"
             )));
         }
+        if let Some(c) = &req.carrier {
+            super::check_text(["配送業者", "carrier"], c)?;
+        }
         let ship_date = req
             .ship_date
             .unwrap_or_else(|| crate::time::now_jst().date());
@@ -265,6 +269,7 @@ impl Engine {
         } else {
             reason.trim().to_string()
         };
+        super::check_text(["キャンセル理由", "cancellation reason"], &reason)?;
         self.transition(
             id,
             expected_version,

@@ -257,12 +257,27 @@ impl Engine {
                 *x,
             )));
         }
-        let mut full: Vec<u64> = order.to_vec();
-        for id in known {
-            if !full.contains(&id) {
-                full.push(id);
-            }
+        // What is stored is exactly what was given: every robot once.
+        let mut seen = BTreeSet::new();
+        if let Some(x) = order.iter().find(|x| !seen.insert(**x)) {
+            return Err(EngineError::Refused(msg!(
+                "処理ロボット ID:{x} が順序に2回以上あります: 各ロボットを1回ずつ並べてください",
+                "processing robot ID:{x} appears more than once: list every robot once"
+            )));
         }
+        let missing: Vec<String> = known
+            .iter()
+            .filter(|id| !seen.contains(id))
+            .map(|id| format!("ID:{id}"))
+            .collect();
+        if !missing.is_empty() {
+            let m = missing.join(", ");
+            return Err(EngineError::Refused(msg!(
+                "順序にすべての処理ロボットを並べてください (足りないもの: {m})",
+                "list every processing robot in the order (missing: {m})"
+            )));
+        }
+        let full: Vec<u64> = order.to_vec();
         self.config_write(|t| {
             t.put_config(CFG_RULE_ORDER, &full)?;
             t.audit(audit_entry(
@@ -287,6 +302,9 @@ impl Engine {
         actor: &Actor,
     ) -> Result<ProcessingRobot> {
         let name = clean_name(name)?;
+        super::check_text(["説明", "description"], description)?;
+        let rule_text = serde_json::to_string(&rule).unwrap_or_default();
+        super::check_text(["ルール", "rule"], &rule_text)?;
         rule.validate().map_err(EngineError::Refused)?;
         self.config_write(|t| {
             let r = ProcessingRobot {
@@ -571,6 +589,15 @@ impl Engine {
                 "Enter the ship-from's name",
             )));
         }
+        for (v, what) in [
+            (&s.name, ["名称", "name"]),
+            (&s.postal_code, ["郵便番号", "postal code"]),
+            (&s.prefecture, ["都道府県", "prefecture"]),
+            (&s.address, ["住所", "address"]),
+            (&s.phone, ["電話番号", "phone"]),
+        ] {
+            super::check_text(what, v)?;
+        }
         self.config_write(|t| {
             let saved = t.put_ship_from(s.clone())?;
             t.audit(audit_entry(
@@ -609,12 +636,46 @@ impl Engine {
         if a.api.is_empty() {
             a.api = "futureshop".into();
         }
+        for (v, what) in [
+            (&a.name, ["名前", "name"]),
+            (&a.endpoint, ["API ドメイン", "API domain"]),
+            (&a.shop_key, ["店舗キー", "shop key"]),
+            (&a.client_id, ["クライアントID", "client ID"]),
+        ] {
+            super::check_text(what, v)?;
+        }
+        if let Some(s) = &secret {
+            super::check_text(["シークレット", "secret"], s.expose())?;
+        }
         let store = self.store();
         let old = if a.id == 0 { None } else { store.auth(a.id)? };
         let secret_changed = secret.is_some();
-        let credentials_changed = old.as_ref().is_none_or(|o| {
+        // Where the secret would be sent. A stored secret never follows a new endpoint, shop
+        // key or client ID: it must be entered again with them.
+        let destination_changed = old.as_ref().is_some_and(|o| {
             o.shop_key != a.shop_key || o.client_id != a.client_id || o.endpoint != a.endpoint
-        }) || secret_changed;
+        });
+        let drop_secret = destination_changed && !secret_changed;
+        let credentials_changed = old.is_none() || destination_changed || secret_changed;
+        let mut notes: Vec<String> = Vec::new();
+        if let Some(o) = &old {
+            if o.endpoint != a.endpoint {
+                notes.push(format!("エンドポイント {} → {}", o.endpoint, a.endpoint));
+            }
+            if o.shop_key != a.shop_key {
+                notes.push(format!("店舗キー {} → {}", o.shop_key, a.shop_key));
+            }
+            if o.client_id != a.client_id {
+                notes.push(format!("クライアントID {} → {}", o.client_id, a.client_id));
+            }
+        } else {
+            notes.push(format!("エンドポイント {}", a.endpoint));
+        }
+        if secret_changed {
+            notes.push("シークレットを更新".into());
+        } else if drop_secret && old.as_ref().is_some_and(|o| o.has_secret) {
+            notes.push("送信先が変わったため保存済みのシークレットを削除 (再入力が必要)".into());
+        }
         self.config_write(|t| {
             if let Some(sid) = a.ship_from_id
                 && !t.ship_from_exists(sid)?
@@ -623,6 +684,8 @@ impl Engine {
             }
             if let Some(s) = &secret {
                 a.has_secret = !s.is_empty();
+            } else if drop_secret {
+                a.has_secret = false;
             } else if let Some(o) = &old {
                 a.has_secret = o.has_secret;
             }
@@ -635,6 +698,8 @@ impl Engine {
             let saved = t.put_auth(a.clone())?;
             if let Some(s) = secret.clone() {
                 t.put_secret(saved.id, s);
+            } else if drop_secret {
+                t.delete_secret(saved.id);
             }
             t.audit(audit_entry(
                 actor,
@@ -644,11 +709,7 @@ impl Engine {
                 "保存",
                 None,
                 None,
-                if secret_changed {
-                    "シークレットを更新"
-                } else {
-                    ""
-                },
+                notes.join("; "),
             ))?;
             Ok(saved)
         })
@@ -728,6 +789,7 @@ fn clean_name(name: &str) -> Result<String> {
             "Enter a name",
         )));
     }
+    super::check_text(["名前", "name"], n)?;
     if n.chars().any(char::is_control) {
         return Err(EngineError::Refused(Msg::new(
             "名前に制御文字は使えません",

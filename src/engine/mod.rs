@@ -4,6 +4,7 @@
 
 mod actions;
 mod config;
+mod data;
 mod linkage;
 pub mod pipeline;
 pub mod scheduler;
@@ -49,6 +50,24 @@ pub enum EngineError {
     /// Setup is incomplete (no API認証設定, no secret, …).
     #[error("{0}")]
     Setup(Msg),
+}
+
+/// Longest text an operator may enter (a hold reason, a name, a rule's value), in bytes. Such
+/// text is stored, shown on every console and sent with every event: a bound keeps one paste
+/// from costing everyone.
+pub const MAX_OPERATOR_TEXT: usize = 1024;
+
+/// Refuses operator text longer than [`MAX_OPERATOR_TEXT`], naming the field.
+pub(crate) fn check_text(what: [&str; 2], text: &str) -> Result<()> {
+    let n = text.len();
+    if n > MAX_OPERATOR_TEXT {
+        let [ja, en] = what;
+        return Err(EngineError::Refused(msg!(
+            "{ja}が長すぎます ({n} バイト): {MAX_OPERATOR_TEXT} バイトまでにしてください",
+            "The {en} is too long ({n} bytes): at most {MAX_OPERATOR_TEXT} bytes"
+        )));
+    }
+    Ok(())
 }
 
 /// "There is no <kind> ID:n", in both languages.

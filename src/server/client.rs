@@ -12,8 +12,8 @@ use tokio::net::UnixStream;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec};
 
-use super::protocol::{ClientMsg, MAX_LINE, PROTOCOL, Raw, ServerMsg};
-use crate::service::{ErrorKind, Request, ServiceError};
+use super::protocol::{ClientMsg, MAX_SERVER_LINE, PROTOCOL, Raw, ServerMsg};
+use crate::service::{CallIo, ErrorKind, Request, Role, ServiceError};
 use crate::store::{Change, StoreEvent};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,14 +21,32 @@ pub enum ConnectError {
     /// No server listens there (no socket, or a stale one).
     #[error("no shukka server is running on {0}")]
     NotRunning(PathBuf),
-    /// The server refused us (another protocol version, typically).
+    /// The server refused us (another protocol version, not a member of its group, too many
+    /// connections).
     #[error("{0}")]
     Refused(String),
+    /// The socket's permissions do not let this user connect.
+    #[error(
+        "you ({me}) may not connect to the shukka server on {path} (the socket belongs to {owner}{group}): ask {owner} to add you to that group, or use a data directory of your own"
+    )]
+    PermissionDenied {
+        path: PathBuf,
+        me: String,
+        owner: String,
+        group: String,
+    },
     #[error("cannot talk to the shukka server on {path}: {detail}")]
     Broken { path: PathBuf, detail: String },
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Raw, ServiceError>>>>>;
+/// A call waiting for its answer: the parts received so far, and where its bulk data goes.
+struct Waiting {
+    reply: oneshot::Sender<Result<Raw, ServiceError>>,
+    parts: String,
+    data: Option<mpsc::Sender<String>>,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, Waiting>>>;
 
 struct Conn {
     tx: mpsc::Sender<String>,
@@ -44,6 +62,8 @@ pub struct RemoteClient {
 struct Inner {
     path: PathBuf,
     user: Mutex<String>,
+    role: Mutex<Role>,
+    server_pid: AtomicU64,
     next_id: AtomicU64,
     pending: Pending,
     conn: tokio::sync::Mutex<Option<Conn>>,
@@ -60,7 +80,41 @@ pub fn reload_event() -> Arc<StoreEvent> {
     })
 }
 
-async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
+/// What the server told us about ourselves in its welcome.
+struct Welcome {
+    user: String,
+    role: Role,
+    pid: u32,
+}
+
+fn permission_denied(path: &Path) -> ConnectError {
+    use std::os::unix::fs::MetadataExt;
+    // The socket, or the directory on the way to it.
+    let meta = std::fs::metadata(path)
+        .or_else(|_| std::fs::metadata(path.parent().unwrap_or(path)))
+        .ok();
+    let owner = meta
+        .as_ref()
+        .map(|m| crate::user::user_name(m.uid()))
+        .unwrap_or_else(|| "its owner".into());
+    let group = meta
+        .as_ref()
+        .and_then(|m| {
+            nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(m.gid()))
+                .ok()
+                .flatten()
+        })
+        .map(|g| format!(", group {}", g.name))
+        .unwrap_or_default();
+    ConnectError::PermissionDenied {
+        path: path.to_path_buf(),
+        me: crate::user::current_user(),
+        owner,
+        group,
+    }
+}
+
+async fn handshake(path: &Path) -> Result<(UnixStream, Welcome), ConnectError> {
     let stream = match UnixStream::connect(path).await {
         Ok(s) => s,
         Err(e)
@@ -71,6 +125,9 @@ async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
         {
             return Err(ConnectError::NotRunning(path.to_path_buf()));
         }
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(permission_denied(path));
+        }
         Err(e) => {
             return Err(ConnectError::Broken {
                 path: path.to_path_buf(),
@@ -79,8 +136,8 @@ async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
         }
     };
     let (r, w) = stream.into_split();
-    let mut sink = FramedWrite::new(w, LinesCodec::new_with_max_length(MAX_LINE));
-    let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
+    let mut sink = FramedWrite::new(w, LinesCodec::new());
+    let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_SERVER_LINE));
     let hello = serde_json::to_string(&ClientMsg::Hello {
         protocol: PROTOCOL,
         version: env!("CARGO_PKG_VERSION").into(),
@@ -99,8 +156,10 @@ async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
         Some(Err(e)) => return Err(broken(e.to_string())),
         None => return Err(broken("the server closed the connection".into())),
     };
-    let user = match ServerMsg::decode(&first) {
-        Ok(ServerMsg::Welcome { user, .. }) => user,
+    let welcome = match ServerMsg::decode(&first) {
+        Ok(ServerMsg::Welcome {
+            user, role, pid, ..
+        }) => Welcome { user, role, pid },
         Ok(ServerMsg::Refused { message }) => return Err(ConnectError::Refused(message)),
         Ok(other) => return Err(broken(format!("unexpected first message {other:?}"))),
         Err(_) => {
@@ -116,7 +175,7 @@ async fn handshake(path: &Path) -> Result<(UnixStream, String), ConnectError> {
         .into_inner()
         .reunite(sink.into_inner())
         .map_err(|e| broken(e.to_string()))?;
-    Ok((stream, user))
+    Ok((stream, welcome))
 }
 
 impl RemoteClient {
@@ -127,13 +186,15 @@ impl RemoteClient {
         subscribe: bool,
         reconnect: bool,
     ) -> Result<RemoteClient, ConnectError> {
-        let (stream, user) = handshake(path).await?;
+        let (stream, welcome) = handshake(path).await?;
         let (events, _) = broadcast::channel(8192);
         let (up, _) = watch::channel(true);
         let client = RemoteClient {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
-                user: Mutex::new(user),
+                user: Mutex::new(welcome.user),
+                role: Mutex::new(welcome.role),
+                server_pid: AtomicU64::new(u64::from(welcome.pid)),
                 next_id: AtomicU64::new(1),
                 pending: Arc::new(Mutex::new(HashMap::new())),
                 conn: tokio::sync::Mutex::new(None),
@@ -156,6 +217,16 @@ impl RemoteClient {
             .clone()
     }
 
+    /// What the server lets us do.
+    pub fn role(&self) -> Role {
+        *self.inner.role.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The server's process id (to stop exactly it).
+    pub fn server_pid(&self) -> u32 {
+        u32::try_from(self.inner.server_pid.load(Ordering::Relaxed)).unwrap_or(0)
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoreEvent>> {
         self.inner.events.subscribe()
     }
@@ -173,9 +244,9 @@ impl RemoteClient {
 
     async fn attach_inner(&self, stream: UnixStream) {
         let (r, w) = stream.into_split();
-        let (tx, mut rx) = mpsc::channel::<String>(256);
+        let (tx, mut rx) = mpsc::channel::<String>(16);
         tokio::spawn(async move {
-            let mut sink = FramedWrite::new(w, LinesCodec::new_with_max_length(MAX_LINE));
+            let mut sink = FramedWrite::new(w, LinesCodec::new());
             while let Some(line) = rx.recv().await {
                 if sink.send(line).await.is_err() {
                     break;
@@ -189,10 +260,10 @@ impl RemoteClient {
         }
         let me = self.clone();
         let reader = tokio::spawn(async move {
-            let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
+            let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_SERVER_LINE));
             while let Some(Ok(line)) = lines.next().await {
                 match ServerMsg::decode(&line) {
-                    Ok(ServerMsg::Reply { id, ok, err }) => {
+                    Ok(ServerMsg::Reply { id, ok, err, parts }) => {
                         let waiter = me
                             .inner
                             .pending
@@ -200,11 +271,43 @@ impl RemoteClient {
                             .unwrap_or_else(|e| e.into_inner())
                             .remove(&id);
                         if let Some(w) = waiter {
-                            let _ = w.send(match (ok, err) {
-                                (_, Some(e)) => Err(e),
-                                (Some(v), None) => Ok(v),
-                                (None, None) => Ok(null()),
-                            });
+                            let answer = match (ok, err, parts) {
+                                (_, Some(e), _) => Err(e),
+                                (Some(v), None, _) => Ok(v),
+                                (None, None, Some(_)) => {
+                                    serde_json::value::RawValue::from_string(w.parts).map_err(|e| {
+                                        ServiceError::new(
+                                            ErrorKind::Internal,
+                                            format!("unexpected answer: {e}"),
+                                        )
+                                    })
+                                }
+                                (None, None, None) => Ok(null()),
+                            };
+                            let _ = w.reply.send(answer);
+                        }
+                    }
+                    Ok(ServerMsg::Part { id, data }) => {
+                        if let Some(w) = me
+                            .inner
+                            .pending
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_mut(&id)
+                        {
+                            w.parts.push_str(&data);
+                        }
+                    }
+                    Ok(ServerMsg::Data { id, data }) => {
+                        let sink = me
+                            .inner
+                            .pending
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get(&id)
+                            .and_then(|w| w.data.clone());
+                        if let Some(sink) = sink {
+                            let _ = sink.send(data).await;
                         }
                     }
                     Ok(ServerMsg::Event { event }) => {
@@ -239,7 +342,7 @@ impl RemoteClient {
             .drain()
             .collect();
         for (_, w) in waiters {
-            let _ = w.send(Err(disconnected()));
+            let _ = w.reply.send(Err(disconnected()));
         }
         let _ = self.inner.up.send(false);
         if !self.inner.reconnect {
@@ -251,15 +354,19 @@ impl RemoteClient {
             loop {
                 tokio::time::sleep(wait).await;
                 match handshake(&me.inner.path).await {
-                    Ok((stream, user)) => {
-                        *me.inner.user.lock().unwrap_or_else(|e| e.into_inner()) = user;
+                    Ok((stream, welcome)) => {
+                        *me.inner.user.lock().unwrap_or_else(|e| e.into_inner()) = welcome.user;
+                        *me.inner.role.lock().unwrap_or_else(|e| e.into_inner()) = welcome.role;
+                        me.inner
+                            .server_pid
+                            .store(u64::from(welcome.pid), Ordering::Relaxed);
                         me.attach(stream).await;
                         // Whatever happened while away is re-read by the subscribers.
                         let _ = me.inner.events.send(reload_event());
                         return;
                     }
-                    Err(ConnectError::Refused(m)) => {
-                        tracing::error!(message = %m, "the restarted server refused this console");
+                    Err(e @ (ConnectError::Refused(_) | ConnectError::PermissionDenied { .. })) => {
+                        tracing::error!(message = %e, "the restarted server refused this console");
                         wait = Duration::from_secs(5);
                     }
                     Err(_) => wait = (wait * 2).min(Duration::from_secs(2)),
@@ -270,6 +377,12 @@ impl RemoteClient {
 
     /// Sends one request and waits for its reply.
     pub async fn call(&self, req: Request) -> Result<Raw, ServiceError> {
+        self.call_io(req, CallIo::default()).await
+    }
+
+    /// Sends one request with its bulk data (`io.input`, uploaded after the call) and waits for
+    /// its reply; bulk data the server sends goes to `io.out`.
+    pub async fn call_io(&self, req: Request, io: CallIo) -> Result<Raw, ServiceError> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         let line = serde_json::to_string(&ClientMsg::Call { id, req })
@@ -285,14 +398,39 @@ impl RemoteClient {
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id, tx);
-        if sender.send(line).await.is_err() {
+            .insert(
+                id,
+                Waiting {
+                    reply: tx,
+                    parts: String::new(),
+                    data: io.out,
+                },
+            );
+        let forget = || {
             self.inner
                 .pending
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&id);
+        };
+        if sender.send(line).await.is_err() {
+            forget();
             return Err(disconnected());
+        }
+        if let Some(mut input) = io.input {
+            while let Some(data) = input.recv().await {
+                let frame = serde_json::to_string(&ClientMsg::Data { id, data })
+                    .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?;
+                if sender.send(frame).await.is_err() {
+                    forget();
+                    return Err(disconnected());
+                }
+            }
+            let end = serde_json::to_string(&ClientMsg::End { id }).unwrap_or_default();
+            if sender.send(end).await.is_err() {
+                forget();
+                return Err(disconnected());
+            }
         }
         rx.await.unwrap_or_else(|_| Err(disconnected()))
     }

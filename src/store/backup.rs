@@ -2,8 +2,7 @@
 //! Robot configuration, the audit log and tracking numbers cannot be re-fetched from futureshop,
 //! so they must be exportable. Secrets are included only when asked for.
 
-use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::path::Path;
+use std::io::{BufRead, BufWriter, Write};
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -36,7 +35,7 @@ struct Line {
     secret_for_auth: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupSummary {
     pub records: usize,
     pub secrets: usize,
@@ -46,58 +45,60 @@ fn b64() -> base64::engine::GeneralPurpose {
     base64::engine::general_purpose::STANDARD
 }
 
-/// Writes every record (and, if asked, the secrets) to `file`, created owner-only.
-pub fn backup(
+/// Writes a whole backup to `w`: the header line, then every record (and, if asked, the
+/// secrets in the clear — the caller decides who may ask). The records are written to `body`
+/// first (a scratch file of the caller's), under the store's write lock so that the backup is
+/// one consistent state, and the header that counts them goes first.
+pub fn write(
     store: &Store,
-    file: &Path,
     include_secrets: bool,
+    body: &mut std::fs::File,
+    w: &mut dyn Write,
 ) -> Result<BackupSummary, StoreError> {
-    let entries = store.dump()?;
+    use std::io::{Seek, SeekFrom};
+    let io = |e: std::io::Error| StoreError::Sled(format!("writing a backup: {e}"));
+    let records = {
+        let mut b = BufWriter::new(&mut *body);
+        let n = store.for_each_record(|k, v| {
+            let json = if v.is_empty() {
+                None
+            } else {
+                super::record_as_json(k, v)
+            };
+            let rec = match json {
+                Some(j) => Line {
+                    k: b64().encode(k),
+                    v: Some(j),
+                    b: None,
+                    secret_for_auth: None,
+                },
+                None => Line {
+                    k: b64().encode(k),
+                    v: None,
+                    b: Some(b64().encode(v)),
+                    secret_for_auth: None,
+                },
+            };
+            rec.write_to(&mut b)
+        })?;
+        b.flush().map_err(io)?;
+        n
+    };
     let secrets = if include_secrets {
         store.dump_secrets()?
     } else {
         Vec::new()
     };
-    let io = |e: std::io::Error| {
-        StoreError::Invalid(Msg::same(format!("cannot write {}: {e}", file.display())))
-    };
-    let f = super::create_private_file(file).map_err(io)?;
-    let mut w = BufWriter::new(f);
     let header = Header {
         format: FORMAT.into(),
         schema: SCHEMA_VERSION,
         created: chrono::Utc::now().to_rfc3339(),
         secrets: include_secrets,
-        records: entries.len(),
+        records,
     };
-    let line = |w: &mut BufWriter<std::fs::File>, v: &dyn erased::Ser| -> Result<(), StoreError> {
-        v.write_to(w).map_err(|e| {
-            StoreError::Invalid(Msg::same(format!("cannot write {}: {e}", file.display())))
-        })
-    };
-    line(&mut w, &header)?;
-    for (k, v) in &entries {
-        let json = if v.is_empty() {
-            None
-        } else {
-            super::record_as_json(k, v)
-        };
-        let rec = match json {
-            Some(j) => Line {
-                k: b64().encode(k),
-                v: Some(j),
-                b: None,
-                secret_for_auth: None,
-            },
-            None => Line {
-                k: b64().encode(k),
-                v: None,
-                b: Some(b64().encode(v)),
-                secret_for_auth: None,
-            },
-        };
-        line(&mut w, &rec)?;
-    }
+    header.write_to(w).map_err(io)?;
+    body.seek(SeekFrom::Start(0)).map_err(io)?;
+    std::io::copy(body, w).map_err(io)?;
     for (id, s) in &secrets {
         let rec = Line {
             k: String::new(),
@@ -105,21 +106,20 @@ pub fn backup(
             b: None,
             secret_for_auth: Some(*id),
         };
-        line(&mut w, &rec)?;
+        rec.write_to(w).map_err(io)?;
     }
     w.flush().map_err(io)?;
-    w.get_ref().sync_all().map_err(io)?;
     Ok(BackupSummary {
-        records: entries.len(),
+        records,
         secrets: secrets.len(),
     })
 }
 
-/// Replaces the store's content with a backup. Refuses a non-empty store unless `force`.
-pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary, StoreError> {
-    let bad = |m: String| StoreError::Invalid(Msg::same(format!("{}: {m}", file.display())));
-    let f = std::fs::File::open(file).map_err(|e| bad(format!("cannot open: {e}")))?;
-    let mut lines = BufReader::new(f).lines();
+/// Replaces the store's content with a backup read from `r`. Refuses a non-empty store unless
+/// `force`. Nothing is changed unless the whole backup reads.
+pub fn restore(store: &Store, r: impl BufRead, force: bool) -> Result<BackupSummary, StoreError> {
+    let bad = |m: String| StoreError::Invalid(Msg::same(format!("the backup: {m}")));
+    let mut lines = r.lines();
     let first = lines
         .next()
         .ok_or_else(|| bad("empty file".into()))?
@@ -200,17 +200,14 @@ pub fn restore(store: &Store, file: &Path, force: bool) -> Result<BackupSummary,
     Ok(summary)
 }
 
-mod erased {
-    use std::io::Write;
+/// One JSON line.
+trait WriteLine {
+    fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()>;
+}
 
-    pub trait Ser {
-        fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()>;
-    }
-
-    impl<T: serde::Serialize> Ser for T {
-        fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
-            serde_json::to_writer(&mut *w, self)?;
-            w.write_all(b"\n")
-        }
+impl<T: Serialize> WriteLine for T {
+    fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *w, self)?;
+        w.write_all(b"\n")
     }
 }

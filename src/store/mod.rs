@@ -8,6 +8,7 @@
 
 pub mod backup;
 mod keys;
+pub mod sealed;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -61,6 +62,13 @@ pub enum StoreError {
     NotFound(Msg),
     #[error("{0}")]
     Invalid(Msg),
+    #[error(transparent)]
+    Sealed(#[from] sealed::SealError),
+    #[error("cannot make {path} owner-only: {source}")]
+    Permissions {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl From<sled::Error> for StoreError {
@@ -125,6 +133,8 @@ struct Inner {
     db: sled::Db,
     data: sled::Tree,
     secrets: sled::Tree,
+    /// The key secrets are sealed with, loaded (or created) on first use.
+    seal: Mutex<Option<Arc<sealed::SealKey>>>,
     write: Mutex<Counters>,
     counts: RwLock<Counts>,
     index: RwLock<Index>,
@@ -194,7 +204,7 @@ pub const CFG_RULE_ORDER: &str = "rule_order";
 pub const CFG_NO_PREPAYMENT: &str = "no_prepayment";
 pub const CFG_ENGINE: &str = "engine";
 
-/// Creates `dir` (and parents) owner-only.
+/// Creates `dir` (and parents) owner-only; an existing one that others may read is narrowed.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let err = |source| StoreError::CreateDir {
@@ -209,7 +219,9 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
             .map_err(err)?;
     }
     let meta = std::fs::metadata(dir).map_err(err)?;
-    if meta.permissions().mode() & 0o077 != 0 && meta.uid_is_ours() {
+    // 0710 is what `serve --group` sets (members may reach the socket): kept. Anything wider
+    // is narrowed to owner-only.
+    if meta.permissions().mode() & 0o067 != 0 && meta.uid_is_ours() {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
     }
     Ok(())
@@ -282,6 +294,69 @@ pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
         .truncate(true)
         .mode(0o600)
         .open(path)
+}
+
+/// From now on, files and directories this process creates are owner-only (umask 077 added to
+/// the current one). Called before sled creates anything, and kept: sled writes new snapshot
+/// and blob files while it runs.
+pub fn restrict_umask() {
+    use nix::sys::stat::{Mode, umask};
+    let old = umask(Mode::from_bits_truncate(0o077));
+    umask(old | Mode::from_bits_truncate(0o077));
+}
+
+/// Makes what shukka keeps in `dir` owner-only: `store/` and everything under it (directories
+/// 0700, files 0600), and every regular file directly in `dir` (the socket keeps its own mode).
+/// Run on every open, so a store written by an older build, or by sled with a wide umask, is
+/// mended.
+pub fn enforce_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fn set(path: &Path, mode: u32) -> Result<()> {
+        let meta = std::fs::symlink_metadata(path).map_err(|source| StoreError::Permissions {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.file_type().is_symlink() || !meta.uid_is_ours() {
+            return Ok(());
+        }
+        if meta.permissions().mode() & 0o7777 != mode {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(
+                |source| StoreError::Permissions {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )?;
+        }
+        Ok(())
+    }
+    fn walk(path: &Path) -> Result<()> {
+        set(path, 0o700)?;
+        let entries = std::fs::read_dir(path).map_err(|source| StoreError::Permissions {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => walk(&p)?,
+                Ok(t) if t.is_file() => set(&p, 0o600)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    let store = dir.join("store");
+    if store.is_dir() {
+        walk(&store)?;
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                set(&entry.path(), 0o600)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 trait UidExt {
@@ -364,10 +439,12 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
 impl Store {
     /// Opens (creating if needed) the store in `dir`. The directory is created owner-only.
     pub fn open(dir: &Path) -> Result<Store> {
+        restrict_umask();
         create_private_dir(dir)?;
         let lock = lock_dir(dir)?;
         let path = dir.join("store");
         remove_unfinished_sled_snapshots(&path)?;
+        enforce_private(dir)?;
         let open = || {
             sled::Config::new()
                 .path(&path)
@@ -414,6 +491,7 @@ impl Store {
                 db,
                 data,
                 secrets,
+                seal: Mutex::new(None),
                 write: Mutex::new(Counters::default()),
                 counts: RwLock::new(Counts::default()),
                 index: RwLock::new(Index::default()),
@@ -421,7 +499,65 @@ impl Store {
             }),
         };
         store.init()?;
+        store.seal_plain_secrets()?;
+        // sled created its files while we opened it; make sure of them too.
+        enforce_private(dir)?;
         Ok(store)
+    }
+
+    /// The sealing key; created on first use when `create`.
+    fn seal_key(&self, create: bool) -> Result<Option<Arc<sealed::SealKey>>> {
+        let mut slot = self.inner.seal.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            let key = if create {
+                Some(sealed::load_or_create(&self.inner.path)?)
+            } else {
+                sealed::load(&self.inner.path)?
+            };
+            *slot = key.map(Arc::new);
+        }
+        Ok(slot.clone())
+    }
+
+    fn seal_value(&self, tree_key: &[u8], plain: &Secret) -> Result<Vec<u8>> {
+        let key = self.seal_key(true)?.ok_or_else(|| {
+            StoreError::Sealed(sealed::SealError::KeyFile {
+                path: sealed::key_path(&self.inner.path),
+                detail: "not created".into(),
+            })
+        })?;
+        Ok(key.seal(tree_key, plain.expose().as_bytes()))
+    }
+
+    fn unseal_value(&self, tree_key: &[u8], stored: &[u8]) -> Result<Secret> {
+        let fail = || {
+            StoreError::Sealed(sealed::SealError::Open {
+                path: sealed::key_path(&self.inner.path),
+            })
+        };
+        if !sealed::is_sealed(stored) {
+            // Not sealed yet (written by an older build, sealed on the next open).
+            return Ok(Secret::new(String::from_utf8_lossy(stored).into_owned()));
+        }
+        let key = self.seal_key(false)?.ok_or_else(fail)?;
+        let plain = key.open(tree_key, stored).ok_or_else(fail)?;
+        Ok(Secret::new(String::from_utf8_lossy(&plain).into_owned()))
+    }
+
+    /// Secrets stored in the clear by an older build are sealed.
+    fn seal_plain_secrets(&self) -> Result<()> {
+        let plain: Vec<(sled::IVec, sled::IVec)> = self
+            .inner
+            .secrets
+            .iter()
+            .filter_map(|kv| kv.ok())
+            .filter(|(_, v)| !sealed::is_sealed(v))
+            .collect();
+        for (k, v) in plain {
+            let sealed = self.seal_value(&k, &Secret::new(String::from_utf8_lossy(&v)))?;
+            self.inner.secrets.insert(k, sealed)?;
+        }
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -680,12 +816,13 @@ impl Store {
         );
         // Secrets first: a secret without its record is harmless, the reverse is not.
         for (id, secret) in secret_ops {
+            let key = id.to_be_bytes();
             match secret {
-                Some(s) => self
-                    .inner
-                    .secrets
-                    .insert(id.to_be_bytes(), s.expose().as_bytes())?,
-                None => self.inner.secrets.remove(id.to_be_bytes())?,
+                Some(s) => {
+                    let sealed = self.seal_value(&key, &s)?;
+                    self.inner.secrets.insert(key, sealed)?
+                }
+                None => self.inner.secrets.remove(key)?,
             };
         }
         self.inner.data.apply_batch(batch)?;
@@ -894,11 +1031,11 @@ impl Store {
 
     /// The client secret of one API認証設定: only the engine's client factory calls this.
     pub fn secret(&self, auth_id: u64) -> Result<Option<Secret>> {
-        Ok(self
-            .inner
-            .secrets
-            .get(auth_id.to_be_bytes())?
-            .map(|v| Secret::new(String::from_utf8_lossy(&v).into_owned())))
+        let key = auth_id.to_be_bytes();
+        match self.inner.secrets.get(key)? {
+            Some(v) => Ok(Some(self.unseal_value(&key, &v)?)),
+            None => Ok(None),
+        }
     }
 
     pub fn converters(&self) -> Result<Vec<Converter>> {
@@ -1005,25 +1142,31 @@ impl Store {
         Ok(out)
     }
 
-    /// Every key/value of the data tree (backup).
-    pub(crate) fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for kv in self.inner.data.iter() {
-            let (k, v) = kv?;
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
-    }
-
     pub(crate) fn dump_secrets(&self) -> Result<Vec<(u64, Secret)>> {
         let mut out = Vec::new();
         for kv in self.inner.secrets.iter() {
             let (k, v) = kv?;
             if let Some(id) = be_u64(&k) {
-                out.push((id, Secret::new(String::from_utf8_lossy(&v).into_owned())));
+                out.push((id, self.unseal_value(&k, &v)?));
             }
         }
         Ok(out)
+    }
+
+    /// Calls `f` with every record of the data tree while no write can happen, so that a
+    /// backup is one consistent state.
+    pub(crate) fn for_each_record(
+        &self,
+        mut f: impl FnMut(&[u8], &[u8]) -> std::io::Result<()>,
+    ) -> Result<usize> {
+        let _writes = self.lock();
+        let mut n = 0;
+        for kv in self.inner.data.iter() {
+            let (k, v) = kv?;
+            f(&k, &v).map_err(|e| StoreError::Sled(format!("writing a backup: {e}")))?;
+            n += 1;
+        }
+        Ok(n)
     }
 
     #[doc(hidden)]
@@ -1047,9 +1190,9 @@ impl Store {
         }
         self.inner.data.apply_batch(batch)?;
         for (id, s) in secrets {
-            self.inner
-                .secrets
-                .insert(id.to_be_bytes(), s.expose().as_bytes())?;
+            let key = id.to_be_bytes();
+            let sealed = self.seal_value(&key, &s)?;
+            self.inner.secrets.insert(key, sealed)?;
         }
         counters.next.clear();
         for (name, start) in SEQS {
@@ -1059,8 +1202,9 @@ impl Store {
         drop(counters);
         self.recount()?;
         self.flush()?;
+        // Everything changed: every console reloads.
         let _ = self.inner.events.send(Arc::new(StoreEvent {
-            changes: vec![Change::Config],
+            changes: vec![Change::Reload],
         }));
         Ok(())
     }
@@ -1395,6 +1539,10 @@ impl Txn<'_> {
 
     pub fn put_secret(&mut self, auth_id: u64, secret: Secret) {
         self.secret_ops.push((auth_id, Some(secret)));
+    }
+
+    pub fn delete_secret(&mut self, auth_id: u64) {
+        self.secret_ops.push((auth_id, None));
     }
 
     pub fn converter(&self, id: u64) -> Result<Option<Converter>> {

@@ -664,6 +664,7 @@ pub static EN: Text = Text {
             ErrorKind::Api => "futureshop API error",
             ErrorKind::Internal => "Internal error",
             ErrorKind::Disconnected => "Not connected to the server",
+            ErrorKind::Forbidden => "Not allowed",
         };
         format!("{what}: {}", e.message_in_english())
     },

@@ -479,7 +479,7 @@ async fn the_order_of_user_rules_changes_the_outcome() {
 
     // The condition first: it sees the order's own (empty) note, so nothing is held.
     rig.engine
-        .set_rule_order(&[hold_urgent, set_urgent], &rig.op)
+        .set_rule_order(&[hold_urgent, set_urgent, 1, 2, 3, 4, 5, 6], &rig.op)
         .expect("order");
     let (no, at) = rig.order(paid());
     rig.fetch(rig.conv, at, at).await;

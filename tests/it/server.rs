@@ -231,7 +231,7 @@ async fn the_socket_is_owner_only_or_group_with_the_option() {
         dir.path(),
         ServeOptions {
             group: Some(group),
-            tick: None,
+            ..Default::default()
         },
     )
     .await
@@ -254,7 +254,7 @@ async fn the_socket_is_owner_only_or_group_with_the_option() {
         dir.path(),
         ServeOptions {
             group: Some("no-such-group-xyz".into()),
-            tick: None,
+            ..Default::default()
         },
     )
     .await

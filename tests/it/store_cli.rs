@@ -7,7 +7,7 @@ use std::process::Output;
 use base64::Engine as _;
 use shukka::domain::*;
 use shukka::sim::NewOrder;
-use shukka::store::{Store, backup};
+use shukka::store::Store;
 
 use crate::common::*;
 
@@ -326,7 +326,7 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
         )
         .expect("ship");
     let file = dir.path().join("backup.jsonl");
-    backup::backup(engine.store(), &file, false).expect("backup");
+    backup_to(&engine, &file, false).await;
     assert_eq!(
         std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777,
         0o600
@@ -359,16 +359,27 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
     );
 
     let other = tempfile::tempdir().expect("tmp");
-    let restored = Store::open(other.path()).expect("open");
-    backup::restore(&restored, &file, false).expect("restore");
+    let restored_engine = shukka::engine::Engine::new(Store::open(other.path()).expect("open"));
+    restore_from(&restored_engine, &file)
+        .await
+        .expect("restore");
+    let restored = restored_engine.store().clone();
     assert_eq!(
         restored.summaries(None).expect("s"),
         engine.store().summaries(None).expect("s")
     );
+    // The backup's history, then the backup itself and the restore, each with its actor.
+    let mut audit = restored.audit(usize::MAX).expect("a");
+    let restore_entry = audit.remove(0);
     assert_eq!(
-        restored.audit(usize::MAX).expect("a"),
-        engine.store().audit(usize::MAX).expect("a")
+        (restore_entry.action.as_str(), &restore_entry.actor),
+        ("復元", &operator())
     );
+    let original = engine.store().audit(usize::MAX).expect("a");
+    assert_eq!(original[0].action, "バックアップ");
+    assert_eq!(original[0].actor, operator());
+    assert!(original[0].reason.contains("シークレットは含まない"));
+    assert_eq!(audit, original[1..]);
     assert_eq!(
         restored.linkage_robots().expect("l"),
         engine.store().linkage_robots().expect("l")
@@ -394,10 +405,11 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
         items[2].reason
     );
     // A non-empty store is not overwritten by accident.
-    assert!(backup::restore(&restored, &file, false).is_err());
+    assert!(restore_from(&restored_engine, &file).await.is_err());
     // New records after a restore do not reuse ids.
     let before = restored.audit(1).expect("a")[0].seq;
     drop(restored);
+    drop(restored_engine);
     let restored = Store::open(other.path()).expect("reopen");
     let e = shukka::engine::Engine::new(restored);
     e.hold(shipped.id, None, "x", &operator())
@@ -407,12 +419,13 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
     assert!(e.store().audit(1).expect("a")[0].seq > before);
 
     let with = dir.path().join("with-secrets.jsonl");
-    backup::backup(engine.store(), &with, true).expect("backup");
+    backup_to(&engine, &with, true).await;
     let third = tempfile::tempdir().expect("tmp");
-    let s3 = Store::open(third.path()).expect("open");
-    backup::restore(&s3, &with, false).expect("restore");
+    let e3 = shukka::engine::Engine::new(Store::open(third.path()).expect("open"));
+    restore_from(&e3, &with).await.expect("restore");
     assert_eq!(
-        s3.secret(1)
+        e3.store()
+            .secret(1)
             .expect("secret")
             .map(|s| s.expose().to_string())
             .as_deref(),
@@ -734,4 +747,26 @@ async fn set_up_with_cli(sim: &shukka::sim::SimHandle) -> (tempfile::TempDir, st
             .success()
     );
     (tmp, dir)
+}
+
+/// A backup as the CLI makes it: streamed by the engine, written by this process.
+async fn backup_to(engine: &shukka::engine::Engine, file: &std::path::Path, secrets: bool) {
+    use std::io::Write;
+    let b = shukka::service::Backend::local(engine.clone(), operator());
+    let mut out = shukka::output::file::NewFile::create(file, false).expect("new file");
+    b.backup(secrets, |p| out.write_all(p.as_bytes()))
+        .await
+        .expect("backup");
+    out.commit().expect("commit");
+}
+
+/// A restore as the CLI makes it: this process reads the file and streams it.
+async fn restore_from(
+    engine: &shukka::engine::Engine,
+    file: &std::path::Path,
+) -> Result<shukka::store::backup::BackupSummary, shukka::service::ServiceError> {
+    use std::io::BufRead;
+    let b = shukka::service::Backend::local(engine.clone(), operator());
+    let lines = std::io::BufReader::new(std::fs::File::open(file).expect("open")).lines();
+    b.restore(false, lines).await
 }

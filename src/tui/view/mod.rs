@@ -26,6 +26,19 @@ pub fn safe(s: &str) -> Cow<'_, str> {
     crate::sanitize::sanitize(s)
 }
 
+/// Longest remote field the detail view shows whole, in characters; the raw view (`r`) shows
+/// everything.
+pub const FIELD_CHARS: usize = 300;
+
+/// Outside text for the detail view: safe, and cut with `…` past [`FIELD_CHARS`].
+pub fn safe_field(s: &str) -> String {
+    let s = safe(s);
+    match s.char_indices().nth(FIELD_CHARS) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.into_owned(),
+    }
+}
+
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
     if area.width < MIN_W || area.height < MIN_H {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::{block, fit, safe};
+use super::{block, fit, safe, safe_field};
 use crate::domain::*;
 use crate::futureshop::PaymentType;
 use crate::futureshop::prefecture::prefecture_ja;
@@ -310,14 +310,13 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
         if !i.hold_reasons.is_empty() {
             lines.push(kv(
                 k_holds,
-                safe(
+                safe_field(
                     &i.hold_reasons
                         .iter()
                         .cloned()
                         .collect::<Vec<_>>()
                         .join(" / "),
-                )
-                .into_owned(),
+                ),
             ));
         }
         lines.push(kv(
@@ -325,7 +324,7 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             format!(
                 "{}  ({})",
                 i.payment,
-                safe(PaymentType::parse(i.payment_type.as_deref().unwrap_or("")).label_ja())
+                safe_field(PaymentType::parse(i.payment_type.as_deref().unwrap_or("")).label_ja())
             ),
         ));
         lines.push(kv(
@@ -334,20 +333,24 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
         ));
         lines.push(kv(
             k_buyer,
-            format!("{}  {}", safe(&i.buyer.name), safe(&i.buyer_mail)),
+            format!(
+                "{}  {}",
+                safe_field(&i.buyer.name),
+                safe_field(&i.buyer_mail)
+            ),
         ));
         if let Some(n) = &i.notes {
-            lines.push(kv(k_notes, safe(n).into_owned()));
+            lines.push(kv(k_notes, safe_field(n)));
         }
         match &i.upstream {
             Upstream::Refused { code, message, .. } => lines.push(Line::styled(
-                (t.upstream_refused)(&safe(code), &safe(message)),
+                (t.upstream_refused)(&safe_field(code), &safe_field(message)),
                 th.error(),
             )),
             Upstream::Failed {
                 message, attempts, ..
             } => lines.push(Line::styled(
-                (t.upstream_failed)(*attempts, &safe(message)),
+                (t.upstream_failed)(*attempts, &safe_field(message)),
                 th.warn(),
             )),
             Upstream::Accepted { at } => lines.push(kv(
@@ -364,29 +367,29 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             lines.push(Line::raw(format!(
                 " {}. {}  〒{} {} {}  {}",
                 dest.shipment_no,
-                safe(&a.name),
-                safe(&a.postal_code),
+                safe_field(&a.name),
+                safe_field(&a.postal_code),
                 pref(&a.prefecture),
-                safe(&a.address),
-                safe(&a.phone)
+                safe_field(&a.address),
+                safe_field(&a.phone)
             )));
-            let mut extra = format!("    {}", safe(&dest.delivery_method));
+            let mut extra = format!("    {}", safe_field(&dest.delivery_method));
             if let Some(d) = dest.requested_date {
                 extra.push_str(&format!("  {} {d}", t.requested_date));
             }
             if let Some(tm) = &dest.requested_time {
-                extra.push_str(&format!("  {}", safe(tm)));
+                extra.push_str(&format!("  {}", safe_field(tm)));
             }
             if let Some(tn) = &dest.tracking_no {
-                extra.push_str(&format!("  {} {}", t.tracking_label, safe(tn)));
+                extra.push_str(&format!("  {} {}", t.tracking_label, safe_field(tn)));
             }
             lines.push(Line::styled(extra, th.dim()));
             lines.push(Line::styled(format!("  {}", t.sec_items), th.header()));
             for it in &dest.items {
                 lines.push(Line::raw(format!(
                     "    {}  {}  ×{}  {}",
-                    safe(&it.sku_no),
-                    safe(&it.name),
+                    safe_field(&it.sku_no),
+                    safe_field(&it.name),
                     it.count,
                     yen(it.price)
                 )));
@@ -412,8 +415,8 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
                 " {}. ID:{} {} — {}",
                 n + 1,
                 e.robot_id,
-                safe(&e.robot_name),
-                safe(&e.decision)
+                safe_field(&e.robot_name),
+                safe_field(&e.decision)
             )));
         }
         lines.push(Line::raw(""));
@@ -427,10 +430,10 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
             lines.push(Line::raw(format!(
                 " {}  {}  {}{}  {}",
                 h.at.format("%m/%d %H:%M:%S"),
-                safe(&h.actor.to_string()),
-                safe(&h.action),
+                safe_field(&h.actor.to_string()),
+                safe_field(&h.action),
                 moved,
-                safe(&h.reason)
+                safe_field(&h.reason)
             )));
         }
     }
