@@ -15,6 +15,9 @@ use crate::store::backup::{self, BackupSummary};
 /// Longest accepted restore (a backup of a decade of orders is far smaller).
 const MAX_RESTORE_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 
+/// How long a restore waits for robot runs in flight.
+const RUN_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Size of one piece sent to the caller.
 const PIECE: usize = 512 * 1024;
 
@@ -90,20 +93,15 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Replaces the store with the backup that arrives on `input`. Refused while a robot runs
-    /// (its page would land on the restored store).
+    /// Replaces the store with the backup that arrives on `input`. Waits for robot runs in
+    /// flight to finish and holds new ones back until it is done (their pages would land on
+    /// the restored store).
     pub async fn restore(
         &self,
         mut input: mpsc::Receiver<String>,
         force: bool,
         actor: &Actor,
     ) -> Result<BackupSummary> {
-        if !self.running_robots().is_empty() {
-            return Err(EngineError::Busy(msg!(
-                "ロボットの実行中は復元できません: 実行が終わってからもう一度試してください",
-                "a robot is running: restore when it has finished"
-            )));
-        }
         let mut file =
             tempfile::tempfile_in(self.store().dir()).map_err(|e| io_error("scratch file", e))?;
         let mut total: u64 = 0;
@@ -120,6 +118,12 @@ impl Engine {
         }
         file.seek(SeekFrom::Start(0))
             .map_err(|e| io_error("scratch file", e))?;
+        let Ok(_alone) = tokio::time::timeout(RUN_WAIT, self.inner.gate.write()).await else {
+            return Err(EngineError::Busy(msg!(
+                "ロボットの実行が終わらないため復元できません: しばらくしてからもう一度試してください",
+                "a robot run did not finish in time: try the restore again in a while"
+            )));
+        };
         let store = self.store().clone();
         let summary = tokio::task::spawn_blocking(move || {
             backup::restore(&store, BufReader::new(file), force)

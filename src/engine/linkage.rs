@@ -69,6 +69,7 @@ impl Engine {
         let robot = store
             .linkage_robot(id)?
             .ok_or_else(|| EngineError::NotFound(no_such("連携ロボット", "linkage robot", id)))?;
+        let gate = self.inner.gate.read().await;
         let claim = self.claim(&robot)?;
         let started = now();
         let mut line = RunLogEntry {
@@ -139,6 +140,7 @@ impl Engine {
         })?;
         store.flush_async().await?;
         drop(claim);
+        drop(gate);
         if opts.chain && line.state == RunState::Done {
             let mut path = opts.chain_path.clone();
             path.push(robot.id);

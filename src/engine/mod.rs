@@ -139,6 +139,9 @@ struct Inner {
     options: EngineOptions,
     clients: Mutex<HashMap<u64, (String, Client)>>,
     running: Mutex<HashSet<u64>>,
+    /// Robot runs hold it shared; a restore holds it alone (no page lands on a store being
+    /// replaced).
+    gate: tokio::sync::RwLock<()>,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -159,6 +162,7 @@ impl Engine {
                 options,
                 clients: Mutex::new(HashMap::new()),
                 running: Mutex::new(HashSet::new()),
+                gate: tokio::sync::RwLock::new(()),
                 stop,
             }),
         }

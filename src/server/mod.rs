@@ -482,6 +482,14 @@ async fn connection(
         }
     };
 
+    // Hello first.
+    let hello = tokio::time::timeout(Duration::from_secs(10), lines.next()).await;
+    let Ok(Some(Ok(first))) = hello else {
+        closed.cancel();
+        let _ = writer.await;
+        return Ok(());
+    };
+    // Read the hello before refusing, so that the client gets the reason (not a broken pipe).
     let Some(role) = shared.access.role(uid) else {
         tracing::warn!(%user, pid, "refused: not the server's user and not in its group");
         refuse(format!(
@@ -505,13 +513,6 @@ async fn connection(
         return Ok(());
     };
 
-    // Hello first.
-    let hello = tokio::time::timeout(Duration::from_secs(10), lines.next()).await;
-    let Ok(Some(Ok(first))) = hello else {
-        closed.cancel();
-        let _ = writer.await;
-        return Ok(());
-    };
     match serde_json::from_str::<ClientMsg>(&first) {
         Ok(ClientMsg::Hello { protocol, .. }) if protocol == PROTOCOL => {
             out.msg(ServerMsg::Welcome {
