@@ -482,14 +482,21 @@ async fn connection(
         }
     };
 
-    // Hello first.
-    let hello = tokio::time::timeout(Duration::from_secs(10), lines.next()).await;
+    // The connection counts from its first moment (a client that never says hello holds a
+    // place only until the hello times out). Over the limit, the hello is still read, briefly,
+    // so that the client gets the reason rather than a broken pipe.
+    let slot = shared.take_slot(uid);
+    let hello_wait = if slot.is_some() {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(1)
+    };
+    let hello = tokio::time::timeout(hello_wait, lines.next()).await;
     let Ok(Some(Ok(first))) = hello else {
         closed.cancel();
         let _ = writer.await;
         return Ok(());
     };
-    // Read the hello before refusing, so that the client gets the reason (not a broken pipe).
     let Some(role) = shared.access.role(uid) else {
         tracing::warn!(%user, pid, "refused: not the server's user and not in its group");
         refuse(format!(
@@ -501,7 +508,7 @@ async fn connection(
         let _ = writer.await;
         return Ok(());
     };
-    let Some(_slot) = shared.take_slot(uid) else {
+    let Some(_slot) = slot else {
         tracing::warn!(%user, pid, "refused: too many connections");
         refuse(format!(
             "too many connections to this shukka server (at most {} per user, {} in all): close some consoles and try again",

@@ -735,3 +735,27 @@ fn console_render_a_long_status_message_is_shown_whole() {
     assert!(rows[22].starts_with("✗ Busy: busy"), "{}", rows[22]);
     assert!(rows[21].starts_with('└'), "{}", rows[21]);
 }
+
+/// A very long remote field (a 2,000-character note) is cut with … in the detail view; the raw
+/// view still holds all of it.
+#[test]
+fn console_render_long_remote_fields_are_cut_in_the_detail() {
+    let mut a = app_with(Lang::Ja, true, false, 120, 40);
+    ch(&mut a, '2');
+    key(&mut a, KeyCode::Enter);
+    let mut d = detail(1);
+    let note = format!("{}END", "置き配希望。".repeat(340));
+    d.instruction.notes = Some(note.clone());
+    a.update(shukka::tui::app::AppEvent::Reply(
+        shukka::tui::app::Tag::Detail(1),
+        Ok(serde_json::to_value(&d).expect("json")),
+    ));
+    let s = screen(&draw(&a));
+    assert!(s.contains('…'), "{s}");
+    assert!(!s.contains("END"), "the end of the note is not drawn");
+    let shown = s.matches("置き配希望").count();
+    assert!(
+        shown * "置き配希望。".chars().count() <= shukka::tui::view::FIELD_CHARS + 10,
+        "{shown}"
+    );
+}

@@ -91,7 +91,9 @@ async fn a_group_member_cannot_make_the_server_write_files() {
     let conf = data.join("store/conf");
     let conf_before = std::fs::read(&conf).expect("conf");
     let (o, dd, c) = (op2.clone(), data.clone(), conf.clone());
-    let out = blocking(move || shukka_as(&o, &dd, &["backup", c.to_str().expect("utf-8"), "--force"])).await;
+    let out =
+        blocking(move || shukka_as(&o, &dd, &["backup", c.to_str().expect("utf-8"), "--force"]))
+            .await;
     assert!(!out.status.success());
     assert_eq!(std::fs::read(&conf).expect("conf"), conf_before);
 
@@ -99,7 +101,11 @@ async fn a_group_member_cannot_make_the_server_write_files() {
     let mine = op2.home.join("b.json");
     let (o, dd, m) = (op2.clone(), data.clone(), mine.clone());
     let out = blocking(move || {
-        shukka_as(&o, &dd, &["backup", m.to_str().expect("utf-8"), "--include-secrets"])
+        shukka_as(
+            &o,
+            &dd,
+            &["backup", m.to_str().expect("utf-8"), "--include-secrets"],
+        )
     })
     .await;
     assert!(!out.status.success(), "{}", stdout(&out));
@@ -131,20 +137,38 @@ async fn a_group_member_cannot_make_the_server_write_files() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
     let (o, dd, l) = (op2.clone(), data.clone(), link.clone());
-    let out = blocking(move || shukka_as(&o, &dd, &["backup", l.to_str().expect("utf-8"), "--force"])).await;
+    let out =
+        blocking(move || shukka_as(&o, &dd, &["backup", l.to_str().expect("utf-8"), "--force"]))
+            .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "precious");
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "precious"
+    );
 
     // Restore is the server's user's only, and travels as data.
     let (o, dd, m) = (op2.clone(), data.clone(), mine.clone());
-    let out = blocking(move || shukka_as(&o, &dd, &["restore", m.to_str().expect("utf-8"), "--force"])).await;
+    let out =
+        blocking(move || shukka_as(&o, &dd, &["restore", m.to_str().expect("utf-8"), "--force"]))
+            .await;
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("サーバーを動かしているユーザーだけ"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("サーバーを動かしているユーザーだけ"),
+        "{}",
+        stderr(&out)
+    );
 
     let audit = srv.engine.store().audit(50).expect("audit");
-    let backups: Vec<&AuditEntry> = audit.iter().filter(|a| a.action == "バックアップ").collect();
+    let backups: Vec<&AuditEntry> = audit
+        .iter()
+        .filter(|a| a.action == "バックアップ")
+        .collect();
     assert_eq!(backups.len(), 2, "two successful backups, each audited");
-    assert!(backups.iter().all(|a| a.actor == Actor::Operator(op2.name.clone())));
+    assert!(
+        backups
+            .iter()
+            .all(|a| a.actor == Actor::Operator(op2.name.clone()))
+    );
     srv.shutdown().await;
 }
 
@@ -175,16 +199,34 @@ async fn the_owner_restores_through_the_running_server() {
     };
     let f = file.to_string_lossy().to_string();
     let out = run_cli(vec!["backup".into(), f.clone(), "--include-secrets".into()]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Something changes, then the restore brings the backup's state back.
-    let one = before.iter().find(|s| s.status == Status::Ready).expect("ready");
-    srv.engine.hold(one.id, None, "あとで", &operator()).expect("hold");
+    let one = before
+        .iter()
+        .find(|s| s.status == Status::Ready)
+        .expect("ready");
+    srv.engine
+        .hold(one.id, None, "あとで", &operator())
+        .expect("hold");
     let out = run_cli(vec!["restore".into(), f, "--force".into()]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after = srv.engine.store().summaries(None).expect("summaries");
     assert_eq!(after, before);
     assert_eq!(
-        srv.engine.store().secret(1).expect("secret").map(|s| s.expose().to_string()).as_deref(),
+        srv.engine
+            .store()
+            .secret(1)
+            .expect("secret")
+            .map(|s| s.expose().to_string())
+            .as_deref(),
         Some("demo-secret")
     );
     let last = &srv.engine.store().audit(1).expect("audit")[0];
@@ -220,25 +262,41 @@ async fn a_group_member_cannot_read_the_store_on_disk() {
     }
     let mut bad = Vec::new();
     assert_eq!(
-        std::fs::metadata(data.join("store")).expect("store").permissions().mode() & 0o777,
+        std::fs::metadata(data.join("store"))
+            .expect("store")
+            .permissions()
+            .mode()
+            & 0o777,
         0o700
     );
     walk(&data.join("store"), &mut bad);
     for e in std::fs::read_dir(&data).expect("ls").flatten() {
         let meta = e.metadata().expect("meta");
         if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
-            bad.push(format!("{} {:o}", e.path().display(), meta.permissions().mode()));
+            bad.push(format!(
+                "{} {:o}",
+                e.path().display(),
+                meta.permissions().mode()
+            ));
         }
     }
     assert!(bad.is_empty(), "readable by others: {bad:?}");
     // op2 cannot read the store's files by their path.
     let db = data.join("store/db");
     let out = blocking(move || {
-        as_user(&users.op2, Path::new("/bin/cat"), &[db.to_str().expect("utf-8")])
+        as_user(
+            &users.op2,
+            Path::new("/bin/cat"),
+            &[db.to_str().expect("utf-8")],
+        )
     })
     .await;
     assert!(!out.status.success(), "cat succeeded");
-    assert!(stderr(&out).contains("Permission denied"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Permission denied"),
+        "{}",
+        stderr(&out)
+    );
     // The secret is sealed: no file of the data directory holds it in the clear.
     fn grep(p: &Path, needle: &[u8], hits: &mut Vec<String>) {
         for e in std::fs::read_dir(p).expect("ls").flatten() {
@@ -256,9 +314,17 @@ async fn a_group_member_cannot_read_the_store_on_disk() {
     grep(&data, b"demo-secret", &mut hits);
     assert!(hits.is_empty(), "the secret in the clear in {hits:?}");
     let key = data.join("secret.key");
-    assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o777, 0o600);
     assert_eq!(
-        srv.engine.store().secret(1).expect("secret").map(|s| s.expose().to_string()).as_deref(),
+        std::fs::metadata(&key).expect("key").permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        srv.engine
+            .store()
+            .secret(1)
+            .expect("secret")
+            .map(|s| s.expose().to_string())
+            .as_deref(),
         Some("demo-secret"),
         "and it still opens with the key"
     );
@@ -274,18 +340,38 @@ async fn an_old_store_is_mended_on_open_and_a_copy_without_the_key_has_no_secret
     drop(engine);
     tokio::time::sleep(Duration::from_millis(50)).await;
     // What an older build left: wide modes.
-    for e in std::fs::read_dir(dir.path().join("store")).expect("ls").flatten() {
+    for e in std::fs::read_dir(dir.path().join("store"))
+        .expect("ls")
+        .flatten()
+    {
         let mode = if e.path().is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode)).expect("chmod");
     }
-    std::fs::set_permissions(dir.path().join("store"), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod");
+    std::fs::set_permissions(
+        dir.path().join("store"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
     let store = shukka::store::Store::open(dir.path()).expect("reopens");
-    for e in std::fs::read_dir(dir.path().join("store")).expect("ls").flatten() {
+    for e in std::fs::read_dir(dir.path().join("store"))
+        .expect("ls")
+        .flatten()
+    {
         let mode = e.metadata().expect("meta").permissions().mode() & 0o777;
-        assert!(mode == 0o600 || mode == 0o700, "{} {mode:o}", e.path().display());
+        assert!(
+            mode == 0o600 || mode == 0o700,
+            "{} {mode:o}",
+            e.path().display()
+        );
     }
-    assert_eq!(store.secret(1).expect("secret").map(|s| s.expose().to_string()).as_deref(), Some("demo-secret"));
+    assert_eq!(
+        store
+            .secret(1)
+            .expect("secret")
+            .map(|s| s.expose().to_string())
+            .as_deref(),
+        Some("demo-secret")
+    );
     drop(store);
     tokio::time::sleep(Duration::from_millis(50)).await;
     // A copy of the store without secret.key.
@@ -313,7 +399,9 @@ async fn a_new_endpoint_never_receives_the_stored_secret() {
     let sim = start_sim(0, 100).await;
     let (engine, _dir) = engine_with_setup(&sim).await;
     // A listener of the attacker's.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     let r = received.clone();
@@ -327,7 +415,9 @@ async fn a_new_endpoint_never_receives_the_stored_secret() {
                     if n == 0 {
                         break;
                     }
-                    r.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&buf[..n]);
+                    r.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend_from_slice(&buf[..n]);
                 }
             });
         }
@@ -336,9 +426,15 @@ async fn a_new_endpoint_never_receives_the_stored_secret() {
     let old_endpoint = auth.endpoint.clone();
     auth.endpoint = format!("http://{addr}");
     let saved = engine.save_auth(auth, None, &operator()).expect("saved");
-    assert!(!saved.has_secret, "the secret did not follow the new endpoint");
+    assert!(
+        !saved.has_secret,
+        "the secret did not follow the new endpoint"
+    );
     assert!(engine.store().secret(1).expect("secret").is_none());
-    let test = engine.test_connection(1, &operator()).await.expect("test runs");
+    let test = engine
+        .test_connection(1, &operator())
+        .await
+        .expect("test runs");
     assert!(!test.ok);
     assert!(test.message.contains("シークレット"), "{}", test.message);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -348,21 +444,35 @@ async fn a_new_endpoint_never_receives_the_stored_secret() {
         "demo-client:demo-secret",
     );
     let text = String::from_utf8_lossy(&got);
-    assert!(!text.contains("demo-secret") && !text.contains(&encoded), "sent: {text}");
+    assert!(
+        !text.contains("demo-secret") && !text.contains(&encoded),
+        "sent: {text}"
+    );
     // The audit names where it was and where it goes now.
     let audit = engine.store().audit(5).expect("audit");
-    let entry = audit.iter().find(|a| a.action == "保存").expect("the save is audited");
+    let entry = audit
+        .iter()
+        .find(|a| a.action == "保存")
+        .expect("the save is audited");
     assert!(
         entry.reason.contains(&old_endpoint) && entry.reason.contains(&addr.to_string()),
         "{}",
         entry.reason
     );
-    assert!(entry.reason.contains("シークレットを削除"), "{}", entry.reason);
+    assert!(
+        entry.reason.contains("シークレットを削除"),
+        "{}",
+        entry.reason
+    );
     // The same for the shop key and the client ID.
     let mut auth = engine.store().auth(1).expect("auth").expect("exists");
     auth.endpoint = old_endpoint;
     engine
-        .save_auth(auth.clone(), Some(shukka::secret::Secret::new("demo-secret")), &operator())
+        .save_auth(
+            auth.clone(),
+            Some(shukka::secret::Secret::new("demo-secret")),
+            &operator(),
+        )
         .expect("secret entered again");
     assert!(engine.store().secret(1).expect("secret").is_some());
     auth.client_id = "someone-else".into();
@@ -387,18 +497,74 @@ async fn operators_work_the_queues_and_only_admins_change_the_setup() {
         .clone();
     let cases: Vec<(Vec<String>, bool, bool)> = vec![
         // (args, operator may, admin may)
-        (vec!["hold".into(), ready.order_no.clone(), "--reason".into(), "住所確認".into()], true, true),
+        (
+            vec![
+                "hold".into(),
+                ready.order_no.clone(),
+                "--reason".into(),
+                "住所確認".into(),
+            ],
+            true,
+            true,
+        ),
         (vec!["release".into(), ready.order_no.clone()], true, true),
-        (vec!["robots".into(), "disable".into(), "2".into()], true, true),
-        (vec!["robots".into(), "enable".into(), "2".into()], true, true),
-        (vec!["orders".into(), "--format".into(), "json".into()], true, true),
-        (vec!["robots".into(), "rename".into(), "18026".into(), "別名".into()], false, true),
-        (vec!["robots".into(), "trigger".into(), "18027".into(), "15m".into()], false, true),
-        (vec!["robots".into(), "order".into(), "1".into(), "2".into(), "3".into(), "4".into(), "5".into(), "6".into()], false, true),
+        (
+            vec!["robots".into(), "disable".into(), "2".into()],
+            true,
+            true,
+        ),
+        (
+            vec!["robots".into(), "enable".into(), "2".into()],
+            true,
+            true,
+        ),
+        (
+            vec!["orders".into(), "--format".into(), "json".into()],
+            true,
+            true,
+        ),
+        (
+            vec![
+                "robots".into(),
+                "rename".into(),
+                "18026".into(),
+                "別名".into(),
+            ],
+            false,
+            true,
+        ),
+        (
+            vec![
+                "robots".into(),
+                "trigger".into(),
+                "18027".into(),
+                "15m".into(),
+            ],
+            false,
+            true,
+        ),
+        (
+            vec![
+                "robots".into(),
+                "order".into(),
+                "1".into(),
+                "2".into(),
+                "3".into(),
+                "4".into(),
+                "5".into(),
+                "6".into(),
+            ],
+            false,
+            true,
+        ),
     ];
     for who in [&users.op2, &users.admin] {
         for (args, operator_may, admin_may) in &cases {
-            let may = if who.name == users.op2.name { *operator_may } else { *admin_may };
+            let may = if who.name == users.op2.name {
+                *operator_may
+            } else {
+                *admin_may
+            };
             let (u, dd, a) = (who.clone(), data.clone(), args.clone());
             let out = blocking(move || {
                 let refs: Vec<&str> = a.iter().map(String::as_str).collect();
@@ -414,7 +580,11 @@ async fn operators_work_the_queues_and_only_admins_change_the_setup() {
                 stderr(&out)
             );
             if !may {
-                assert!(stderr(&out).contains("管理者"), "says who may: {}", stderr(&out));
+                assert!(
+                    stderr(&out).contains("管理者"),
+                    "says who may: {}",
+                    stderr(&out)
+                );
             }
         }
     }
@@ -423,7 +593,8 @@ async fn operators_work_the_queues_and_only_admins_change_the_setup() {
     std::fs::write(&setup, "[ship_from]\nname = \"x\"\n").expect("write");
     nix::unistd::chown(&setup, Some(users.op2.uid.into()), None).expect("chown");
     let (u, dd, s) = (users.op2.clone(), data.clone(), setup.clone());
-    let out = blocking(move || shukka_as(&u, &dd, &["setup", "apply", s.to_str().expect("utf-8")])).await;
+    let out =
+        blocking(move || shukka_as(&u, &dd, &["setup", "apply", s.to_str().expect("utf-8")])).await;
     assert!(!out.status.success());
     // op3 is in no group: not even a connection.
     let (u, dd) = (users.op3.clone(), data.clone());
@@ -436,8 +607,16 @@ async fn operators_work_the_queues_and_only_admins_change_the_setup() {
     );
     // Who did what is in the audit log under their own names.
     let audit = srv.engine.store().audit(100).expect("audit");
-    assert!(audit.iter().any(|a| a.action == "保留" && a.actor == Actor::Operator(users.op2.name.clone())));
-    assert!(audit.iter().any(|a| a.actor == Actor::Operator(users.admin.name.clone())));
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "保留" && a.actor == Actor::Operator(users.op2.name.clone()))
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.actor == Actor::Operator(users.admin.name.clone()))
+    );
     srv.shutdown().await;
 }
 
@@ -465,9 +644,13 @@ async fn a_server_started_later_keeps_the_group_and_refusals_say_why() {
     };
     let wait_up = || async {
         for _ in 0..200 {
-            if shukka::server::client::RemoteClient::connect(&server::socket_path(&data), false, false)
-                .await
-                .is_ok()
+            if shukka::server::client::RemoteClient::connect(
+                &server::socket_path(&data),
+                false,
+                false,
+            )
+            .await
+            .is_ok()
             {
                 return;
             }
@@ -497,15 +680,26 @@ async fn a_server_started_later_keeps_the_group_and_refusals_say_why() {
     wait_up().await;
     let sock = std::fs::metadata(server::socket_path(&data)).expect("socket");
     assert_eq!(sock.permissions().mode() & 0o777, 0o660);
-    let gid = nix::unistd::Group::from_name(&users.group).expect("g").expect("g").gid;
+    let gid = nix::unistd::Group::from_name(&users.group)
+        .expect("g")
+        .expect("g")
+        .gid;
     assert_eq!(sock.gid(), gid.as_raw());
     let (u, dd) = (users.op2.clone(), data.clone());
     let out = blocking(move || shukka_as(&u, &dd, &["orders"])).await;
-    assert!(out.status.success(), "op2 works with the restarted server: {}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "op2 works with the restarted server: {}",
+        stderr(&out)
+    );
     let (u, dd) = (users.op3.clone(), data.clone());
     let out = blocking(move || shukka_as(&u, &dd, &["orders"])).await;
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("may not connect") && stderr(&out).contains(&users.group), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("may not connect") && stderr(&out).contains(&users.group),
+        "{}",
+        stderr(&out)
+    );
     assert!(stop(second).success());
     // The server logged the connections, with user and pid, in DATA/shukka.log.
     let log = std::fs::read_to_string(data.join("shukka.log")).expect("log");
@@ -546,7 +740,10 @@ async fn huge_lines_and_unread_pipelined_calls_do_not_grow_the_server() {
         .expect("serve");
     let path = server::socket_path(dir.path());
     for _ in 0..200 {
-        if shukka::server::client::RemoteClient::connect(&path, false, false).await.is_ok() {
+        if shukka::server::client::RemoteClient::connect(&path, false, false)
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -564,7 +761,9 @@ async fn huge_lines_and_unread_pipelined_calls_do_not_grow_the_server() {
         let path = path.clone();
         let hello = hello.clone();
         senders.push(tokio::spawn(async move {
-            let mut s = tokio::net::UnixStream::connect(&path).await.expect("connect");
+            let mut s = tokio::net::UnixStream::connect(&path)
+                .await
+                .expect("connect");
             s.write_all(hello.as_bytes()).await.expect("hello");
             let chunk = vec![b'a'; 1024 * 1024];
             let mut sent = 0usize;
@@ -591,7 +790,9 @@ async fn huge_lines_and_unread_pipelined_calls_do_not_grow_the_server() {
         "the server closed each connection before 100 MB: {sent:?}"
     );
     // 5,000 pipelined calls whose replies are never read.
-    let mut s = tokio::net::UnixStream::connect(&path).await.expect("connect");
+    let mut s = tokio::net::UnixStream::connect(&path)
+        .await
+        .expect("connect");
     s.write_all(hello.as_bytes()).await.expect("hello");
     let mut batch = String::new();
     for id in 0..5_000u64 {
@@ -657,11 +858,15 @@ async fn a_client_that_stops_reading_is_dropped_and_connections_are_bounded() {
         shukka::server::protocol::PROTOCOL
     );
     // A client that pipelines big answers and never reads is disconnected.
-    let mut s = tokio::net::UnixStream::connect(&path).await.expect("connect");
+    let mut s = tokio::net::UnixStream::connect(&path)
+        .await
+        .expect("connect");
     s.write_all(hello.as_bytes()).await.expect("hello");
     let mut batch = String::new();
     for id in 0..2_000u64 {
-        batch.push_str(&format!("{{\"t\":\"call\",\"id\":{id},\"req\":{{\"op\":\"robots\"}}}}\n"));
+        batch.push_str(&format!(
+            "{{\"t\":\"call\",\"id\":{id},\"req\":{{\"op\":\"robots\"}}}}\n"
+        ));
     }
     let _ = tokio::time::timeout(Duration::from_secs(3), s.write_all(batch.as_bytes())).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -680,7 +885,11 @@ async fn a_client_that_stops_reading_is_dropped_and_connections_are_bounded() {
     // At most 3 connections of one user at once.
     let mut keep = Vec::new();
     for _ in 0..3 {
-        keep.push(shukka::server::client::RemoteClient::connect(&path, false, false).await.expect("within the limit"));
+        keep.push(
+            shukka::server::client::RemoteClient::connect(&path, false, false)
+                .await
+                .expect("within the limit"),
+        );
     }
     match shukka::server::client::RemoteClient::connect(&path, false, false).await {
         Err(shukka::server::client::ConnectError::Refused(m)) => {
@@ -708,7 +917,11 @@ async fn malformed_calls_are_answered_and_changes_apply_in_order() {
     let sim = start_sim(10, 100).await;
     let (engine, dir) = engine_with_setup(&sim).await;
     run(&engine, range_robot(&engine)).await;
-    let target = engine.store().summaries(Some(Status::Ready)).expect("ready")[0].clone();
+    let target = engine
+        .store()
+        .summaries(Some(Status::Ready))
+        .expect("ready")[0]
+        .clone();
     drop(engine);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let srv = start_with(dir.path(), ServeOptions::default()).await;
@@ -718,8 +931,11 @@ async fn malformed_calls_are_answered_and_changes_apply_in_order() {
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
     w.write_all(
-        format!("{{\"t\":\"hello\",\"protocol\":{},\"version\":\"t\"}}\n", shukka::server::protocol::PROTOCOL)
-            .as_bytes(),
+        format!(
+            "{{\"t\":\"hello\",\"protocol\":{},\"version\":\"t\"}}\n",
+            shukka::server::protocol::PROTOCOL
+        )
+        .as_bytes(),
     )
     .await
     .expect("hello");
@@ -742,7 +958,12 @@ async fn malformed_calls_are_answered_and_changes_apply_in_order() {
     }
     for id in [5, 6] {
         assert_eq!(got[&id]["err"]["kind"], "Refused", "{:?}", got[&id]);
-        assert!(got[&id]["err"]["message"].as_str().expect("m").contains("malformed request"));
+        assert!(
+            got[&id]["err"]["message"]
+                .as_str()
+                .expect("m")
+                .contains("malformed request")
+        );
     }
     // 40 holds and releases of one instruction, pipelined: each applies after the one before.
     let mut batch = String::new();
@@ -752,7 +973,10 @@ async fn malformed_calls_are_answered_and_changes_apply_in_order() {
         } else {
             serde_json::json!({"op": "release", "id": target.id, "version": null})
         };
-        batch.push_str(&format!("{}\n", serde_json::json!({"t": "call", "id": 100 + n, "req": req})));
+        batch.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"t": "call", "id": 100 + n, "req": req})
+        ));
     }
     w.write_all(batch.as_bytes()).await.expect("write");
     let mut ok = 0;
@@ -766,7 +990,12 @@ async fn malformed_calls_are_answered_and_changes_apply_in_order() {
         }
     }
     assert_eq!(ok, 40);
-    let i = srv.engine.store().instruction(target.id).expect("get").expect("exists");
+    let i = srv
+        .engine
+        .store()
+        .instruction(target.id)
+        .expect("get")
+        .expect("exists");
     assert_eq!(i.status, Status::Ready, "the last one was a release");
     assert_eq!(i.version, target.version + 40);
     srv.shutdown().await;
@@ -780,16 +1009,28 @@ async fn a_save_then_a_connection_test_on_one_connection_tests_what_was_saved() 
     drop(engine);
     tokio::time::sleep(Duration::from_millis(50)).await;
     let srv = start_with(dir.path(), ServeOptions::default()).await;
-    let c = shukka::server::client::RemoteClient::connect(&server::socket_path(dir.path()), false, false)
-        .await
-        .expect("connect");
+    let c = shukka::server::client::RemoteClient::connect(
+        &server::socket_path(dir.path()),
+        false,
+        false,
+    )
+    .await
+    .expect("connect");
     let b = Backend::Remote(c);
     let mut auth = srv.engine.store().auth(1).expect("auth").expect("exists");
     auth.endpoint = other.base_url();
-    let before = other.with_state(|s| s.requests().iter().filter(|r| r.uri.starts_with("/oauth/token")).count());
+    let before = other.with_state(|s| {
+        s.requests()
+            .iter()
+            .filter(|r| r.uri.starts_with("/oauth/token"))
+            .count()
+    });
     // Both sent at once; the test must come after the save.
     let (saved, tested) = tokio::join!(
-        b.call(Request::SaveAuth { auth, secret: Some("demo-secret".into()) }),
+        b.call(Request::SaveAuth {
+            auth,
+            secret: Some("demo-secret".into())
+        }),
         async {
             tokio::task::yield_now().await;
             b.call(Request::TestConnection { auth_id: 1 }).await
@@ -799,7 +1040,12 @@ async fn a_save_then_a_connection_test_on_one_connection_tests_what_was_saved() 
     let tested = tested.expect("tested");
     assert_eq!(tested["ok"], true, "{tested}");
     assert!(
-        other.with_state(|s| s.requests().iter().filter(|r| r.uri.starts_with("/oauth/token")).count()) > before,
+        other.with_state(|s| s
+            .requests()
+            .iter()
+            .filter(|r| r.uri.starts_with("/oauth/token"))
+            .count())
+            > before,
         "the new endpoint was the one tested"
     );
     srv.shutdown().await;
@@ -838,21 +1084,34 @@ async fn csv_cells_are_never_formulas_and_json_escapes_invisible_controls() {
             .expect("runs")
     };
     let csv = out(&["orders", "--format", "csv"]);
-    assert!(csv.status.success(), "{}", String::from_utf8_lossy(&csv.stderr));
+    assert!(
+        csv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&csv.stderr)
+    );
     let text = String::from_utf8_lossy(&csv.stdout).into_owned();
     let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let cells: Vec<String> = r
         .records()
-        .flat_map(|rec| rec.expect("row").iter().map(str::to_string).collect::<Vec<_>>())
+        .flat_map(|rec| {
+            rec.expect("row")
+                .iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert!(cells.iter().any(|c| c.starts_with("'=HYPERLINK")), "{text}");
     assert!(
-        cells.iter().all(|c| !c.starts_with(['=', '+', '@', '\t', '\r'])
-            && !(c.starts_with('-') && c.parse::<f64>().is_err())),
+        cells
+            .iter()
+            .all(|c| !shukka::output::csv::is_formula_like(c)),
         "{text}"
     );
     let raw = out(&["orders", "--format", "csv", "--raw-csv"]);
-    assert!(String::from_utf8_lossy(&raw.stdout).contains(",\"=HYPERLINK"), "raw on request");
+    assert!(
+        String::from_utf8_lossy(&raw.stdout).contains(",\"=HYPERLINK"),
+        "raw on request"
+    );
     let json = out(&["orders", "--format", "json"]);
     let text = String::from_utf8_lossy(&json.stdout).into_owned();
     for c in ['\u{85}', '\u{202e}', '\u{2066}'] {
@@ -860,7 +1119,10 @@ async fn csv_cells_are_never_formulas_and_json_escapes_invisible_controls() {
     }
     assert!(text.contains("\\u0085") && text.contains("\\u202e") && text.contains("\\u2066"));
     let rows: Vec<InstructionSummary> = serde_json::from_str(&text).expect("still valid JSON");
-    assert!(rows.iter().any(|r| r.customer.contains('\u{202e}')), "the value is unchanged");
+    assert!(
+        rows.iter().any(|r| r.customer.contains('\u{202e}')),
+        "the value is unchanged"
+    );
 }
 
 #[tokio::test]
@@ -872,7 +1134,11 @@ async fn a_closed_stdout_ends_a_command_quietly() {
     run(&engine, range_robot(&engine)).await;
     drop(engine);
     tokio::time::sleep(Duration::from_millis(50)).await;
-    for args in [&["log", "--audit", "--limit", "500"][..], &["orders"][..], &["orders", "--format", "json"][..]] {
+    for args in [
+        &["log", "--audit", "--limit", "500"][..],
+        &["orders"][..],
+        &["orders", "--format", "json"][..],
+    ] {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
             .arg("--data-dir")
             .arg(dir.path())
@@ -883,9 +1149,16 @@ async fn a_closed_stdout_ends_a_command_quietly() {
             .expect("runs");
         // `| head -c 10`: read a little, then close.
         let mut first = [0u8; 10];
-        child.stdout.take().expect("stdout").read_exact(&mut first).expect("some output");
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut first)
+            .expect("some output");
         let out = child.wait_with_output().expect("wait");
-        let quiet = out.status.success() || out.status.signal() == Some(13) || out.status.code() == Some(141);
+        let quiet = out.status.success()
+            || out.status.signal() == Some(13)
+            || out.status.code() == Some(141);
         assert!(quiet, "{args:?}: {:?}", out.status);
         assert!(
             out.stderr.is_empty(),
@@ -902,21 +1175,52 @@ async fn rule_order_lists_every_robot_once_and_long_text_is_refused() {
     run(&engine, range_robot(&engine)).await;
     let op = operator();
     let before = engine.store().processing_robots().expect("robots");
-    for bad in [&[3u64, 3][..], &[][..], &[1, 2, 3][..], &[1, 2, 3, 4, 5, 6, 6][..]] {
+    for bad in [
+        &[3u64, 3][..],
+        &[][..],
+        &[1, 2, 3][..],
+        &[1, 2, 3, 4, 5, 6, 6][..],
+    ] {
         let e = engine.set_rule_order(bad, &op).expect_err("refused");
-        assert!(matches!(e, shukka::engine::EngineError::Refused(_)), "{bad:?}: {e}");
+        assert!(
+            matches!(e, shukka::engine::EngineError::Refused(_)),
+            "{bad:?}: {e}"
+        );
     }
-    assert_eq!(engine.store().processing_robots().expect("robots"), before, "unchanged");
-    engine.set_rule_order(&[6, 5, 4, 3, 2, 1], &op).expect("a full order");
-    let ids: Vec<u64> = engine.store().processing_robots().expect("r").iter().map(|r| r.id).collect();
+    assert_eq!(
+        engine.store().processing_robots().expect("robots"),
+        before,
+        "unchanged"
+    );
+    engine
+        .set_rule_order(&[6, 5, 4, 3, 2, 1], &op)
+        .expect("a full order");
+    let ids: Vec<u64> = engine
+        .store()
+        .processing_robots()
+        .expect("r")
+        .iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(ids, vec![6, 5, 4, 3, 2, 1], "stored exactly as given");
 
-    let ready = engine.store().summaries(Some(Status::Ready)).expect("ready")[0].clone();
+    let ready = engine
+        .store()
+        .summaries(Some(Status::Ready))
+        .expect("ready")[0]
+        .clone();
     let long = "長".repeat(400); // 1,200 bytes
-    let e = engine.hold(ready.id, None, &long, &op).expect_err("too long");
+    let e = engine
+        .hold(ready.id, None, &long, &op)
+        .expect_err("too long");
     assert!(e.to_string().contains("1024 バイトまで"), "{e}");
-    assert_eq!(e.message_en(), Some("The hold reason is too long (1200 bytes): at most 1024 bytes"));
-    engine.hold(ready.id, None, &"長".repeat(300), &op).expect("900 bytes are fine");
+    assert_eq!(
+        e.message_en(),
+        Some("The hold reason is too long (1200 bytes): at most 1024 bytes")
+    );
+    engine
+        .hold(ready.id, None, &"長".repeat(300), &op)
+        .expect("900 bytes are fine");
     let e = engine.rename_linkage(1, &"x".repeat(2000), &op);
     assert!(e.is_err());
 }
@@ -924,13 +1228,17 @@ async fn rule_order_lists_every_robot_once_and_long_text_is_refused() {
 #[tokio::test]
 async fn the_protocol_refusal_names_the_servers_pid() {
     let dir = tempfile::tempdir().expect("tmp");
-    let srv = server::start(dir.path(), ServeOptions::default()).await.expect("serve");
+    let srv = server::start(dir.path(), ServeOptions::default())
+        .await
+        .expect("serve");
     let stream = tokio::net::UnixStream::connect(server::socket_path(dir.path()))
         .await
         .expect("connect");
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
-    w.write_all(b"{\"t\":\"hello\",\"protocol\":1,\"version\":\"0.0.9\"}\n").await.expect("write");
+    w.write_all(b"{\"t\":\"hello\",\"protocol\":1,\"version\":\"0.0.9\"}\n")
+        .await
+        .expect("write");
     let line = lines.next_line().await.expect("read").expect("line");
     let pid = std::process::id();
     assert!(line.contains(&format!("kill {pid}")), "{line}");

@@ -82,7 +82,7 @@ impl Users {
         let tag = format!(
             "{:x}{:x}",
             std::process::id() % 0xffff,
-            rand_tag() % 0xffff_ff
+            rand_tag() % 0x00ff_ffff
         );
         let group = format!("shkg{tag}");
         let admin_group = format!("shka{tag}");
@@ -93,7 +93,10 @@ impl Users {
             format!("shkx{tag}"),
             format!("shkd{tag}"),
         );
-        run("useradd", &["-M", "-N", "-s", "/bin/sh", "-G", &group, &op2]);
+        run(
+            "useradd",
+            &["-M", "-N", "-s", "/bin/sh", "-G", &group, &op2],
+        );
         run("useradd", &["-M", "-N", "-s", "/bin/sh", &op3]);
         run(
             "useradd",
