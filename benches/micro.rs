@@ -45,7 +45,15 @@ fn benches(c: &mut Criterion) {
     c.bench_function("ingest one page of 100 orders", |b| {
         b.iter(|| {
             if let Some(p) = next.next() {
-                ingest_page(engine.store(), &setup, &p, &[], |_, _| Ok(())).expect("ingest");
+                ingest_page(
+                    engine.store(),
+                    &setup,
+                    &p,
+                    &[],
+                    &Default::default(),
+                    |_, _| Ok(()),
+                )
+                .expect("ingest");
             }
         })
     });

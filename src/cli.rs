@@ -138,6 +138,15 @@ pub struct SimArgs {
     /// Reference time for the generated data (default: now), e.g. 2026-11-01T12:00:00
     #[arg(long)]
     pub now: Option<String>,
+    /// Serve HTTPS (a self-signed certificate for 127.0.0.1 and localhost), as futureshop does
+    #[arg(long, requires = "tls_cert")]
+    pub tls: bool,
+    /// Where to write the certificate (PEM) clients must trust, e.g. SSL_CERT_FILE=FILE
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The URL clients reach the simulator by (behind a proxy); nextUrl starts with it
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

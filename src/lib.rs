@@ -8,6 +8,7 @@ pub mod engine;
 pub mod futureshop;
 pub mod logging;
 pub mod msg;
+pub mod normalize;
 pub mod output;
 pub mod paths;
 pub mod rawjson;

@@ -87,14 +87,15 @@ async fn orders(
                 "受注コード",
                 "注文日時",
                 "注文者",
-                "都道府県",
+                "配送先",
+                "配送先都道府県",
                 "支払方法",
                 "入金",
                 "合計",
                 "点数",
                 "配送",
             ])
-            .align_right(&[6, 7]);
+            .align_right(&[7, 8]);
             for o in &orders {
                 t.row(&order_row(o));
             }
@@ -136,6 +137,7 @@ fn order_row(o: &Order) -> Vec<String> {
             .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default(),
         o.buyer.full_name(),
+        first.map(|s| s.address.full_name()).unwrap_or_default(),
         prefecture_ja(pref)
             .map(str::to_string)
             .unwrap_or_else(|| pref.to_string()),
@@ -202,10 +204,10 @@ async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "配送先 {}: {} 〒{} {} {}",
+            "配送先 {}: {} {} {} {}",
             sh.shipment_no,
             s(&a.full_name()),
-            s(&a.postal_code),
+            crate::normalize::postal_display(&s(&a.postal_code)),
             prefecture_ja(&a.prefecture).unwrap_or(&s(&a.prefecture)),
             s(&a.address())
         )?;
@@ -215,6 +217,12 @@ async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
             s(sh.delivery_service_name.as_deref().unwrap_or("-")),
             if sh.shipped { "済" } else { "未" }
         )?;
+        if let Some(t) = sh.instructions.as_deref().filter(|t| !t.is_empty()) {
+            writeln!(out, "  配送指示 {}", s(t))?;
+        }
+        if let Some(g) = sh.gift_wrapping_label.as_deref().filter(|t| !t.is_empty()) {
+            writeln!(out, "  のし・ラッピング {}", s(g))?;
+        }
         for p in &sh.products {
             writeln!(
                 out,
@@ -224,9 +232,12 @@ async fn order(client: &Client, no: &str, format: Format) -> Result<()> {
                 p.count,
                 yen(p.price)
             )?;
+            for opt in &p.options {
+                writeln!(out, "      {}: {}", s(&opt.name), s(&opt.value))?;
+            }
         }
     }
-    if let Some(c) = &o.communication {
+    if let Some(c) = o.communication.as_deref().filter(|t| !t.is_empty()) {
         writeln!(out, "\n備考  {}", s(c))?;
     }
     Ok(())

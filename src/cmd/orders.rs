@@ -39,8 +39,9 @@ pub async fn list(
             w.write_record([
                 "受注コード",
                 "注文日時",
+                "注文者",
                 "配送先",
-                "都道府県",
+                "配送先都道府県",
                 "点数",
                 "金額",
                 "支払方法",
@@ -54,7 +55,8 @@ pub async fn list(
                     r.order_date
                         .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
                         .unwrap_or_default(),
-                    sanitize(&r.customer).into_owned(),
+                    sanitize(&r.buyer).into_owned(),
+                    sanitize(&r.recipient).into_owned(),
                     pref(&r.prefecture),
                     r.items.to_string(),
                     r.amount.to_string(),
@@ -76,7 +78,7 @@ pub async fn list(
                 "受注コード",
                 "注文日時",
                 "配送先",
-                "都道府県",
+                "配送先都道府県",
                 "点数",
                 "金額",
                 "支払方法",
@@ -91,7 +93,7 @@ pub async fn list(
                     r.order_date
                         .map(|d| d.format("%m/%d %H:%M").to_string())
                         .unwrap_or_default(),
-                    r.customer.clone(),
+                    r.recipient.clone(),
                     pref(&r.prefecture),
                     r.items.to_string(),
                     yen(r.amount),
@@ -121,6 +123,9 @@ fn status_label(r: &InstructionSummary) -> String {
     }
     if r.cancelled_after_shipment {
         s.push_str(" (出荷後キャンセル)");
+    }
+    if r.shipped_outside {
+        s.push_str(" (futureshop で出荷)");
     }
     s
 }
@@ -193,25 +198,62 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
         yen(i.amounts.payment_charge_total),
         yen(i.amounts.used_point_price)
     )?;
+    let multiline = |label: &str, text: &str| {
+        format!(
+            "{label}{}",
+            sanitize_multiline(text).replace('\n', "\n             ")
+        )
+    };
     if let Some(n) = &i.notes {
+        writeln!(out, "{}", multiline("備考         ", n))?;
+    }
+    if let Some(n) = &i.shop_memo {
+        writeln!(out, "{}", multiline("ショップメモ ", n))?;
+    }
+    if let DetailState::Missing { attempts, error } = &i.detail {
         writeln!(
             out,
-            "備考         {}",
-            sanitize_multiline(n).replace('\n', "\n             ")
+            "{DETAIL_MISSING}   受注詳細を {attempts} 回取得できませんでした ({}): 備考・配送指示・のしは未確認",
+            s(error)
         )?;
     }
     for dest in &i.destinations {
         let a = &dest.address;
         writeln!(
             out,
-            "\n配送先 {}: {}  〒{} {} {}  {}",
+            "\n配送先 {}: {}  {} {} {}  {}",
             dest.shipment_no,
             s(&a.name),
-            s(&a.postal_code),
+            crate::normalize::postal_display(&s(&a.postal_code)),
             pref(&a.prefecture),
             s(&a.address),
             s(&a.phone)
         )?;
+        if let Some(t) = &dest.instructions {
+            writeln!(out, "  {}", multiline("配送指示 ", t))?;
+        }
+        if let Some(g) = &dest.gift_label {
+            writeln!(
+                out,
+                "  のし・ラッピング {}  ({})",
+                s(g),
+                yen(dest.gift_charge)
+            )?;
+        }
+        if let Some(u) = &dest.shipped_in_futureshop {
+            writeln!(
+                out,
+                "  futureshop で出荷済み (shukka 以外で出荷){}{}",
+                u.shipping_date
+                    .map(|d| format!("  出荷日 {d}"))
+                    .unwrap_or_default(),
+                if u.invoice_no.is_empty() {
+                    String::new()
+                } else {
+                    format!("  送り状番号 {}", s(&u.invoice_no))
+                }
+            )?;
+        }
         writeln!(
             out,
             "  配送方法 {}{}{}",
@@ -239,12 +281,20 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
         for it in &dest.items {
             writeln!(
                 out,
-                "  {}  {}  x{}  {}",
+                "  {}  {}  x{}  {}{}",
                 s(&it.sku_no),
                 s(&it.name),
                 it.count,
-                yen(it.price)
+                yen(it.price),
+                if it.jan_code.is_empty() {
+                    String::new()
+                } else {
+                    format!("  JAN {}", s(&it.jan_code))
+                }
             )?;
+            for o in &it.options {
+                writeln!(out, "      {}", s(&o.to_string()))?;
+            }
         }
     }
     match &i.upstream {
@@ -260,6 +310,11 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
             at.format("%Y-%m-%d %H:%M")
         )?,
         Upstream::Pending => writeln!(out, "\n実績連携: 次回の出荷実績連携で送信")?,
+        Upstream::External { at } => writeln!(
+            out,
+            "\n実績連携: 送信しません (futureshop で出荷済み、{} に確認)",
+            at.format("%Y-%m-%d %H:%M")
+        )?,
         Upstream::Idle => {}
     }
     writeln!(out, "\nルール履歴 (処理ロボットの判断, 順に):")?;

@@ -29,6 +29,8 @@ pub fn config_from_args(a: &SimArgs) -> Result<SimConfig> {
         days: a.days,
         settings: Settings {
             page_size: a.page_size.max(1),
+            inventory_page_size: a.page_size.max(1),
+            public_url: a.public_url.clone(),
             token_ttl_secs: a.token_ttl.max(1),
             new_orders_per_min: a.new_orders_per_min.max(0.0),
             shops: vec![ShopCreds {
@@ -52,16 +54,30 @@ pub fn config_from_args(a: &SimArgs) -> Result<SimConfig> {
             ..Faults::default()
         },
         now,
+        tls: a.tls,
     })
 }
 
 pub async fn run(a: SimArgs) -> Result<()> {
     let cfg = config_from_args(&a)?;
+    if let Some(p) = &a.public_url {
+        crate::futureshop::config::parse_base("--public-url", p).map_err(|e| eyre!("{e}"))?;
+    }
     let handle = sim::start(cfg)
         .await
         .wrap_err_with(|| format!("cannot listen on {}", a.addr))?;
+    if let (Some(file), Some(pem)) = (&a.tls_cert, handle.certificate_pem()) {
+        crate::output::file::write_new(file, true, pem.as_bytes())?;
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", handle.base_url())?;
+    if let Some(file) = &a.tls_cert {
+        writeln!(
+            out,
+            "# certificate to trust: {} (e.g. SSL_CERT_FILE={0} or FUTURESHOP_CA_FILE={0})",
+            file.display()
+        )?;
+    }
     writeln!(
         out,
         "# {} orders seeded (seed {}); use the client with:",

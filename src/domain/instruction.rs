@@ -143,6 +143,46 @@ pub struct Item {
     pub name: String,
     pub count: i64,
     pub price: i64,
+    /// JAN code, when futureshop has one.
+    #[serde(default)]
+    pub jan_code: String,
+    /// futureshop's tax class (`taxRateCode`: `STANDARD`, `REDUCED`).
+    #[serde(default)]
+    pub tax_class: String,
+    /// What the customer chose for the product's options (名入れ, サイズ…), with their price.
+    #[serde(default)]
+    pub options: Vec<ItemOption>,
+}
+
+/// One option of an ordered product (`optionList` / `optionPriceList`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemOption {
+    pub name: String,
+    pub value: String,
+    /// The option's price, when it has one.
+    #[serde(default)]
+    pub price: Option<i64>,
+}
+
+impl std::fmt::Display for ItemOption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.name, self.value)?;
+        if let Some(p) = self.price {
+            write!(f, " (+{p}円)")?;
+        }
+        Ok(())
+    }
+}
+
+/// A shipment futureshop reports shipped — by shukka's own 出荷実績連携 or by someone else (the
+/// shop's admin screen, another system). Such a shipment is never labelled or sent again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpstreamShipment {
+    /// futureshop's invoice (tracking) number, possibly empty.
+    pub invoice_no: String,
+    pub shipping_date: Option<NaiveDate>,
+    /// When shukka learned it.
+    pub seen_at: DateTime<FixedOffset>,
 }
 
 /// One delivery address of an instruction (one futureshop shipment).
@@ -160,7 +200,49 @@ pub struct Destination {
     /// futureshop accepted this shipment's tracking data (never sent again).
     #[serde(default)]
     pub upstream_accepted: bool,
+    /// 配送指示: the customer's delivery instructions for this shipment.
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// のし・ラッピング: the gift wrapping label the customer asked for.
+    #[serde(default)]
+    pub gift_label: Option<String>,
+    #[serde(default)]
+    pub gift_charge: i64,
+    /// futureshop reports this shipment shipped, not through shukka (see [`UpstreamShipment`]).
+    #[serde(default)]
+    pub shipped_in_futureshop: Option<UpstreamShipment>,
 }
+
+impl Destination {
+    /// Still to be shipped by shukka: futureshop does not report it shipped already.
+    pub fn is_open(&self) -> bool {
+        self.shipped_in_futureshop.is_none()
+    }
+}
+
+/// Whether intake read the order's detail (受注取得API), which alone carries the customer's
+/// notes, delivery instructions, gift labels and product options.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DetailState {
+    /// Taken in from the search list only (details switched off, or an older build).
+    #[default]
+    NotRequested,
+    Fetched,
+    /// The detail could not be read (詳細未取得): held, and read again on the next fetch.
+    Missing {
+        attempts: u32,
+        error: String,
+    },
+}
+
+impl DetailState {
+    pub fn is_missing(&self) -> bool {
+        matches!(self, DetailState::Missing { .. })
+    }
+}
+
+/// The hold reason of an instruction whose detail could not be read.
+pub const DETAIL_MISSING: &str = "詳細未取得";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tracking {
@@ -179,6 +261,8 @@ pub enum Upstream {
     Pending,
     /// futureshop accepted it: never sent again.
     Accepted { at: DateTime<FixedOffset> },
+    /// futureshop reports it shipped already, by someone other than shukka: nothing to send.
+    External { at: DateTime<FixedOffset> },
     /// futureshop refused it (e.g. CannotUpdateStorePickup): 実績連携エラー.
     Refused {
         code: String,
@@ -232,7 +316,13 @@ pub struct Instruction {
     pub payment: PaymentFlag,
     pub status: Status,
     pub hold_reasons: BTreeSet<String>,
+    /// The customer's note (futureshop `communication`).
     pub notes: Option<String>,
+    /// The shop's own memo on the order (`shopMemo`).
+    #[serde(default)]
+    pub shop_memo: Option<String>,
+    #[serde(default)]
+    pub detail: DetailState,
     pub tracking: Option<Tracking>,
     pub upstream: Upstream,
     /// futureshop cancelled it after the warehouse started (出荷後キャンセル).
@@ -259,12 +349,23 @@ pub struct IntakeRecord {
 }
 
 impl Instruction {
-    pub fn customer_name(&self) -> &str {
+    /// The first destination's recipient (配送先), or the buyer when it has no name.
+    pub fn recipient_name(&self) -> &str {
         self.destinations
             .first()
             .map(|d| d.address.name.as_str())
             .filter(|n| !n.is_empty())
             .unwrap_or(self.buyer.name.as_str())
+    }
+
+    /// futureshop reports it shipped by someone other than shukka.
+    pub fn shipped_outside(&self) -> bool {
+        matches!(self.upstream, Upstream::External { .. })
+    }
+
+    /// Destinations shukka still has to ship.
+    pub fn open_destinations(&self) -> impl Iterator<Item = &Destination> {
+        self.destinations.iter().filter(|d| d.is_open())
     }
 
     pub fn prefecture(&self) -> &str {
@@ -295,7 +396,8 @@ impl Instruction {
             auth_id: self.auth_id,
             order_no: self.order_no.clone(),
             order_date: self.order_date,
-            customer: self.customer_name().to_string(),
+            buyer: self.buyer.name.clone(),
+            recipient: self.recipient_name().to_string(),
             prefecture: self.prefecture().to_string(),
             items: self.item_count(),
             skus: self
@@ -311,6 +413,7 @@ impl Instruction {
             hold_reasons: self.hold_reasons.iter().cloned().collect(),
             upstream_error: self.upstream.is_error(),
             cancelled_after_shipment: self.cancelled_after_shipment,
+            shipped_outside: self.shipped_outside(),
             updated_at: self.updated_at,
         }
     }
@@ -324,7 +427,13 @@ pub struct InstructionSummary {
     pub auth_id: u64,
     pub order_no: String,
     pub order_date: Option<NaiveDateTime>,
-    pub customer: String,
+    /// 注文者: who ordered.
+    #[serde(default)]
+    pub buyer: String,
+    /// 配送先: who receives the (first) parcel.
+    #[serde(alias = "customer")]
+    pub recipient: String,
+    /// The recipient's prefecture.
     pub prefecture: String,
     pub items: i64,
     pub skus: Vec<String>,
@@ -335,6 +444,9 @@ pub struct InstructionSummary {
     pub hold_reasons: Vec<String>,
     pub upstream_error: bool,
     pub cancelled_after_shipment: bool,
+    /// Shipped in futureshop by someone other than shukka.
+    #[serde(default)]
+    pub shipped_outside: bool,
     pub updated_at: DateTime<FixedOffset>,
 }
 

@@ -120,6 +120,9 @@ pub struct RunLogEntry {
     /// Orders seen again (the 差分 overlap) and skipped.
     pub skipped: u64,
     pub pages: u64,
+    /// Order details read (受注取得API): one request each.
+    #[serde(default)]
+    pub details: u64,
     pub state: RunState,
     pub errors: Vec<String>,
     pub trigger: String,

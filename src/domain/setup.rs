@@ -35,7 +35,11 @@ impl ShipFrom {
 
 /// API認証設定 for futureshop. The secret is stored apart (see `Store::secret`) and never part
 /// of this record.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiAuth {
     pub id: u64,
     pub name: String,
@@ -48,8 +52,31 @@ pub struct ApiAuth {
     pub endpoint: String,
     /// Spacing between requests in milliseconds (futureshop: 1000; the simulator allows 0).
     pub pacing_ms: u64,
+    /// Read each new order's detail (受注取得API): the customer's note, delivery instructions,
+    /// gift labels and product options come only with it. Off: one request per page instead
+    /// of one per new order, and those fields stay empty.
+    #[serde(default = "yes")]
+    pub fetch_details: bool,
     pub has_secret: bool,
     pub last_test: Option<ConnectionTest>,
+}
+
+impl Default for ApiAuth {
+    fn default() -> Self {
+        ApiAuth {
+            id: 0,
+            name: String::new(),
+            api: String::new(),
+            ship_from_id: None,
+            shop_key: String::new(),
+            client_id: String::new(),
+            endpoint: String::new(),
+            pacing_ms: 0,
+            fetch_details: true,
+            has_secret: false,
+            last_test: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -235,14 +235,23 @@ impl Engine {
                     "Only an instruction in 出荷待ち or 出荷作業中 can be shipped (it is in {s})"
                 ));
             }
-            if tracking.len() != 1 && tracking.len() != i.destinations.len() {
-                let n = i.destinations.len();
-                return Err(msg!(
-                    "配送先は {n} 件です: 送り状番号を 1 つ、または配送先ごとに {n} つ指定してください",
-                    "It has {n} destinations: give one tracking number, or {n} (one per destination)"
+            // Destinations futureshop already reports shipped keep futureshop's data and are
+            // never sent again.
+            let open = i.destinations.iter().filter(|d| d.is_open()).count();
+            if open == 0 {
+                return Err(Msg::new(
+                    "すべての配送先が futureshop で出荷済みです",
+                    "Every destination is already shipped in futureshop",
                 ));
             }
-            for (n, d) in i.destinations.iter_mut().enumerate() {
+            if tracking.len() != 1 && tracking.len() != open {
+                let n = open;
+                return Err(msg!(
+                    "出荷する配送先は {n} 件です: 送り状番号を 1 つ、または配送先ごとに {n} つ指定してください",
+                    "It has {n} destinations to ship: give one tracking number, or {n} (one per destination)"
+                ));
+            }
+            for (n, d) in i.destinations.iter_mut().filter(|d| d.is_open()).enumerate() {
                 d.tracking_no = Some(tracking.get(n).unwrap_or(&tracking[0]).clone());
                 d.upstream_accepted = false;
             }
@@ -319,6 +328,12 @@ impl Engine {
                         "futureshop has already accepted it",
                     ));
                 }
+                if i.shipped_outside() || i.destinations.iter().all(|d| d.upstream_accepted) {
+                    return Err(Msg::new(
+                        "futureshop で出荷済みです: 送信すると futureshop の送り状番号を上書きするため再送しません",
+                        "futureshop reports it shipped already: sending would overwrite futureshop's tracking numbers",
+                    ));
+                }
                 i.upstream = Upstream::Pending;
                 Ok(())
             },
@@ -334,35 +349,49 @@ impl Engine {
         let setup = IntakeSetup::load(store, e.auth_id, e.converter_id)?;
         let raw = e.raw.to_value();
         let outcome = match Order::from_any_json(raw.clone()) {
-            Ok(order) => ingest_page(store, &setup, &[order], &[], |t, out| {
-                let what = if out.created > 0 {
-                    "取り込みました"
-                } else if out.skipped > 0 {
-                    "既に出荷指示があります"
-                } else {
-                    "まだ取り込めません"
-                };
-                t.audit(audit_entry(
-                    actor,
-                    Target::IntakeError {
-                        id: e.id,
-                        order_no: e.order_no.clone(),
-                    },
-                    "再取込",
-                    None,
-                    None,
-                    what,
-                ))?;
-                if out.skipped > 0
-                    && let Some(err) = t.intake_error(e.id)?
-                {
-                    t.delete_intake_error(&err)?;
-                }
-                Ok(())
-            })?,
+            Ok(order) => ingest_page(
+                store,
+                &setup,
+                &[order],
+                &[],
+                &Default::default(),
+                |t, out| {
+                    let what = if out.created > 0 {
+                        "取り込みました"
+                    } else if out.skipped > 0 {
+                        "既に出荷指示があります"
+                    } else {
+                        "まだ取り込めません"
+                    };
+                    t.audit(audit_entry(
+                        actor,
+                        Target::IntakeError {
+                            id: e.id,
+                            order_no: e.order_no.clone(),
+                        },
+                        "再取込",
+                        None,
+                        None,
+                        what,
+                    ))?;
+                    if out.skipped > 0
+                        && let Some(err) = t.intake_error(e.id)?
+                    {
+                        t.delete_intake_error(&err)?;
+                    }
+                    Ok(())
+                },
+            )?,
             Err(reason) => {
                 let unreadable = crate::futureshop::Unreadable { raw, reason };
-                ingest_page(store, &setup, &[], &[unreadable], |_, _| Ok(()))?
+                ingest_page(
+                    store,
+                    &setup,
+                    &[],
+                    &[unreadable],
+                    &Default::default(),
+                    |_, _| Ok(()),
+                )?
             }
         };
         store.flush()?;

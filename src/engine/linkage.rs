@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{Duration, NaiveDateTime};
 
 use super::pipeline::{IntakeSetup, ingest_page};
+use super::reconcile::{reconcile, reconcile_shipping};
 use super::{Engine, EngineError, Result, audit_entry, instruction_target, no_such, now};
 use crate::domain::*;
+use crate::futureshop::client::ShippingFilter;
 use crate::futureshop::{InventoryUpdate, OrderQuery, ShippingUpdate, StockCount};
 use crate::msg;
 use crate::robots::linkage::{LinkAction, LinkageRobot, Trigger};
@@ -84,6 +86,7 @@ impl Engine {
             failure: 0,
             skipped: 0,
             pages: 0,
+            details: 0,
             state: RunState::Running,
             errors: Vec::new(),
             trigger: if opts.trigger.is_empty() {
@@ -208,11 +211,18 @@ impl Engine {
         }
         line.window = Some((start, end));
         let client = self.client(auth_id)?;
+        // Only what still has to be shipped: an order futureshop has shipped is not work.
         let mut pager = client.search_orders(&OrderQuery {
             order_date_start: Some(start),
             order_date_end: Some(end),
+            shipping_status: Some(ShippingFilter::NotShipped),
             ..OrderQuery::default()
         })?;
+        // Details that could not be read on an earlier run first (new failures wait for the
+        // next run, not for a second try in this one).
+        let mut details = super::details::DetailCount::default();
+        self.retry_missing_details(&client, &setup, &mut details)
+            .await?;
         loop {
             if self.stop_requested() {
                 return Ok(false);
@@ -221,19 +231,39 @@ impl Engine {
                 break;
             };
             let newest = page.items.iter().filter_map(|o| o.date).max();
-            ingest_page(store, &setup, &page.items, &page.unreadable, |t, out| {
-                line.success += out.created;
-                line.failure += out.refused;
-                line.skipped += out.skipped;
-                line.pages += 1;
-                let mut c: SyncCursor = t.cursor(robot.id)?.unwrap_or_default();
-                c.high_water = c.high_water.max(newest);
-                c.pages += 1;
-                c.run_seq = Some(line.seq);
-                t.put_cursor(robot.id, &c)?;
-                t.put_run(line)?;
-                Ok(())
-            })?;
+            let Some((orders, missing)) = self
+                .with_details(&client, &setup, page.items, &mut details)
+                .await
+            else {
+                return Ok(false);
+            };
+            ingest_page(
+                store,
+                &setup,
+                &orders,
+                &page.unreadable,
+                &missing,
+                |t, out| {
+                    line.success += out.created;
+                    line.failure += out.refused;
+                    line.skipped += out.skipped;
+                    line.pages += 1;
+                    let mut c: SyncCursor = t.cursor(robot.id)?.unwrap_or_default();
+                    c.high_water = c.high_water.max(newest);
+                    c.pages += 1;
+                    c.run_seq = Some(line.seq);
+                    t.put_cursor(robot.id, &c)?;
+                    t.put_run(line)?;
+                    Ok(())
+                },
+            )?;
+        }
+        line.details = details.requests - details.failed;
+        if details.failed > 0 {
+            line.errors.push(format!(
+                "受注詳細を取得できなかった注文 {} 件: {DETAIL_MISSING}として保留 (次回の取得で再試行)",
+                details.failed
+            ));
         }
         Ok(true)
     }
@@ -273,52 +303,40 @@ impl Engine {
             store.write(|t| {
                 for o in &page.items {
                     pending.remove(&o.order_no);
-                    let Some(id) = t.instruction_id(auth_id, &o.order_no)? else { continue };
-                    let Some(mut i) = t.instruction(id)? else { continue };
+                    let Some(id) = t.instruction_id(auth_id, &o.order_no)? else {
+                        continue;
+                    };
+                    let Some(mut i) = t.instruction(id)? else {
+                        continue;
+                    };
                     let version = i.version;
-                    let mut notes = Vec::new();
                     let from = i.status;
                     let seen_before = i.upstream_status.clone();
                     i.upstream_status = o.status.as_ref().map(|s| s.as_str().to_string());
-                    if o.is_paid() && i.payment == PaymentFlag::Unpaid {
-                        i.payment = PaymentFlag::Paid;
-                        notes.push("入金確認: futureshop で入金済みになりました".to_string());
-                    }
-                    if o.is_cancelled() && i.status != Status::Cancelled {
-                        match i.status {
-                            Status::InProgress | Status::Shipped => {
-                                if !i.cancelled_after_shipment {
-                                    i.cancelled_after_shipment = true;
-                                    notes.push(format!(
-                                        "出荷後キャンセル: futureshop でキャンセルされましたが {} のため移動しません",
-                                        i.status
-                                    ));
-                                }
-                            }
-                            _ => {
-                                i.status = Status::Cancelled;
-                                notes.push("futureshop でキャンセルされました".to_string());
-                            }
-                        }
-                    }
-                    if notes.is_empty() {
+                    let at = now();
+                    let changed = reconcile(&mut i, o, at);
+                    if changed.notes.is_empty() {
                         if i.upstream_status != seen_before {
-                            i.updated_at = now();
+                            i.updated_at = at;
                             t.update_instruction(version, i)?;
                         }
                         continue;
                     }
-                    i.updated_at = now();
+                    i.updated_at = at;
                     i.updated_by = actor.to_string();
                     let to = i.status;
                     let stored = t.update_instruction(version, i)?;
                     t.audit(audit_entry(
                         &actor,
                         instruction_target(&stored),
-                        "ステータス同期",
+                        if changed.shipped_outside {
+                            "ステータス同期 (shukka 以外で出荷)"
+                        } else {
+                            "ステータス同期"
+                        },
                         Some(from),
                         Some(to),
-                        notes.join(" / "),
+                        changed.notes.join(" / "),
                     ))?;
                 }
                 line.success += page.items.len() as u64;
@@ -350,11 +368,21 @@ impl Engine {
         let store = self.store();
         let auth_id = need_auth(robot)?;
         let client = self.client(auth_id)?;
-        let targets: Vec<Instruction> = store
-            .instructions_in(Status::Shipped)?
-            .into_iter()
-            .filter(|i| i.auth_id == auth_id && i.upstream.needs_sending())
-            .collect();
+        let due = |store: &crate::store::Store| -> Result<Vec<Instruction>> {
+            Ok(store
+                .instructions_in(Status::Shipped)?
+                .into_iter()
+                .filter(|i| i.auth_id == auth_id && i.upstream.needs_sending())
+                .collect())
+        };
+        let targets = due(store)?;
+        if targets.is_empty() {
+            return Ok(true);
+        }
+        // Just before sending: what futureshop reports shipped already (by the shop's admin
+        // screen, by an earlier upload whose answer was lost) is never sent again.
+        self.skip_shipped_upstream(&client, robot, &targets).await?;
+        let targets = due(store)?;
         if targets.is_empty() {
             return Ok(true);
         }
@@ -464,6 +492,57 @@ impl Engine {
             line.errors.push(format!("{code}: {n} 件"));
         }
         Ok(true)
+    }
+
+    /// Reads the current shipped state of `targets` from futureshop and marks the shipments it
+    /// already reports shipped, so that they are not sent.
+    async fn skip_shipped_upstream(
+        &self,
+        client: &crate::futureshop::Client,
+        robot: &LinkageRobot,
+        targets: &[Instruction],
+    ) -> Result<()> {
+        let store = self.store();
+        let actor = robot_actor(robot);
+        let mut pager = client.search_orders(&OrderQuery {
+            order_nos: targets.iter().map(|i| i.order_no.clone()).collect(),
+            ..OrderQuery::default()
+        })?;
+        let auth_id = need_auth(robot)?;
+        while let Some(page) = pager.next_page().await? {
+            store.write(|t| {
+                for o in &page.items {
+                    let Some(id) = t.instruction_id(auth_id, &o.order_no)? else {
+                        continue;
+                    };
+                    let Some(mut i) = t.instruction(id)? else {
+                        continue;
+                    };
+                    if i.status != Status::Shipped || !i.upstream.needs_sending() {
+                        continue;
+                    }
+                    let version = i.version;
+                    let at = now();
+                    let changed = reconcile_shipping(&mut i, o, at);
+                    if changed.notes.is_empty() {
+                        continue;
+                    }
+                    i.updated_at = at;
+                    i.updated_by = actor.to_string();
+                    let stored = t.update_instruction(version, i)?;
+                    t.audit(audit_entry(
+                        &actor,
+                        instruction_target(&stored),
+                        "出荷実績連携",
+                        None,
+                        None,
+                        changed.notes.join(" / "),
+                    ))?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     /// 在庫連携: the product master's stock counts to futureshop.

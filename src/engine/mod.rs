@@ -5,8 +5,10 @@
 mod actions;
 mod config;
 mod data;
+mod details;
 mod linkage;
 pub mod pipeline;
+pub mod reconcile;
 pub mod scheduler;
 pub mod setup;
 

@@ -74,13 +74,18 @@ enum One {
     Skipped,
 }
 
+/// Orders whose detail (受注取得API) could not be read, by orderNo, with why.
+pub type DetailErrors = std::collections::HashMap<String, String>;
+
 /// Converts, triages and commits one page, together with whatever `also` writes (the cursor
-/// and the run-log line), in one atomic batch.
+/// and the run-log line), in one atomic batch. An order in `missing_details` is taken in from
+/// the list, held as 詳細未取得 and read again later.
 pub fn ingest_page(
     store: &Store,
     setup: &IntakeSetup,
     orders: &[Order],
     unreadable: &[Unreadable],
+    missing_details: &DetailErrors,
     also: impl FnOnce(&mut Txn<'_>, &PageOutcome) -> crate::store::Result<()>,
 ) -> Result<PageOutcome> {
     let now = super::now();
@@ -88,7 +93,8 @@ pub fn ingest_page(
         .write(|t| {
             let mut out = PageOutcome::default();
             for o in orders {
-                match ingest_one(t, setup, o, now)? {
+                let missing = missing_details.get(&o.order_no).map(String::as_str);
+                match ingest_one(t, setup, o, missing, now)? {
                     One::Created(st) => {
                         out.created += 1;
                         *out.by_status.entry(st).or_default() += 1;
@@ -129,6 +135,7 @@ fn ingest_one(
     t: &mut Txn<'_>,
     setup: &IntakeSetup,
     order: &Order,
+    missing_detail: Option<&str>,
     now: DateTime<FixedOffset>,
 ) -> crate::store::Result<One> {
     let auth_id = setup.auth.id;
@@ -136,13 +143,27 @@ fn ingest_one(
         return Ok(One::Skipped);
     }
     let previous_error = t.intake_error_id(auth_id, &order.order_no)?;
-    let instr = match converter::convert(order, &setup.converter, &setup.auth, now) {
+    let mut instr = match converter::convert(order, &setup.converter, &setup.auth, now) {
         Ok(i) => i,
         Err(reason) => {
             refuse(t, setup, order, None, reason, now)?;
             return Ok(One::Refused);
         }
     };
+    if let Some(error) = missing_detail {
+        // Without its detail the customer's notes are unknown: held until they are read.
+        instr.detail = DetailState::Missing {
+            attempts: 1,
+            error: error.to_string(),
+        };
+        instr.hold_reasons.insert(DETAIL_MISSING.to_string());
+        instr.trace.push(TraceEntry {
+            at: now,
+            robot_id: setup.converter.id,
+            robot_name: setup.converter.name.clone(),
+            decision: format!("{DETAIL_MISSING}: 受注詳細を取得できませんでした ({error}): 次回の取得で再試行します"),
+        });
+    }
     let mut w = Working::new(instr);
     {
         let known = |sku: &str| t.has_product(sku).unwrap_or(false);
@@ -176,7 +197,20 @@ fn ingest_one(
             robot_name: setup.converter.name.clone(),
             decision: "futureshop でキャンセル済みのためキャンセル".into(),
         });
+    } else if order.fully_shipped() {
+        // Shipped in futureshop before shukka saw it: never a queue that leads to shipping.
+        mark_shipped_outside(&mut instr, now);
+        instr.trace.push(TraceEntry {
+            at: now,
+            robot_id: setup.converter.id,
+            robot_name: setup.converter.name.clone(),
+            decision: format!(
+                "futureshop で出荷済みのため出荷済み (shukka 以外で出荷{})",
+                invoices(&instr)
+            ),
+        });
     }
+
     let reason = if instr.trace.is_empty() {
         "適用された処理ロボットなし".to_string()
     } else {
@@ -195,7 +229,10 @@ fn ingest_one(
         actor: setup.actor(),
         reason,
     });
-    t.insert_instruction(instr)?;
+    let stored = t.insert_instruction(instr)?;
+    if stored.detail.is_missing() {
+        t.mark_detail_pending(&stored, true);
+    }
     if let Some(id) = previous_error
         && let Some(e) = t.intake_error(id)?
     {
@@ -213,6 +250,53 @@ fn ingest_one(
         ))?;
     }
     Ok(One::Created(status))
+}
+
+/// Every destination is shipped in futureshop: the instruction is 出荷済み, with futureshop's
+/// invoice numbers and date, and nothing to send.
+pub(crate) fn mark_shipped_outside(i: &mut Instruction, now: DateTime<FixedOffset>) {
+    let date = i
+        .destinations
+        .iter()
+        .filter_map(|d| {
+            d.shipped_in_futureshop
+                .as_ref()
+                .and_then(|u| u.shipping_date)
+        })
+        .max()
+        .unwrap_or_else(|| now.date_naive());
+    for d in &mut i.destinations {
+        d.upstream_accepted = true;
+        if let Some(u) = &d.shipped_in_futureshop
+            && !u.invoice_no.is_empty()
+        {
+            d.tracking_no = Some(u.invoice_no.clone());
+        }
+    }
+    i.hold_reasons.clear();
+    i.status = Status::Shipped;
+    i.tracking = Some(Tracking {
+        carrier: None,
+        ship_date: date,
+        expected_arrival: None,
+    });
+    i.upstream = Upstream::External { at: now };
+}
+
+/// "、送り状番号 X, Y" for the audit line, when futureshop gave any.
+pub(crate) fn invoices(i: &Instruction) -> String {
+    let nos: Vec<&str> = i
+        .destinations
+        .iter()
+        .filter_map(|d| d.shipped_in_futureshop.as_ref())
+        .map(|u| u.invoice_no.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if nos.is_empty() {
+        String::new()
+    } else {
+        format!("、送り状番号 {}", nos.join(", "))
+    }
 }
 
 fn refuse(

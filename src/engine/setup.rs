@@ -490,6 +490,9 @@ pub struct FutureshopSection {
     pub api_domain: Option<String>,
     pub api_base: Option<String>,
     pub pacing_ms: Option<u64>,
+    /// Read each new order's detail (notes, 配送指示, のし, options); default true.
+    #[serde(default = "yes")]
+    pub details: bool,
     #[serde(default)]
     pub inventory_sync: bool,
     /// Keep the product master filled from futureshop's inventory search (default true).
@@ -708,6 +711,7 @@ impl Engine {
                     && a.client_id == fs.client_id
                     && a.endpoint == endpoint
                     && a.pacing_ms == pacing
+                    && a.fetch_details == fs.details
                     && a.ship_from_id == Some(ship_from.id)
                     && !secret_changed =>
             {
@@ -720,6 +724,11 @@ impl Engine {
                     if other.is_some() { "更新" } else { "作成" },
                 );
                 let base = other.unwrap_or_default();
+                // A new destination needs the secret with it (the stored one never follows).
+                let moved = base.shop_key != fs.shop_key
+                    || base.client_id != fs.client_id
+                    || base.endpoint != endpoint;
+                let secret_changed = secret_changed || moved;
                 self.save_auth(
                     ApiAuth {
                         name: fs.name.clone(),
@@ -729,6 +738,7 @@ impl Engine {
                         client_id: fs.client_id.clone(),
                         endpoint: endpoint.clone(),
                         pacing_ms: pacing,
+                        fetch_details: fs.details,
                         ..base
                     },
                     if secret_changed {

@@ -201,15 +201,22 @@ impl<T> Pager<T> {
 
 impl Client {
     pub fn new(cfg: FsConfig) -> Result<Client, FsError> {
-        let http = reqwest::Client::builder()
+        let bad = |detail: String| FsError::BadRequest {
+            endpoint: "client".into(),
+            detail,
+        };
+        let mut builder = reqwest::Client::builder()
             .timeout(cfg.options.timeout)
             .connect_timeout(cfg.options.timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("shukka/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FsError::BadRequest {
-                endpoint: "client".into(),
-                detail: e.to_string(),
-            })?;
+            .user_agent(concat!("shukka/", env!("CARGO_PKG_VERSION")));
+        for pem in &cfg.options.extra_roots {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| bad(format!("a trusted certificate is not PEM: {e}")))?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let http = builder.build().map_err(|e| bad(e.to_string()))?;
         Ok(Client {
             inner: Arc::new(Inner {
                 cfg,

@@ -29,6 +29,9 @@ pub struct ClientOptions {
     pub token_margin: Duration,
     /// How many orderNo values go into one search request.
     pub order_no_chunk: usize,
+    /// Certificates (PEM) to trust besides the system's: a test server's or the simulator's
+    /// (`shukka sim --tls --tls-cert FILE`; `FUTURESHOP_CA_FILE=FILE` for `shukka fs`).
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for ClientOptions {
@@ -41,6 +44,7 @@ impl Default for ClientOptions {
             timeout: Duration::from_secs(30),
             token_margin: Duration::from_secs(60),
             order_no_chunk: 100,
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -71,6 +75,7 @@ pub const ENV_CLIENT_SECRET: &str = "FUTURESHOP_CLIENT_SECRET";
 pub const ENV_API_DOMAIN: &str = "FUTURESHOP_API_DOMAIN";
 pub const ENV_API_BASE: &str = "FUTURESHOP_API_BASE";
 pub const ENV_PACING_MS: &str = "FUTURESHOP_PACING_MS";
+pub const ENV_CA_FILE: &str = "FUTURESHOP_CA_FILE";
 
 impl FsConfig {
     /// Reads the same variables as the public Ruby client, plus `FUTURESHOP_API_BASE` (a full
@@ -102,6 +107,14 @@ impl FsConfig {
                 value: ms.clone(),
             })?;
             options.pacing = Duration::from_millis(ms);
+        }
+        if let Some(file) = get(ENV_CA_FILE).filter(|v| !v.trim().is_empty()) {
+            let pem = std::fs::read(file.trim()).map_err(|_| ConfigError::Invalid {
+                var: ENV_CA_FILE,
+                what: "readable certificate file (PEM)",
+                value: file.clone(),
+            })?;
+            options.extra_roots.push(pem);
         }
         Ok(FsConfig {
             credentials,

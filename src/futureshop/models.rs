@@ -61,6 +61,17 @@ impl Order {
         matches!(self.status, Some(OrderStatus::Cancelled))
     }
 
+    /// 処理済: the shop closed the order (after shipping it).
+    pub fn is_completed(&self) -> bool {
+        matches!(self.status, Some(OrderStatus::Completed))
+    }
+
+    /// Every shipment is shipped in futureshop (or the order is closed).
+    pub fn fully_shipped(&self) -> bool {
+        self.is_completed()
+            || (!self.shipments.is_empty() && self.shipments.iter().all(|s| s.shipped))
+    }
+
     pub fn skus(&self) -> impl Iterator<Item = &str> {
         self.shipments
             .iter()
@@ -165,7 +176,11 @@ pub struct Shipment {
     pub shipping_date: Option<NaiveDate>,
     /// Detail shape has an explicit flag; the list shape implies it by a shipping date.
     pub shipped: bool,
+    /// 配送指示 (detail shape only).
     pub instructions: Option<String>,
+    /// のし・ラッピング (detail shape only).
+    pub gift_wrapping_label: Option<String>,
+    pub gift_wrapping_charge: i64,
     pub products: Vec<LineItem>,
 }
 
@@ -180,6 +195,17 @@ pub struct LineItem {
     pub price: i64,
     pub count: i64,
     pub preorder: bool,
+    /// `taxRateCode` (`STANDARD`, `REDUCED`).
+    pub tax_rate_code: Option<String>,
+    pub options: Vec<ProductOption>,
+}
+
+/// One chosen product option: `optionList` gives the choice, `optionPriceList` its price.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProductOption {
+    pub name: String,
+    pub value: String,
+    pub price: Option<i64>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,6 +277,8 @@ struct ListShipment {
     product_list: Vec<WireProduct>,
     #[serde(default, deserialize_with = "opt_string")]
     instructions: Option<String>,
+    #[serde(default, deserialize_with = "i64_or_zero")]
+    gift_wrapping_charge: i64,
 }
 
 #[derive(Deserialize, Default)]
@@ -289,6 +317,8 @@ impl From<ListShipment> for Shipment {
             shipped: info.shipped.unwrap_or(info.shipping_date.is_some()),
             shipping_date: info.shipping_date,
             instructions: s.instructions,
+            gift_wrapping_label: None,
+            gift_wrapping_charge: s.gift_wrapping_charge,
             products: s.product_list.into_iter().map(Into::into).collect(),
         }
     }
@@ -375,6 +405,10 @@ struct DetailShipment {
     shipped: Option<bool>,
     #[serde(default, deserialize_with = "opt_string")]
     instructions: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    gift_wrapping_label: Option<String>,
+    #[serde(default, deserialize_with = "i64_or_zero")]
+    gift_wrapping_charge: i64,
     #[serde(default, deserialize_with = "vec_or_empty")]
     product_list: Vec<WireProduct>,
 }
@@ -393,6 +427,8 @@ impl From<DetailShipment> for Shipment {
             shipped: s.shipped.unwrap_or(s.shipping_date.is_some()),
             shipping_date: s.shipping_date,
             instructions: s.instructions,
+            gift_wrapping_label: s.gift_wrapping_label,
+            gift_wrapping_charge: s.gift_wrapping_charge,
             products: s.product_list.into_iter().map(Into::into).collect(),
         }
     }
@@ -519,6 +555,63 @@ struct WireProduct {
     count: i64,
     #[serde(default, deserialize_with = "bool_lenient")]
     preorder: bool,
+    #[serde(default, deserialize_with = "opt_string")]
+    tax_rate_code: Option<String>,
+    #[serde(default, deserialize_with = "vec_or_empty")]
+    option_list: Vec<WireOption>,
+    #[serde(default, deserialize_with = "vec_or_empty")]
+    option_price_list: Vec<WireOption>,
+}
+
+/// An element of `optionList` (`name`, `selectionItem`) or of `optionPriceList` (`name`,
+/// `selectionName`, `price`).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WireOption {
+    #[serde(default, deserialize_with = "string")]
+    name: String,
+    #[serde(default, deserialize_with = "string")]
+    selection_item: String,
+    #[serde(default, deserialize_with = "string")]
+    selection_name: String,
+    #[serde(default, deserialize_with = "opt_i64")]
+    price: Option<i64>,
+}
+
+/// The choices of `optionList`, each with its price from `optionPriceList` when it has one;
+/// priced options missing from `optionList` are kept too.
+fn merge_options(list: Vec<WireOption>, prices: Vec<WireOption>) -> Vec<ProductOption> {
+    let mut out: Vec<ProductOption> = list
+        .into_iter()
+        .map(|o| {
+            let value = if o.selection_item.is_empty() {
+                o.selection_name
+            } else {
+                o.selection_item
+            };
+            ProductOption {
+                price: prices
+                    .iter()
+                    .find(|p| p.name == o.name && p.selection_name == value)
+                    .and_then(|p| p.price),
+                name: o.name,
+                value,
+            }
+        })
+        .collect();
+    for p in prices {
+        if !out
+            .iter()
+            .any(|o| o.name == p.name && o.value == p.selection_name)
+        {
+            out.push(ProductOption {
+                name: p.name,
+                value: p.selection_name,
+                price: p.price,
+            });
+        }
+    }
+    out
 }
 
 impl From<WireProduct> for LineItem {
@@ -533,6 +626,8 @@ impl From<WireProduct> for LineItem {
             price: p.price,
             count: p.count,
             preorder: p.preorder,
+            tax_rate_code: p.tax_rate_code,
+            options: merge_options(p.option_list, p.option_price_list),
         }
     }
 }

@@ -6,7 +6,8 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Address, ApiAuth, Destination, Instruction, Item, PaymentFlag, Status, Upstream,
+    Address, ApiAuth, Destination, DetailState, Instruction, Item, ItemOption, PaymentFlag, Status,
+    Upstream, UpstreamShipment,
 };
 use crate::futureshop::Order;
 use crate::futureshop::models::Person;
@@ -81,6 +82,14 @@ pub fn convert(
             ));
         }
         let service = s.delivery_service_name.clone().unwrap_or_default();
+        // futureshop says it went out already (by the shop's admin screen, another system):
+        // never labelled or sent by shukka. A COMPLETED (処理済) order counts as shipped.
+        let shipped = s.shipped || order.is_completed();
+        let shipped_in_futureshop = shipped.then(|| UpstreamShipment {
+            invoice_no: s.invoice_no.clone().unwrap_or_default(),
+            shipping_date: s.shipping_date,
+            seen_at: now,
+        });
         destinations.push(Destination {
             shipment_no: s.shipment_no,
             address: address(&s.address),
@@ -97,10 +106,28 @@ pub fn convert(
                     name: item_name(p),
                     count: p.count,
                     price: p.price,
+                    jan_code: p.jan_code.clone().unwrap_or_default(),
+                    tax_class: p.tax_rate_code.clone().unwrap_or_default(),
+                    options: p
+                        .options
+                        .iter()
+                        .map(|o| ItemOption {
+                            name: o.name.clone(),
+                            value: o.value.clone(),
+                            price: o.price,
+                        })
+                        .collect(),
                 })
                 .collect(),
-            tracking_no: s.invoice_no.clone(),
-            upstream_accepted: false,
+            tracking_no: s.invoice_no.clone().filter(|t| !t.is_empty()),
+            upstream_accepted: shipped,
+            instructions: s.instructions.clone().filter(|t| !t.trim().is_empty()),
+            gift_label: s
+                .gift_wrapping_label
+                .clone()
+                .filter(|t| !t.trim().is_empty()),
+            gift_charge: s.gift_wrapping_charge,
+            shipped_in_futureshop,
         });
     }
     Ok(Instruction {
@@ -121,7 +148,13 @@ pub fn convert(
         payment: PaymentFlag::Unpaid,
         status: Status::Ready,
         hold_reasons: BTreeSet::new(),
-        notes: order.communication.clone(),
+        notes: order.communication.clone().filter(|t| !t.trim().is_empty()),
+        shop_memo: order.shop_memo.clone().filter(|t| !t.trim().is_empty()),
+        detail: if order.shape == crate::futureshop::models::OrderShape::Detail {
+            DetailState::Fetched
+        } else {
+            DetailState::NotRequested
+        },
         tracking: None,
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,

@@ -46,10 +46,22 @@ pub enum Field {
     ProductName,
     #[serde(rename = "備考")]
     Notes,
+    #[serde(rename = "ショップメモ")]
+    ShopMemo,
+    #[serde(rename = "配送指示")]
+    DeliveryInstructions,
+    #[serde(rename = "のし・ラッピング")]
+    GiftLabel,
+    #[serde(rename = "商品オプション")]
+    ProductOption,
+    #[serde(rename = "JANコード")]
+    JanCode,
+    #[serde(rename = "電話番号")]
+    Phone,
 }
 
 impl Field {
-    pub const ALL: [Field; 17] = [
+    pub const ALL: [Field; 23] = [
         Field::OrderNo,
         Field::PaymentType,
         Field::PaymentFlag,
@@ -67,6 +79,12 @@ impl Field {
         Field::Sku,
         Field::ProductName,
         Field::Notes,
+        Field::ShopMemo,
+        Field::DeliveryInstructions,
+        Field::GiftLabel,
+        Field::ProductOption,
+        Field::JanCode,
+        Field::Phone,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,7 +106,19 @@ impl Field {
             Field::Sku => "品番",
             Field::ProductName => "商品名",
             Field::Notes => "備考",
+            Field::ShopMemo => "ショップメモ",
+            Field::DeliveryInstructions => "配送指示",
+            Field::GiftLabel => "のし・ラッピング",
+            Field::ProductOption => "商品オプション",
+            Field::JanCode => "JANコード",
+            Field::Phone => "電話番号",
         }
+    }
+
+    /// Postal codes and phone numbers compare by their digits (`150-0001`, `1500001` and
+    /// `１５０－０００１` are one postal code), other fields as written.
+    pub fn compares_digits(self) -> bool {
+        matches!(self, Field::PostalCode | Field::Phone)
     }
 
     pub fn parse(s: &str) -> Option<Field> {
@@ -141,6 +171,23 @@ impl Field {
                 .flat_map(|d| d.items.iter().map(|x| x.name.clone()))
                 .collect(),
             Field::Notes => vec![i.notes.clone().unwrap_or_default()],
+            Field::ShopMemo => vec![i.shop_memo.clone().unwrap_or_default()],
+            Field::DeliveryInstructions => {
+                per_dest(&|d| d.instructions.clone().unwrap_or_default())
+            }
+            Field::GiftLabel => per_dest(&|d| d.gift_label.clone().unwrap_or_default()),
+            Field::ProductOption => i
+                .destinations
+                .iter()
+                .flat_map(|d| d.items.iter().flat_map(|x| &x.options))
+                .map(|o| format!("{}: {}", o.name, o.value))
+                .collect(),
+            Field::JanCode => i
+                .destinations
+                .iter()
+                .flat_map(|d| d.items.iter().map(|x| x.jan_code.clone()))
+                .collect(),
+            Field::Phone => per_dest(&|d| d.address.phone.clone()),
         }
     }
 }
@@ -258,10 +305,20 @@ impl Condition {
     /// A multi-valued field matches a positive operator when any value does, and ではない
     /// when no value equals.
     pub fn matches(&self, i: &Instruction) -> bool {
-        let values = self.field.values(i);
+        let mut values = self.field.values(i);
+        let mut expected = std::borrow::Cow::Borrowed(self.value.as_str());
+        if self.field.compares_digits() {
+            let digits = crate::normalize::digits(&self.value);
+            if !digits.is_empty() {
+                expected = std::borrow::Cow::Owned(digits);
+                for v in &mut values {
+                    *v = crate::normalize::digits(v);
+                }
+            }
+        }
         match self.op {
-            Op::NotEquals => values.iter().all(|v| v != &self.value),
-            op => values.iter().any(|v| op.test(v, &self.value)),
+            Op::NotEquals => values.iter().all(|v| v != expected.as_ref()),
+            op => values.iter().any(|v| op.test(v, &expected)),
         }
     }
 }

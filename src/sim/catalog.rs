@@ -281,7 +281,12 @@ pub fn generate<R: Rng>(rng: &mut R, created_base: NaiveDateTime) -> Vec<SimProd
                         horizontal_no: hn.to_string(),
                         vertical_name: vl.to_string(),
                         horizontal_name: hl.to_string(),
-                        jan_code: format!("45{:011}", rng.gen_range(0..100_000_000_000i64)),
+                        // Many shops leave janCode empty.
+                        jan_code: if rng.gen_bool(0.45) {
+                            format!("45{:011}", rng.gen_range(0..100_000_000_000i64))
+                        } else {
+                            String::new()
+                        },
                         count: rng.gen_range(0..=300),
                         preorder_count: t.preorder.then(|| rng.gen_range(10..=100)),
                     });

@@ -56,6 +56,7 @@ pub fn router(state: Shared) -> Router {
         .route("/__sim/orders/{order_no}/cancel", post(ctl_cancel))
         .route("/__sim/orders/{order_no}/complete", post(ctl_complete))
         .route("/__sim/orders/{order_no}/hold", post(ctl_hold))
+        .route("/__sim/orders/{order_no}/ship", post(ctl_ship))
         .route("/__sim/faults", get(ctl_get_faults).put(ctl_put_faults))
         .route("/__sim/tokens/expire", post(ctl_expire_tokens))
         .route("/__sim/received/shipping", get(ctl_received_shipping))
@@ -197,7 +198,10 @@ async fn token(State(sim): State<Shared>, headers: HeaderMap, body: Body) -> Res
 
 async fn search_orders(State(sim): State<Shared>, req: Request) -> Response {
     let params = query_pairs(req.uri().query());
-    respond(lock(&sim).search_orders(&params))
+    let host = header_str(req.headers(), "host");
+    let st = lock(&sim);
+    let base = st.base_for(host.as_deref());
+    respond(st.search_orders_from(&params, &base))
 }
 
 async fn order_detail(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
@@ -213,7 +217,10 @@ async fn update_shipping(State(sim): State<Shared>, req: Request) -> Response {
 
 async fn search_inventory(State(sim): State<Shared>, req: Request) -> Response {
     let params = query_pairs(req.uri().query());
-    respond(lock(&sim).search_inventory(&params))
+    let host = header_str(req.headers(), "host");
+    let st = lock(&sim);
+    let base = st.base_for(host.as_deref());
+    respond(st.search_inventory_from(&params, &base))
 }
 
 async fn update_inventory(State(sim): State<Shared>, req: Request) -> Response {
@@ -265,6 +272,22 @@ async fn ctl_complete(State(sim): State<Shared>, Path(no): Path<String>) -> Resp
 
 async fn ctl_hold(State(sim): State<Shared>, Path(no): Path<String>) -> Response {
     respond(lock(&sim).set_status(&no, "ON_HOLD"))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ShipReq {
+    shipment_no: Option<i64>,
+    invoice_no: Option<String>,
+}
+
+async fn ctl_ship(
+    State(sim): State<Shared>,
+    Path(no): Path<String>,
+    body: Option<axum::Json<ShipReq>>,
+) -> Response {
+    let r = body.map(|b| b.0).unwrap_or_default();
+    respond(lock(&sim).ship_in_admin(&no, r.shipment_no, r.invoice_no))
 }
 
 async fn ctl_get_faults(State(sim): State<Shared>) -> Response {

@@ -41,6 +41,9 @@ pub struct SimConfig {
     pub faults: Faults,
     /// The reference "now" for generating the initial data (default: the real clock).
     pub now: Option<NaiveDateTime>,
+    /// Serve HTTPS with a certificate made for 127.0.0.1 and localhost (self-signed; see
+    /// [`SimHandle::certificate_pem`]). Real futureshop clients speak only HTTPS.
+    pub tls: bool,
 }
 
 impl Default for SimConfig {
@@ -53,8 +56,24 @@ impl Default for SimConfig {
             settings: Settings::default(),
             faults: Faults::default(),
             now: None,
+            tls: false,
         }
     }
+}
+
+/// A self-signed certificate for the simulator, and its key, as PEM.
+struct SelfSigned {
+    cert_pem: String,
+    key_pem: String,
+}
+
+fn self_signed() -> std::io::Result<SelfSigned> {
+    let c = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".into()])
+        .map_err(std::io::Error::other)?;
+    Ok(SelfSigned {
+        cert_pem: c.cert.pem(),
+        key_pem: c.signing_key.serialize_pem(),
+    })
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -64,6 +83,8 @@ pub struct SimHandle {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     clock: JoinHandle<()>,
+    /// The HTTPS certificate (PEM), when serving TLS.
+    certificate: Option<String>,
 }
 
 /// Binds and starts the simulator. The server and its live clock run as tokio tasks.
@@ -73,22 +94,50 @@ pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
     st.faults = cfg.faults;
     let listener = tokio::net::TcpListener::bind(cfg.addr).await?;
     let addr = listener.local_addr()?;
-    st.public_base = format!("http://{addr}");
+    let scheme = if cfg.tls { "https" } else { "http" };
+    st.scheme = scheme;
+    st.public_base = format!("{scheme}://{addr}");
     let state: http::Shared = Arc::new(Mutex::new(st));
     let app = http::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "simulator server stopped");
+    let certificate = if cfg.tls { Some(self_signed()?) } else { None };
+    let server = match &certificate {
+        None => tokio::spawn(async move {
+            let serve = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "simulator server stopped");
+            }
+        }),
+        Some(c) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem(
+                c.cert_pem.clone().into_bytes(),
+                c.key_pem.clone().into_bytes(),
+            )
+            .await?;
+            let std_listener = listener.into_std()?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                let _ = rx.await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(2)));
+            });
+            let server = axum_server::from_tcp_rustls(std_listener, config)?.handle(handle);
+            tokio::spawn(async move {
+                if let Err(e) = server
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+                {
+                    tracing::error!(error = %e, "simulator server stopped");
+                }
+            })
         }
-    });
+    };
     let clock_state = state.clone();
     let clock = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -106,12 +155,23 @@ pub async fn start(cfg: SimConfig) -> std::io::Result<SimHandle> {
         shutdown: Some(tx),
         server: Some(server),
         clock,
+        certificate: certificate.map(|c| c.cert_pem),
     })
 }
 
 impl SimHandle {
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.certificate.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The certificate a client must trust to reach an HTTPS simulator (PEM).
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate.as_deref()
     }
 
     /// Runs `f` on the shop's state (tests play the shop through this, or through `/__sim/`).
@@ -141,6 +201,11 @@ impl SimHandle {
                 backoff_base: Duration::from_millis(20),
                 backoff_max: Duration::from_secs(5),
                 timeout: Duration::from_secs(10),
+                extra_roots: self
+                    .certificate
+                    .iter()
+                    .map(|c| c.clone().into_bytes())
+                    .collect(),
                 ..ClientOptions::default()
             },
         }

@@ -25,6 +25,8 @@ pub struct SimOrder {
     pub shop_memo: String,
     pub date_last_updated: NaiveDateTime,
     pub date_processed: Option<NaiveDateTime>,
+    /// The buyer's `orderCount` / `totalOrderCount` (detail shape).
+    pub buyer_orders: (u32, u32),
     /// When a still-unpaid prepaid order will be paid by the simulated customer.
     pub pay_at: Option<NaiveDateTime>,
     /// When the simulated shop will cancel it.
@@ -46,6 +48,9 @@ pub struct SimShipment {
     pub preferred_delivery_time: String,
     pub shipping_date: Option<NaiveDate>,
     pub instructions: String,
+    /// のし・ラッピング label, empty for none.
+    pub gift_label: String,
+    pub gift_charge: i64,
     pub items: Vec<SimItem>,
     pub postage: i64,
 }
@@ -61,6 +66,8 @@ pub struct SimItem {
     pub price: i64,
     pub count: i64,
     pub preorder: bool,
+    /// Chosen options: (name, choice, price).
+    pub options: Vec<(String, String, i64)>,
 }
 
 impl SimShipment {
@@ -68,7 +75,14 @@ impl SimShipment {
         self.shipping_date.is_some()
     }
     pub fn product_total(&self) -> i64 {
-        self.items.iter().map(|i| i.price * i.count).sum()
+        self.items.iter().map(SimItem::total).sum()
+    }
+}
+
+impl SimItem {
+    /// Price × count, options included (futureshop's productTotal includes option prices).
+    pub fn total(&self) -> i64 {
+        (self.price + self.options.iter().map(|o| o.2).sum::<i64>()) * self.count
     }
 }
 
@@ -81,6 +95,8 @@ pub struct Behaviour {
     pub unknown_sku_rate: f64,
     pub store_pickup_rate: f64,
     pub cancel_rate: f64,
+    /// Share of older orders the shop already shipped and closed in its admin screen.
+    pub shipped_elsewhere_rate: f64,
 }
 
 impl Default for Behaviour {
@@ -90,6 +106,7 @@ impl Default for Behaviour {
             unknown_sku_rate: 0.003,
             store_pickup_rate: 0.02,
             cancel_rate: 0.03,
+            shipped_elsewhere_rate: 0.04,
         }
     }
 }
@@ -127,6 +144,30 @@ const NOTES: &[&str] = &[
     "領収書を同封してください",
     "置き配希望",
     "急ぎです。できるだけ早く発送してください",
+];
+
+/// 配送指示 customers write on a shipment.
+const INSTRUCTIONS: &[&str] = &[
+    "置き配希望 (玄関前)",
+    "不在時は宅配ボックスへお願いします",
+    "インターホンは押さないでください",
+    "日時指定を必ず守ってください",
+    "管理人室に預けてください",
+];
+
+/// のし・ラッピング labels.
+const GIFT_LABELS: &[&str] = &[
+    "御歳暮 (外のし)",
+    "御祝 (内のし)",
+    "内祝 (外のし・名入れ: 山田)",
+    "ラッピング (リボン)",
+];
+
+/// Product options: (name, choices with their prices).
+const OPTIONS: &[(&str, &[(&str, i64)])] = &[
+    ("名入れ", &[("あり", 330), ("なし", 0)]),
+    ("ギフトボックス", &[("白箱", 110), ("木箱", 550)]),
+    ("メッセージカード", &[("お誕生日", 0), ("ありがとう", 0)]),
 ];
 
 const TIME_SLOTS: &[&str] = &[
@@ -205,6 +246,13 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
                     rng.gen_range(2..=3)
                 },
                 preorder,
+                options: if rng.gen_bool(0.08) {
+                    let (name, choices) = OPTIONS[rng.gen_range(0..OPTIONS.len())];
+                    let (choice, price) = choices[rng.gen_range(0..choices.len())];
+                    vec![(name.to_string(), choice.to_string(), price)]
+                } else {
+                    Vec::new()
+                },
             });
         }
         if rng.gen_bool(spec.behaviour.unknown_sku_rate) {
@@ -218,6 +266,7 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
                 price: 1500,
                 count: 1,
                 preorder: false,
+                options: Vec::new(),
             });
         }
         let cool = items.iter().any(|i| {
@@ -261,10 +310,21 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
                 String::new()
             },
             shipping_date: None,
-            instructions: String::new(),
+            instructions: if rng.gen_bool(0.1) {
+                INSTRUCTIONS[rng.gen_range(0..INSTRUCTIONS.len())].into()
+            } else {
+                String::new()
+            },
+            gift_label: String::new(),
+            gift_charge: 0,
             items,
             postage,
         });
+        if rng.gen_bool(0.06) {
+            let last = shipments.len() - 1;
+            shipments[last].gift_label = GIFT_LABELS[rng.gen_range(0..GIFT_LABELS.len())].into();
+            shipments[last].gift_charge = 220;
+        }
     }
     let mut o = SimOrder {
         order_no: order_no(spec.seq),
@@ -296,6 +356,10 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
         shop_memo: String::new(),
         date_last_updated: spec.date,
         date_processed: None,
+        buyer_orders: {
+            let n = rng.gen_range(1..=6);
+            (n, n + rng.gen_range(0..=3))
+        },
         pay_at: None,
         cancel_at: None,
         extra: serde_json::Map::new(),
@@ -314,6 +378,25 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
     }
     if o.cancel_at.is_none() && rng.gen_bool(spec.behaviour.cancel_rate) {
         o.cancel_at = Some(o.date + Duration::minutes(rng.gen_range(5..=600)));
+    }
+    // Orders a few days old that the shop already handled in its admin screen: shipped and
+    // closed (COMPLETED), or — with several destinations — the first one shipped.
+    let age = spec.now - o.date;
+    if age > Duration::days(2) && o.cancel_at.is_none() && (o.paid() || o.pay_at.is_none()) {
+        let ship_date = (o.date + Duration::days(1)).date();
+        if rng.gen_bool(spec.behaviour.shipped_elsewhere_rate) {
+            for s in &mut o.shipments {
+                s.shipping_date = Some(ship_date);
+                s.invoice_no = format!("{:012}", rng.gen_range(0..1_000_000_000_000i64));
+            }
+            o.status = "COMPLETED".into();
+            o.date_processed = Some(o.date + Duration::days(2));
+            o.date_last_updated = o.date + Duration::days(2);
+        } else if o.shipments.len() > 1 && rng.gen_bool(0.4) {
+            o.shipments[0].shipping_date = Some(ship_date);
+            o.shipments[0].invoice_no = format!("{:012}", rng.gen_range(0..1_000_000_000_000i64));
+            o.date_last_updated = o.date + Duration::days(1);
+        }
     }
     advance(&mut o, spec.now);
     o
@@ -376,7 +459,7 @@ impl SimOrder {
     }
 
     fn total_cost(&self) -> i64 {
-        self.product_total() + self.postage() + self.payment_charge
+        self.product_total() + self.postage() + self.payment_charge + self.gift_total()
     }
 
     fn grand_total(&self) -> i64 {
@@ -387,76 +470,152 @@ impl SimOrder {
         self.total_cost() * 10 / 110
     }
 
-    fn common(&self) -> serde_json::Map<String, Value> {
-        let mut m = serde_json::Map::new();
-        let d = |d: Option<NaiveDate>| d.map(|d| d.format(FS_DATE).to_string()).unwrap_or_default();
-        m.insert("orderNo".into(), json!(self.order_no));
-        m.insert("type".into(), json!(self.order_type));
-        m.insert("date".into(), json!(fmt_fs(self.date)));
-        m.insert("status".into(), json!(self.status));
-        m.insert("grandTotal".into(), json!(self.grand_total()));
-        m.insert("totalCost".into(), json!(self.total_cost()));
-        m.insert("productTotal".into(), json!(self.product_total()));
-        m.insert("taxTotal".into(), json!(self.tax_total()));
-        m.insert("discountTotal".into(), json!(0));
-        m.insert("giftWrappingChargeTotal".into(), json!(0));
-        m.insert("postage".into(), json!(self.postage()));
-        m.insert("coolDeliveryChargeTotal".into(), json!(0));
-        m.insert("paymentChargeTotal".into(), json!(self.payment_charge));
-        m.insert("taxConfigEnabled".into(), json!(true));
-        m.insert("taxRate".into(), json!(10));
-        m.insert("taxRoundingType".into(), json!("ROUND_DOWN"));
-        m.insert("standardTax".into(), json!(10));
-        m.insert("reducedTax".into(), json!(8));
-        m.insert("usedPointPrice".into(), json!(self.used_point_price));
-        m.insert("paymentType".into(), json!(self.payment_type));
-        m.insert("receiptDate".into(), json!(d(self.receipt_date)));
-        m.insert("oricoProcedureDate".into(), json!(""));
-        m.insert("isMember".into(), json!(true));
-        m
+    fn gift_total(&self) -> i64 {
+        self.shipments.iter().map(|s| s.gift_charge).sum()
     }
 
+    /// The buyer, in the list shape (`birthday` as `yyyymmdd`) or the detail shape
+    /// (`yyyy-mm-dd`, and the member fields only the detail has). Keys in futureshop's order.
     fn buyer_json(&self, detail: bool) -> Value {
         let b = &self.buyer;
-        let mut v = json!({
-            "memberId": (self.order_no.len() % 97).to_string(),
-            "lastName": b.last_name, "firstName": b.first_name,
-            "lastNameKana": b.last_name_kana, "firstNameKana": b.first_name_kana,
-            "mail": b.mail, "mobileMail": "", "zipCode": b.postal_code,
-            "prefecture": b.prefecture, "address1": b.address1, "address2": b.address2,
-            "address3": b.address3, "telNoMain": b.phone, "faxNo": "", "birthday": "",
-            "companyName": "", "companyNameKana": "", "departmentName": "",
-            "departmentNameKana": "", "companyTelNo": "", "companyFaxNo": "",
-        });
+        let birthday = b
+            .birthday
+            .map(|d| {
+                d.format(if detail { "%Y-%m-%d" } else { "%Y%m%d" })
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_string(), v);
+        };
+        put("memberId", json!((self.order_no.len() % 97).to_string()));
+        put("lastName", json!(b.last_name));
+        put("firstName", json!(b.first_name));
+        put("lastNameKana", json!(b.last_name_kana));
+        put("firstNameKana", json!(b.first_name_kana));
+        put("mail", json!(b.mail));
+        put("mobileMail", json!(""));
+        put("zipCode", json!(b.postal_code));
+        put("prefecture", json!(b.prefecture));
+        put("address1", json!(b.address1));
+        put("address2", json!(b.address2));
+        put("address3", json!(b.address3));
+        put("telNoMain", json!(b.phone));
         if detail {
-            v["telNoAlternate"] = json!("");
-            v["gender"] = json!("UNSPECIFIED");
-            v["nickName"] = json!("");
-            v["orderCount"] = json!("1");
-            v["totalOrderCount"] = json!("1");
-            v["memberStageName"] = json!("");
+            put("telNoAlternate", json!(""));
         }
-        v
+        put("faxNo", json!(""));
+        put("gender", json!(b.gender));
+        put("birthday", json!(birthday));
+        if detail {
+            put("nickName", json!(""));
+        }
+        for k in [
+            "companyName",
+            "companyNameKana",
+            "departmentName",
+            "departmentNameKana",
+            "companyTelNo",
+            "companyFaxNo",
+        ] {
+            put(k, json!(""));
+        }
+        if detail {
+            put("orderCount", json!(self.buyer_orders.0.to_string()));
+            put("totalOrderCount", json!(self.buyer_orders.1.to_string()));
+            put("memberStageName", json!(""));
+            for n in 1..=20 {
+                put(&format!("additionalItem{n}"), json!(""));
+            }
+        }
+        Value::Object(m)
     }
 
-    /// The shape of `GET /admin-api/v1/shipping` elements.
+    fn address_json(a: &SimPerson, postal_key: &str) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("lastName".into(), json!(a.last_name));
+        m.insert("firstName".into(), json!(a.first_name));
+        m.insert("lastNameKana".into(), json!(a.last_name_kana));
+        m.insert("firstNameKana".into(), json!(a.first_name_kana));
+        m.insert(postal_key.into(), json!(a.postal_code));
+        m.insert("prefecture".into(), json!(a.prefecture));
+        m.insert("address1".into(), json!(a.address1));
+        m.insert("address2".into(), json!(a.address2));
+        m.insert("address3".into(), json!(a.address3));
+        m.insert("phoneNo".into(), json!(a.phone));
+        Value::Object(m)
+    }
+
+    fn option_lists(i: &SimItem) -> (Value, Value) {
+        let list: Vec<Value> = i
+            .options
+            .iter()
+            .map(|(n, c, _)| json!({"name": n, "selectionItem": c}))
+            .collect();
+        let prices: Vec<Value> = i
+            .options
+            .iter()
+            .filter(|(_, _, p)| *p > 0)
+            .map(|(n, c, p)| json!({"name": n, "selectionName": c, "price": p}))
+            .collect();
+        (Value::Array(list), Value::Array(prices))
+    }
+
+    /// The shape of `GET /admin-api/v1/shipping` elements, keys in futureshop's order.
     pub fn list_json(&self) -> Value {
-        let mut m = self.common();
-        m.insert("buyerInfo".into(), self.buyer_json(false));
         let d = |d: Option<NaiveDate>| d.map(|d| d.format(FS_DATE).to_string()).unwrap_or_default();
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_string(), v);
+        };
+        put("orderNo", json!(self.order_no));
+        put("type", json!(self.order_type));
+        put("date", json!(fmt_fs(self.date)));
+        put("status", json!(self.status));
+        put("grandTotal", json!(self.grand_total()));
+        put("totalCost", json!(self.total_cost()));
+        put("productTotal", json!(self.product_total()));
+        put("taxTotal", json!(self.tax_total()));
+        put("discountTotal", json!(0));
+        put("giftWrappingChargeTotal", json!(self.gift_total()));
+        put("postage", json!(self.postage()));
+        put("coolDeliveryChargeTotal", json!(0));
+        put("taxConfigEnabled", json!(true));
+        put("taxRate", json!(10));
+        put("taxRoundingType", json!("ROUND_DOWN"));
+        put("standardTax", json!(10));
+        put("reducedTax", json!(8));
+        put("usedPointPrice", json!(self.used_point_price));
+        put("paymentType", json!(self.payment_type));
+        put("paymentChargeTotal", json!(self.payment_charge));
+        put("receiptDate", json!(d(self.receipt_date)));
+        put("oricoProcedureDate", json!(""));
+        put("isMember", json!(true));
+        put("buyerInfo", self.buyer_json(false));
         let shipments: Vec<Value> = self
             .shipments
             .iter()
             .map(|s| {
+                let products: Vec<Value> = s
+                    .items
+                    .iter()
+                    .map(|i| {
+                        let (options, prices) = Self::option_lists(i);
+                        json!({
+                            "skuNo": i.sku_no, "name": i.name, "hanpukaiName": "",
+                            "verticalVariationName": i.vertical_name,
+                            "horizontalVariationName": i.horizontal_name,
+                            "janCode": i.jan_code, "taxRateCode": "STANDARD", "price": i.price,
+                            "count": i.count, "taxIncluded": "TAX_EXCLUDED",
+                            "tax": i.total() * 10 / 110 / i.count.max(1),
+                            "shippingDate": "", "optionList": options, "optionPriceList": prices,
+                        })
+                    })
+                    .collect();
                 json!({
                     "shipmentNo": s.shipment_no,
-                    "addressInfo": {
-                        "lastName": s.address.last_name, "firstName": s.address.first_name,
-                        "lastNameKana": s.address.last_name_kana, "firstNameKana": s.address.first_name_kana,
-                        "postalCode": s.address.postal_code, "prefecture": s.address.prefecture,
-                        "address1": s.address.address1, "address2": s.address.address2,
-                        "address3": s.address.address3, "phoneNo": s.address.phone,
-                    },
+                    "addressInfo": Self::address_json(&s.address, "postalCode"),
                     "shippingInfo": {
                         "deliveryServiceName": s.delivery_service_name,
                         "isCoolDelivery": s.cool,
@@ -468,66 +627,134 @@ impl SimOrder {
                     },
                     "productTotal": s.product_total(),
                     "taxTotal": s.product_total() * 10 / 110,
-                    "postage": s.postage, "coolDeliveryCharge": 0, "giftWrappingCharge": 0,
+                    "postage": s.postage, "coolDeliveryCharge": 0,
+                    "giftWrappingCharge": s.gift_charge,
                     "paymentCharge": if s.shipment_no == 1 { self.payment_charge } else { 0 },
-                    "productList": s.items.iter().map(|i| json!({
-                        "skuNo": i.sku_no, "name": i.name, "hanpukaiName": "",
-                        "verticalVariationName": i.vertical_name,
-                        "horizontalVariationName": i.horizontal_name,
-                        "janCode": i.jan_code, "taxRateCode": "STANDARD", "price": i.price,
-                        "count": i.count, "taxIncluded": "TAX_INCLUDED", "tax": i.price * 10 / 110,
-                        "shippingDate": "", "optionList": [], "optionPriceList": [],
-                    })).collect::<Vec<_>>(),
+                    "productList": products,
                 })
             })
             .collect();
-        m.insert("shipmentList".into(), Value::Array(shipments));
+        put("shipmentList", Value::Array(shipments));
         for (k, v) in &self.extra {
             m.insert(k.clone(), v.clone());
         }
         overlay(m, &self.extra)
     }
 
-    /// The shape of `GET /admin-api/v1/orders/{orderNo}`.
+    /// The shape of `GET /admin-api/v1/orders/{orderNo}`, keys in futureshop's order. It has
+    /// ~50 keys the list lacks and lacks 5 the list has (`discountTotal`, `isMember`,
+    /// `taxRate`, `standardTax`, `reducedTax`).
     pub fn detail_json(&self) -> Value {
-        let mut m = self.common();
         let d = |d: Option<NaiveDate>| d.map(|d| d.format(FS_DATE).to_string()).unwrap_or_default();
-        m.insert(
-            "paymentStatus".into(),
+        let total = self.total_cost();
+        let std_tax = total * 10 / 110;
+        let mut m = serde_json::Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_string(), v);
+        };
+        put("orderNo", json!(self.order_no));
+        put("date", json!(fmt_fs(self.date)));
+        put("grandTotal", json!(self.grand_total()));
+        put("totalCost", json!(total));
+        put("productTotal", json!(self.product_total()));
+        put("taxTotal", json!(self.tax_total()));
+        put("giftWrappingChargeTotal", json!(self.gift_total()));
+        put("postage", json!(self.postage()));
+        put("paymentChargeTotal", json!(self.payment_charge));
+        put("coolDeliveryChargeTotal", json!(0));
+        put("paymentType", json!(self.payment_type));
+        put("conveniType", json!(""));
+        put("conveniPayoutNo", json!(""));
+        put("deviceType", json!("PC"));
+        put("communication", json!(self.communication));
+        put("customerContact", json!(""));
+        put("shopMemo", json!(self.shop_memo));
+        put("status", json!(self.status));
+        put(
+            "paymentStatus",
             json!(if self.paid() {
                 "RECEIVED"
             } else {
                 "NOTRECEIVED"
             }),
         );
-        m.insert("conveniType".into(), json!(""));
-        m.insert("conveniPayoutNo".into(), json!(""));
-        m.insert("deviceType".into(), json!("PC"));
-        m.insert("communication".into(), json!(self.communication));
-        m.insert("customerContact".into(), json!(""));
-        m.insert("shopMemo".into(), json!(self.shop_memo));
-        m.insert("orderEmailDateSent".into(), json!(fmt_fs(self.date)));
-        m.insert("multipleShipments".into(), json!(self.shipments.len() > 1));
-        m.insert(
-            "dateLastUpdated".into(),
-            json!(fmt_fs(self.date_last_updated)),
-        );
-        m.insert(
-            "dateProcessed".into(),
+        put("receiptDate", json!(d(self.receipt_date)));
+        put("orderEmailDateSent", json!(fmt_fs(self.date)));
+        put("paymentEmailNumSent", json!(0));
+        put("paymentEmailDateSent", json!(""));
+        put("oricoProcedureDate", json!(""));
+        put("multipleShipments", json!(self.shipments.len() > 1));
+        put("usedPointPrice", json!(self.used_point_price));
+        put("earnedPointStatus", json!(""));
+        put("dateLastUpdated", json!(fmt_fs(self.date_last_updated)));
+        put("fregiOrderNo", json!(""));
+        put("fregiAuthNo", json!(""));
+        put("thanksEmailNumSent", json!(0));
+        put("thanksEmailDateSent", json!(""));
+        put("type", json!(self.order_type));
+        put("productCouponDiscountName", json!(""));
+        put("productCouponDiscountTotal", json!(0));
+        put("postageCouponDiscountName", json!(""));
+        put("postageCouponDiscountTotal", json!(0));
+        put("couponName", json!(""));
+        put("couponList", json!([]));
+        put("volumeDiscountName", json!(""));
+        put("volumeDiscountTotal", json!(0));
+        put("blackOrder", json!(false));
+        put(
+            "dateProcessed",
             json!(self.date_processed.map(fmt_fs).unwrap_or_default()),
         );
-        m.insert("couponList".into(), json!([]));
-        m.insert("bundleDiscountTotal".into(), json!(""));
-        m.insert("subscriptionTotalNumPeriods".into(), json!(""));
-        m.insert("buyerInfo".into(), self.buyer_json(true));
+        put("bundleDiscountCaption", json!(""));
+        put("bundleDiscountTotal", json!(""));
+        put("bundleUrls", json!(""));
+        put("bundleNames", json!(""));
+        put("amazonOrderReferenceId", json!(""));
+        put("rakutenPayOrderId", json!(""));
+        put("subscriptionNo", json!(""));
+        put("subscriptionPeriodNo", json!(""));
+        put("subscriptionTotalNumPeriods", json!(""));
+        put("taxConfigEnabled", json!(true));
+        put("taxRoundingType", json!("ROUND_DOWN"));
+        put("standardTaxRate", json!(10));
+        put("reducedTaxRate", json!(8));
+        put("rateDiscountTargetPriceStdTaxIncl", json!(total));
+        put("rateDiscountTargetPriceReducedTaxIncl", json!(0));
+        put("rateDiscountTargetPriceStdTax", json!(std_tax));
+        put("rateDiscountTargetPriceReducedTax", json!(0));
+        put("priorityDiscountTargetPriceStdTaxIncl", json!(total));
+        put("priorityDiscountTargetPriceReducedTaxIncl", json!(0));
+        put("priorityDiscountTargetPriceStdTax", json!(std_tax));
+        put("priorityDiscountTargetPriceReducedTax", json!(0));
+        put("sbpsTrackingId", json!(""));
+        put("sbpsAlert", json!(""));
+        put("buyerInfo", self.buyer_json(true));
         let shipments: Vec<Value> = self
             .shipments
             .iter()
             .map(|s| {
+                let products: Vec<Value> = s
+                    .items
+                    .iter()
+                    .map(|i| {
+                        let (options, prices) = Self::option_lists(i);
+                        json!({
+                            "productNo": i.product_no, "skuNo": i.sku_no, "janCode": i.jan_code,
+                            "name": i.name, "hanpukaiName": "",
+                            "verticalVariationName": i.vertical_name,
+                            "horizontalVariationName": i.horizontal_name,
+                            "price": i.price, "count": i.count, "taxIncluded": "TAX_EXCLUDED",
+                            "tax": i.total() * 10 / 110 / i.count.max(1), "taxRateCode": "STANDARD",
+                            "preorder": i.preorder, "nextShippingDate": "", "shippingDateLabel": "",
+                            "optionPriceList": prices, "optionList": options,
+                        })
+                    })
+                    .collect();
                 json!({
-                    "shipmentNo": s.shipment_no, "giftWrappingLabel": "",
+                    "shipmentNo": s.shipment_no, "giftWrappingLabel": s.gift_label,
                     "productTotal": s.product_total(), "taxTotal": s.product_total() * 10 / 110,
-                    "postage": s.postage, "coolDeliveryCharge": 0, "giftWrappingCharge": 0,
+                    "postage": s.postage, "coolDeliveryCharge": 0,
+                    "giftWrappingCharge": s.gift_charge,
                     "paymentCharge": if s.shipment_no == 1 { self.payment_charge } else { 0 },
                     "contactLater": false, "invoiceNo": s.invoice_no,
                     "expectedArrival": d(s.expected_arrival),
@@ -536,28 +763,14 @@ impl SimOrder {
                     "instructions": s.instructions, "shipped": s.shipped(),
                     "shippingDate": d(s.shipping_date), "isCoolDelivery": s.cool,
                     "deliveryServiceName": s.delivery_service_name,
-                    "shipmentEmailNumSent": 0, "shipmentEmailDateSent": "",
-                    "addressInfo": {
-                        "lastName": s.address.last_name, "firstName": s.address.first_name,
-                        "lastNameKana": s.address.last_name_kana, "firstNameKana": s.address.first_name_kana,
-                        "zipCode": s.address.postal_code, "prefecture": s.address.prefecture,
-                        "address1": s.address.address1, "address2": s.address.address2,
-                        "address3": s.address.address3, "phoneNo": s.address.phone,
-                    },
-                    "productList": s.items.iter().map(|i| json!({
-                        "productNo": i.product_no, "skuNo": i.sku_no, "janCode": i.jan_code,
-                        "name": i.name, "hanpukaiName": "",
-                        "verticalVariationName": i.vertical_name,
-                        "horizontalVariationName": i.horizontal_name,
-                        "price": i.price, "count": i.count, "taxIncluded": "TAX_INCLUDED",
-                        "tax": i.price * 10 / 110, "taxRateCode": "STANDARD", "preorder": i.preorder,
-                        "nextShippingDate": "", "shippingDateLabel": "",
-                        "optionPriceList": [], "optionList": [],
-                    })).collect::<Vec<_>>(),
+                    "shipmentEmailNumSent": if s.shipped() { 1 } else { 0 },
+                    "shipmentEmailDateSent": s.shipping_date.map(|d| format!("{}T10:00:00", d.format(FS_DATE))).unwrap_or_default(),
+                    "productList": products,
+                    "addressInfo": Self::address_json(&s.address, "zipCode"),
                 })
             })
             .collect();
-        m.insert("shipmentList".into(), Value::Array(shipments));
+        put("shipmentList", Value::Array(shipments));
         for (k, v) in &self.extra {
             m.insert(k.clone(), v.clone());
         }

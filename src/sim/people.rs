@@ -132,6 +132,9 @@ pub struct SimPerson {
     pub address3: String,
     pub phone: String,
     pub mail: String,
+    /// `UNSPECIFIED`, `MALE`, `FEMALE`.
+    pub gender: &'static str,
+    pub birthday: Option<chrono::NaiveDate>,
 }
 
 /// Prefecture weights roughly follow population, so Tokyo, Kanagawa and Osaka dominate.
@@ -207,7 +210,8 @@ pub fn person<R: Rng>(rng: &mut R) -> SimPerson {
         first_name: gn.into(),
         last_name_kana: lk.into(),
         first_name_kana: gk.into(),
-        postal_code: format!("{}{:04}", pref.postal_prefix, rng.gen_range(0..10000)),
+        // futureshop writes postal codes with the hyphen.
+        postal_code: format!("{}-{:04}", pref.postal_prefix, rng.gen_range(0..10000)),
         prefecture: pref.token.into(),
         address1: format!("{}{}", pref.city, town),
         address2: format!(
@@ -219,5 +223,14 @@ pub fn person<R: Rng>(rng: &mut R) -> SimPerson {
         address3,
         phone,
         mail,
+        gender: ["UNSPECIFIED", "UNSPECIFIED", "FEMALE", "MALE"][rng.gen_range(0..4)],
+        birthday: rng.gen_bool(0.5).then(|| {
+            chrono::NaiveDate::from_ymd_opt(
+                rng.gen_range(1940..2006),
+                rng.gen_range(1..=12),
+                rng.gen_range(1..=28),
+            )
+            .unwrap_or_default()
+        }),
     }
 }

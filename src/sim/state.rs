@@ -96,6 +96,10 @@ pub struct Settings {
     pub shops: Vec<ShopCreds>,
     /// New orders per minute created by the live clock (0 = none).
     pub new_orders_per_min: f64,
+    /// The URL clients reach the simulator by (behind a proxy): `nextUrl`s start with it.
+    /// Without it they follow the request's `Host`.
+    #[serde(default)]
+    pub public_url: Option<String>,
     #[serde(skip)]
     pub behaviour: Behaviour,
 }
@@ -109,6 +113,7 @@ impl Default for Settings {
             max_order_nos: 500,
             shops: vec![ShopCreds::default()],
             new_orders_per_min: 0.0,
+            public_url: None,
             behaviour: Behaviour::default(),
         }
     }
@@ -118,8 +123,11 @@ type OrderKey = (NaiveDateTime, String);
 
 pub struct SimState {
     pub settings: Settings,
-    /// Scheme + authority used to build absolute `nextUrl`s.
+    /// Scheme + authority of the simulator's own address: `nextUrl`s use it when a request
+    /// says nothing usable about how it reached the simulator.
     pub public_base: String,
+    /// `http` or `https`.
+    pub scheme: &'static str,
     orders: BTreeMap<OrderKey, SimOrder>,
     index: HashMap<String, OrderKey>,
     scheduled: BTreeSet<(NaiveDateTime, String)>,
@@ -159,6 +167,7 @@ impl SimState {
         let mut st = SimState {
             settings,
             public_base: String::new(),
+            scheme: "http",
             orders: BTreeMap::new(),
             index: HashMap::new(),
             scheduled: BTreeSet::new(),
@@ -416,11 +425,39 @@ impl SimState {
         self.tokens.len()
     }
 
+    /// Where `nextUrl`s of a request that came with this `Host` header point.
+    pub fn base_for(&self, host: Option<&str>) -> String {
+        if let Some(p) = &self.settings.public_url {
+            return p.trim_end_matches('/').to_string();
+        }
+        // Only a plain host[:port] is echoed back; anything else falls back to our address.
+        let plausible = |h: &str| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        };
+        match host.filter(|h| plausible(h)) {
+            Some(h) => format!("{}://{h}", self.scheme),
+            None => self.public_base.clone(),
+        }
+    }
+
     // ------------------------------------------------------------------------------------
     // Order search
 
-    /// `GET /admin-api/v1/shipping`. `params` are the decoded query pairs.
+    /// `GET /admin-api/v1/shipping`, with `nextUrl`s on the simulator's own address.
     pub fn search_orders(&self, params: &[(String, String)]) -> Result<Value, ApiError> {
+        self.search_orders_from(params, &self.public_base)
+    }
+
+    /// `GET /admin-api/v1/shipping`. `params` are the decoded query pairs; `base` is the scheme
+    /// and authority the client reached the simulator by (its `nextUrl`s point there).
+    pub fn search_orders_from(
+        &self,
+        params: &[(String, String)],
+        base: &str,
+    ) -> Result<Value, ApiError> {
         let get = |k: &str| {
             params
                 .iter()
@@ -540,18 +577,9 @@ impl SimState {
             json!({ "orderList": page.iter().map(|o| o.list_json()).collect::<Vec<_>>() });
         if has_more && let Some(last) = page.last() {
             let cursor = encode_cursor(&(last.date, last.order_no.clone()));
-            body["nextUrl"] = json!(self.next_url("/admin-api/v1/shipping", params, &cursor));
+            body["nextUrl"] = json!(next_url(base, "/admin-api/v1/shipping", params, &cursor));
         }
         Ok(body)
-    }
-
-    fn next_url(&self, path: &str, params: &[(String, String)], cursor: &str) -> String {
-        let mut ser = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params.iter().filter(|(k, _)| k != "cursor") {
-            ser.append_pair(k, v);
-        }
-        ser.append_pair("cursor", cursor);
-        format!("{}{}?{}", self.public_base, path, ser.finish())
     }
 
     pub fn order_detail(&self, no: &str) -> Result<Value, ApiError> {
@@ -697,6 +725,15 @@ impl SimState {
     // Inventory
 
     pub fn search_inventory(&self, params: &[(String, String)]) -> Result<Value, ApiError> {
+        self.search_inventory_from(params, &self.public_base)
+    }
+
+    /// `GET /admin-api/v1/inventory`, `nextUrl`s on `base` (see [`Self::search_orders_from`]).
+    pub fn search_inventory_from(
+        &self,
+        params: &[(String, String)],
+        base: &str,
+    ) -> Result<Value, ApiError> {
         let get = |k: &str| {
             params
                 .iter()
@@ -761,8 +798,12 @@ impl SimState {
         let products: Vec<Value> = page.iter().map(|p| product_json(p, &types)).collect();
         let mut body = json!({ "productList": products });
         if has_more && let Some(last) = page.last() {
-            body["nextUrl"] =
-                json!(self.next_url("/admin-api/v1/inventory", params, &last.id.to_string()));
+            body["nextUrl"] = json!(next_url(
+                base,
+                "/admin-api/v1/inventory",
+                params,
+                &last.id.to_string()
+            ));
         }
         Ok(body)
     }
@@ -891,6 +932,30 @@ impl SimState {
         Ok(o.detail_json())
     }
 
+    /// The shop ships a shipment in its admin screen (not through the API): `shipment` None
+    /// ships them all. Returns the order in the detail shape.
+    pub fn ship_in_admin(
+        &mut self,
+        no: &str,
+        shipment: Option<i64>,
+        invoice_no: Option<String>,
+    ) -> Result<Value, ApiError> {
+        let now = now_jst();
+        let o = self
+            .order_mut(no)
+            .ok_or_else(|| ApiError::new(404, "OrderNotFound", format!("order {no} not found")))?;
+        for s in &mut o.shipments {
+            if shipment.is_none_or(|n| n == s.shipment_no) && s.shipping_date.is_none() {
+                s.shipping_date = Some(now.date());
+                s.invoice_no = invoice_no
+                    .clone()
+                    .unwrap_or_else(|| format!("9{:011}", s.shipment_no));
+            }
+        }
+        o.date_last_updated = now;
+        self.order_detail(no)
+    }
+
     pub fn create_order(&mut self, req: NewOrder) -> Result<Value, ApiError> {
         let now = now_jst();
         let date = match &req.date {
@@ -953,6 +1018,7 @@ impl SimState {
                             price: p.unit_price,
                             count: 1,
                             preorder: false,
+                            options: Vec::new(),
                         },
                         None => SimItem {
                             product_no: String::new(),
@@ -964,6 +1030,7 @@ impl SimState {
                             price: 1000,
                             count: 1,
                             preorder: false,
+                            options: Vec::new(),
                         },
                     }
                 })
@@ -1004,6 +1071,29 @@ impl SimState {
         if let Some(c) = req.communication {
             o.communication = c;
         }
+        if let Some(t) = req.instructions {
+            for s in &mut o.shipments {
+                s.instructions = t.clone();
+            }
+        }
+        if let Some(g) = req.gift_label {
+            for s in &mut o.shipments {
+                s.gift_label = g.clone();
+                s.gift_charge = if g.is_empty() { 0 } else { 220 };
+            }
+        }
+        if let Some(p) = req.postal_code {
+            o.buyer.postal_code = p.clone();
+            for s in &mut o.shipments {
+                s.address.postal_code = p.clone();
+            }
+        }
+        for no in &req.shipped_shipments {
+            if let Some(s) = o.shipments.iter_mut().find(|s| s.shipment_no == *no) {
+                s.shipping_date = Some(now.date());
+                s.invoice_no = format!("4{:011}", o.order_no.len() as i64 * 1000 + no);
+            }
+        }
         o.extra = req.extra;
         o.date_last_updated = now;
         let no = self.insert(o);
@@ -1028,6 +1118,14 @@ pub struct NewOrder {
     pub last_name: Option<String>,
     pub first_name: Option<String>,
     pub communication: Option<String>,
+    /// 配送指示 on every shipment.
+    pub instructions: Option<String>,
+    /// のし・ラッピング on every shipment.
+    pub gift_label: Option<String>,
+    /// Buyer's and recipients' postal code, as futureshop would write it.
+    pub postal_code: Option<String>,
+    /// Shipments already shipped in the shop's admin screen.
+    pub shipped_shipments: Vec<i64>,
     /// Extra or overriding fields (dotted paths reach nested ones), served as given.
     pub extra: serde_json::Map<String, Value>,
 }
@@ -1129,4 +1227,14 @@ fn decode_cursor(c: &str) -> Option<OrderKey> {
     let s = String::from_utf8(raw).ok()?;
     let (d, no) = s.split_once('|')?;
     Some((parse_fs_datetime(d)?, no.to_string()))
+}
+
+/// An absolute `nextUrl`: every search parameter of this request, and the cursor.
+fn next_url(base: &str, path: &str, params: &[(String, String)], cursor: &str) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params.iter().filter(|(k, _)| k != "cursor") {
+        ser.append_pair(k, v);
+    }
+    ser.append_pair("cursor", cursor);
+    format!("{}{}?{}", base.trim_end_matches('/'), path, ser.finish())
 }

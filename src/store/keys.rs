@@ -17,6 +17,8 @@ pub const RUN: u8 = b'l';
 pub const AUDIT: u8 = b'h';
 pub const AUDIT_BY_INSTRUCTION: u8 = b'H';
 pub const META: u8 = b'm';
+/// Instructions whose order detail is still to be read (value: the API認証設定 id).
+pub const DETAIL_PENDING: u8 = b'd';
 
 pub fn id_key(prefix: u8, id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);

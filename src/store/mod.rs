@@ -8,6 +8,7 @@
 
 pub mod backup;
 mod keys;
+mod legacy;
 pub mod sealed;
 
 use std::borrow::Cow;
@@ -29,7 +30,7 @@ use crate::secret::Secret;
 use keys::*;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -377,9 +378,12 @@ fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Instruction records: a tag byte, then lz4-compressed postcard. Records written as JSON by
-/// earlier builds (first byte `{`) are still read.
+/// Instruction records: a tag byte, then the record. Schema 3 writes [`NAMED`]: lz4-compressed
+/// MessagePack with field names, so that a field added later reads as its default. Schema 2's
+/// [`PACKED`] postcard records, and JSON records of earlier builds (first byte `{`), are still
+/// read; the migration to schema 3 rewrites them.
 const PACKED: u8 = 1;
+const NAMED: u8 = 2;
 
 /// postcard, lz4-compressed: the binary form of instruction records and the index snapshot.
 fn pack<T: Serialize>(v: &T) -> std::result::Result<Vec<u8>, String> {
@@ -393,21 +397,30 @@ fn unpack<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T
 }
 
 fn enc_instruction(i: &Instruction) -> Result<Vec<u8>> {
-    let packed = pack(i).map_err(|e| {
+    let named = rmp_serde::to_vec_named(i).map_err(|e| {
         StoreError::Invalid(Msg::same(format!("cannot encode an instruction: {e}")))
     })?;
+    let packed = lz4_flex::compress_prepend_size(&named);
     let mut out = Vec::with_capacity(packed.len() + 1);
-    out.push(PACKED);
+    out.push(NAMED);
     out.extend_from_slice(&packed);
     Ok(out)
 }
 
 fn dec_instruction(key: &[u8], bytes: &[u8]) -> Result<Instruction> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).chars().take(40).collect(),
+        detail,
+    };
     match bytes.first() {
-        Some(&PACKED) => unpack(&bytes[1..]).map_err(|detail| StoreError::Corrupt {
-            key: String::from_utf8_lossy(key).chars().take(40).collect(),
-            detail,
-        }),
+        Some(&NAMED) => {
+            let bin = lz4_flex::decompress_size_prepended(&bytes[1..])
+                .map_err(|e| corrupt(e.to_string()))?;
+            rmp_serde::from_slice(&bin).map_err(|e| corrupt(e.to_string()))
+        }
+        Some(&PACKED) => unpack::<legacy::InstructionV1>(&bytes[1..])
+            .map(Instruction::from)
+            .map_err(corrupt),
         _ => dec(key, bytes),
     }
 }
@@ -415,7 +428,7 @@ fn dec_instruction(key: &[u8], bytes: &[u8]) -> Result<Instruction> {
 /// A stored record as JSON, for backups that do not depend on the record encoding: packed
 /// instruction records are unpacked, JSON records are parsed, anything else is `None`.
 pub(crate) fn record_as_json(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
-    if key.first() == Some(&INSTRUCTION) && bytes.first() == Some(&PACKED) {
+    if key.first() == Some(&INSTRUCTION) && matches!(bytes.first(), Some(&PACKED) | Some(&NAMED)) {
         let i = dec_instruction(key, bytes).ok()?;
         return serde_json::to_value(&i).ok();
     }
@@ -661,11 +674,37 @@ impl Store {
                     self.inner.data.apply_batch(batch)?;
                 }
             }
+            if v == 2 {
+                // Schema 3: self-describing instruction records, and summaries that name the
+                // buyer and the recipient apart.
+                self.rewrite_instructions()?;
+            }
             v += 1;
         }
         self.inner
             .data
             .insert(str_key(META, "schema"), &SCHEMA_VERSION.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Reads every instruction in whatever layout it was written and writes it, and its
+    /// summary, in the current one. Batches of 1,000, each atomic; a crash in between leaves
+    /// records that are still readable, and the schema key is written only at the end, so the
+    /// next open does it again.
+    fn rewrite_instructions(&self) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in self.inner.data.scan_prefix([INSTRUCTION]) {
+            let (k, v) = kv?;
+            let i = dec_instruction(&k, &v)?;
+            batch.insert(k.to_vec(), enc_instruction(&i)?);
+            batch.insert(id_key(SUMMARY, i.id), enc(&i.summary())?);
+            n += 1;
+            if n % 1000 == 0 {
+                self.inner.data.apply_batch(std::mem::take(&mut batch))?;
+            }
+        }
+        self.inner.data.apply_batch(batch)?;
         Ok(())
     }
 
@@ -965,6 +1004,20 @@ impl Store {
                 Ok(out)
             }
         }
+    }
+
+    /// Instructions of `auth_id` whose detail is still to be read.
+    pub fn detail_pending(&self, auth_id: u64) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        for kv in self.inner.data.scan_prefix([DETAIL_PENDING]) {
+            let (k, v) = kv?;
+            if be_u64(&v) == Some(auth_id)
+                && let Some(id) = be_u64(&k[1..])
+            {
+                out.push(id);
+            }
+        }
+        Ok(out)
     }
 
     pub fn ids_in(&self, status: Status) -> Result<Vec<u64>> {
@@ -1535,6 +1588,16 @@ impl Txn<'_> {
         self.put(id_key(AUTH, a.id), &a)?;
         self.config_changed();
         Ok(a)
+    }
+
+    /// Keeps the set of instructions whose detail is still to be read (詳細未取得).
+    pub fn mark_detail_pending(&mut self, i: &Instruction, pending: bool) {
+        let key = id_key(DETAIL_PENDING, i.id);
+        if pending {
+            self.put_raw(key, i.auth_id.to_be_bytes().to_vec());
+        } else {
+            self.del(key);
+        }
     }
 
     pub fn put_secret(&mut self, auth_id: u64, secret: Secret) {

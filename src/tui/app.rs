@@ -1645,6 +1645,14 @@ impl App {
                 if secret.is_empty() && !form.secret_stored {
                     return Err(self.text.secret_required.into());
                 }
+                // The stored secret never follows a new destination (the engine deletes it).
+                let moved = existing.id != 0
+                    && (existing.shop_key != v(1)
+                        || existing.client_id != v(2)
+                        || existing.endpoint != v(4));
+                if moved && secret.is_empty() {
+                    return Err(self.text.secret_again.into());
+                }
                 let auth = ApiAuth {
                     id,
                     name: v(0),

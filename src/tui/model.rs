@@ -57,7 +57,7 @@ impl Row {
     fn new(s: InstructionSummary) -> Row {
         let mut hay = String::with_capacity(128);
         hay.push_str(&s.order_no);
-        push_lower(&mut hay, &s.customer);
+        push_lower(&mut hay, &s.recipient);
         push_lower(&mut hay, &s.prefecture);
         if let Some(ja) = prefecture_ja(&s.prefecture) {
             hay.push('\u{1f}');

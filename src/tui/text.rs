@@ -41,7 +41,7 @@ pub struct Text {
     pub days_ago: &'static str,
     pub col_order_no: &'static str,
     pub col_date: &'static str,
-    pub col_customer: &'static str,
+    pub col_recipient: &'static str,
     pub col_pref: &'static str,
     pub col_items: &'static str,
     pub col_amount: &'static str,
@@ -146,6 +146,7 @@ pub struct Text {
     pub ship_from_first: &'static str,
     pub pacing_not_number: &'static str,
     pub secret_required: &'static str,
+    pub secret_again: &'static str,
     pub toggled: &'static str,
     pub apply_only_processing: &'static str,
     pub no_enabled_converter: &'static str,
@@ -215,6 +216,12 @@ pub struct Text {
     pub upstream_refused: fn(&str, &str) -> String,
     pub upstream_failed: fn(u32, &str) -> String,
     pub upstream_accepted: fn(&str) -> String,
+    pub upstream_external: &'static str,
+    pub shop_memo_label: &'static str,
+    pub instructions_label: &'static str,
+    pub gift_label: &'static str,
+    pub shipped_outside: &'static str,
+    pub detail_missing: fn(u32, &str) -> String,
     /// Grand total, products, postage, charges, points (already formatted as yen).
     pub amounts_line: fn([&str; 5]) -> String,
     /// A linkage robot's trigger as the robots pane shows it, with robot names for `after:`.
@@ -255,7 +262,7 @@ pub static JA: Text = Text {
     days_ago: "日前",
     col_order_no: "受注コード",
     col_date: "注文日時",
-    col_customer: "配送先",
+    col_recipient: "配送先",
     col_pref: "都道府県",
     col_items: "点数",
     col_amount: "金額",
@@ -359,6 +366,7 @@ pub static JA: Text = Text {
     ship_from_first: "先に発送元を登録してください (f)",
     pacing_not_number: "間隔(ms) は数字で入力してください",
     secret_required: "シークレットを入力してください",
+    secret_again: "店舗キー・クライアントID・API ドメインを変えるときはシークレットも入力し直してください (保存済みのシークレットは新しい送信先には使いません)",
     toggled: "切り替えました",
     apply_only_processing: "適用できるのは処理ロボットです (← → でペインを移動)",
     no_enabled_converter: "有効な変換ロボットがありません: 変換ロボットを複製して有効にしてください",
@@ -428,6 +436,16 @@ pub static JA: Text = Text {
     upstream_refused: |code, message| format!("実績連携エラー: {code} {message}"),
     upstream_failed: |attempts, message| format!("実績連携: 送信失敗 {attempts} 回 ({message})"),
     upstream_accepted: |at| format!("連携済み {at}"),
+    upstream_external: "送信しない (futureshop で出荷済み)",
+    shop_memo_label: "ショップメモ",
+    instructions_label: "配送指示",
+    gift_label: "のし・ラッピング",
+    shipped_outside: "futureshop で出荷済み (shukka 以外で出荷)",
+    detail_missing: |n, e| {
+        format!(
+            "詳細未取得: 受注詳細を {n} 回取得できませんでした ({e}): 備考・配送指示・のしは未確認、次回の取得で再試行"
+        )
+    },
     amounts_line: |[total, products, postage, charges, points]| {
         format!(
             " 合計 {total}  商品 {products}  送料 {postage}  手数料 {charges}  ポイント -{points}"
@@ -469,7 +487,7 @@ pub static EN: Text = Text {
     days_ago: " d ago",
     col_order_no: "Order no",
     col_date: "Date",
-    col_customer: "Customer",
+    col_recipient: "Recipient",
     col_pref: "Pref.",
     col_items: "Items",
     col_amount: "Amount",
@@ -573,6 +591,7 @@ pub static EN: Text = Text {
     ship_from_first: "Register the ship-from first (f)",
     pacing_not_number: "Pacing (ms) must be a number",
     secret_required: "Enter the client secret",
+    secret_again: "Changing the shop key, client ID or API domain needs the secret entered again (the stored one is never sent to a new destination)",
     toggled: "Switched",
     apply_only_processing: "Only processing robots are applied (← → moves between panes)",
     no_enabled_converter: "No enabled converter: duplicate a converter and enable it",
@@ -644,6 +663,16 @@ pub static EN: Text = Text {
         format!("Tracking upload failed {attempts} time(s) ({message})")
     },
     upstream_accepted: |at| format!("uploaded {at}"),
+    upstream_external: "not sent (shipped in futureshop)",
+    shop_memo_label: "Shop memo",
+    instructions_label: "Delivery note",
+    gift_label: "Gift wrap (のし)",
+    shipped_outside: "shipped in futureshop (outside shukka)",
+    detail_missing: |n, e| {
+        format!(
+            "詳細未取得: the order detail could not be read ({n} attempt(s): {e}): notes, delivery notes and gift wrap unknown; retried with the next fetch"
+        )
+    },
     amounts_line: |[total, products, postage, charges, points]| {
         format!(
             " Total {total}  products {products}  postage {postage}  charges {charges}  points -{points}"

@@ -162,3 +162,13 @@ pub async fn run(engine: &shukka::engine::Engine, id: u64) -> shukka::domain::Ru
         .await
         .expect("robot runs")
 }
+
+/// Orders the simulated shop has not fully shipped (a fetch asks for these only).
+pub fn open_orders(sim: &SimHandle) -> usize {
+    sim.with_state(|s| {
+        s.all_order_nos()
+            .iter()
+            .filter(|no| s.order(no).is_some_and(|o| !o.shipped()))
+            .count()
+    })
+}

@@ -163,7 +163,12 @@ pub fn summaries() -> Vec<InstructionSummary> {
                 auth_id: 1,
                 order_no: order_no(id),
                 order_date: Some(order_date(id)),
-                customer: if id == 4 {
+                buyer: if id == 4 {
+                    hostile_name()
+                } else {
+                    r.customer.to_string()
+                },
+                recipient: if id == 4 {
                     hostile_name()
                 } else {
                     r.customer.to_string()
@@ -178,6 +183,7 @@ pub fn summaries() -> Vec<InstructionSummary> {
                 hold_reasons: r.holds.iter().map(|s| s.to_string()).collect(),
                 upstream_error: r.upstream_error,
                 cancelled_after_shipment: r.cancelled_after_shipment,
+                shipped_outside: false,
                 updated_at: now() - chrono::Duration::minutes(90),
             }
         })
@@ -201,7 +207,8 @@ pub fn many(n: u64) -> Vec<InstructionSummary> {
             auth_id: 1,
             order_no: order_no(id),
             order_date: Some(base + chrono::Duration::minutes(id as i64)),
-            customer: if id % 3 == 0 {
+            buyer: String::new(),
+            recipient: if id % 3 == 0 {
                 format!("顧客 {id}")
             } else {
                 format!("Customer {id}")
@@ -216,6 +223,7 @@ pub fn many(n: u64) -> Vec<InstructionSummary> {
             hold_reasons: Vec::new(),
             upstream_error: false,
             cancelled_after_shipment: false,
+            shipped_outside: false,
             updated_at: now(),
         })
         .collect()
@@ -347,6 +355,7 @@ pub fn runs() -> Vec<RunLogEntry> {
         failure: 0,
         skipped: 0,
         pages: 1,
+        details: 0,
         state,
         errors: Vec::new(),
         trigger: "間隔".into(),
@@ -755,6 +764,7 @@ pub fn auths() -> Vec<ApiAuth> {
         client_id: "demo-client".into(),
         endpoint: "api.example.futureshop.jp".into(),
         pacing_ms: 1000,
+        fetch_details: true,
         has_secret: true,
         last_test: Some(ConnectionTest {
             at: at(11, 29, 9, 0),
@@ -782,7 +792,7 @@ pub fn products() -> Vec<ProductMaster> {
 pub fn detail(id: u64) -> InstructionDetail {
     let s = summary(id);
     let address = Address {
-        name: s.customer.clone(),
+        name: s.recipient.clone(),
         name_kana: "ヤマダ タロウ".into(),
         postal_code: "100-0001".into(),
         prefecture: s.prefecture.clone(),
@@ -814,16 +824,28 @@ pub fn detail(id: u64) -> InstructionDetail {
                     name: "Tシャツ 赤 M".into(),
                     count: 1,
                     price: 2_980,
+                    jan_code: "4901234567894".into(),
+                    tax_class: "STANDARD".into(),
+                    options: vec![ItemOption {
+                        name: "名入れ".into(),
+                        value: "TARO".into(),
+                        price: Some(330),
+                    }],
                 },
                 Item {
                     sku_no: "MUG-001".into(),
                     name: "マグカップ 白".into(),
                     count: 1,
                     price: 1_500,
+                    ..Item::default()
                 },
             ],
             tracking_no: None,
             upstream_accepted: false,
+            instructions: Some("不在時は宅配ボックスへ".into()),
+            gift_label: Some("御歳暮 (外のし)".into()),
+            gift_charge: 220,
+            shipped_in_futureshop: None,
         }],
         payment_type: Some(s.payment_type.clone()),
         amounts: Amounts {
@@ -838,6 +860,8 @@ pub fn detail(id: u64) -> InstructionDetail {
         status: s.status,
         hold_reasons: s.hold_reasons.iter().cloned().collect(),
         notes: Some("置き配希望".into()),
+        shop_memo: None,
+        detail: DetailState::Fetched,
         tracking: None,
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,

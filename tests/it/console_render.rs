@@ -335,7 +335,7 @@ fn console_render_wide_and_hostile_text_is_safe_and_aligned() {
                 find_x(buf, y, pref),
                 Some(px),
                 "row {id} ({}): 都道府県 column moved",
-                s.customer.escape_debug()
+                s.recipient.escape_debug()
             );
             // Amounts are right-aligned under their header: the last digit in the same column.
             let yen = shukka::textfmt::yen(s.amount);

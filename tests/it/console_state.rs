@@ -1124,7 +1124,7 @@ fn console_live_updates_keep_the_cursor_on_its_instruction() {
     new.id = 31;
     new.order_no = order_no(31);
     new.order_date = Some(order_date(0));
-    new.customer = "新規 顧客".into();
+    new.recipient = "新規 顧客".into();
     let fx = a.update(store_event(vec![
         Change::Instruction(Box::new(held)),
         Change::Instruction(Box::new(new)),

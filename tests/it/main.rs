@@ -9,6 +9,7 @@ mod console_state;
 mod crash;
 mod futureshop_client;
 mod pty;
+mod real_data;
 mod robot_semantics;
 mod rules_model;
 mod security;

@@ -521,6 +521,8 @@ fn filter_count(s: &vt100::Screen) -> Option<usize> {
 
 struct Prepared {
     dir: PathBuf,
+    /// Orders the fetch takes in (the simulator's unshipped ones).
+    orders: usize,
     _sim: shukka::sim::SimHandle,
     _rt: tokio::runtime::Runtime,
     _tmp: tempfile::TempDir,
@@ -554,6 +556,7 @@ fn calm_data_dir() -> Prepared {
         .build()
         .expect("runtime");
     let sim = rt.block_on(start_sim(150, 100));
+    let orders = open_orders(&sim);
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("data");
     let setup = tmp.path().join("setup.toml");
@@ -571,6 +574,7 @@ fn calm_data_dir() -> Prepared {
     }
     Prepared {
         dir,
+        orders,
         _sim: sim,
         _rt: rt,
         _tmp: tmp,
@@ -712,7 +716,7 @@ fn calm_console_writes_nothing_when_idle_and_little_per_key() {
     let prepared = started.elapsed();
     let mut p = console("calm", &data.dir, &[], &[]);
     p.wait_for("the dashboard with the fetched orders", secs(20), |s| {
-        s.contents().contains("キュー") && dashboard_total(s) >= 150
+        s.contents().contains("キュー") && dashboard_total(s) >= data.orders
     });
     p.wait_quiet(Duration::from_millis(1500), secs(20));
 

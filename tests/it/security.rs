@@ -1120,7 +1120,7 @@ async fn csv_cells_are_never_formulas_and_json_escapes_invisible_controls() {
     assert!(text.contains("\\u0085") && text.contains("\\u202e") && text.contains("\\u2066"));
     let rows: Vec<InstructionSummary> = serde_json::from_str(&text).expect("still valid JSON");
     assert!(
-        rows.iter().any(|r| r.customer.contains('\u{202e}')),
+        rows.iter().any(|r| r.recipient.contains('\u{202e}')),
         "the value is unchanged"
     );
 }

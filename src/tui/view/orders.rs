@@ -116,7 +116,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Cell::from(""),
         Cell::from(t.col_order_no),
         Cell::from(t.col_date),
-        Cell::from(t.col_customer),
+        Cell::from(t.col_recipient),
         Cell::from(t.col_pref),
         Cell::from(t.col_items),
         Cell::from(t.col_amount),
@@ -158,7 +158,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                         .map(|d| d.format("%m/%d %H:%M").to_string())
                         .unwrap_or_default(),
                 ),
-                Cell::from(safe(&s.customer).into_owned()),
+                Cell::from(safe(&s.recipient).into_owned()),
                 Cell::from(pref(&s.prefecture)),
                 Cell::from(
                     Line::from(s.items.to_string()).alignment(ratatui::layout::Alignment::Right),
@@ -342,6 +342,15 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
         if let Some(n) = &i.notes {
             lines.push(kv(k_notes, safe_field(n)));
         }
+        if let Some(n) = &i.shop_memo {
+            lines.push(kv(t.shop_memo_label, safe_field(n)));
+        }
+        if let DetailState::Missing { attempts, error } = &i.detail {
+            lines.push(Line::styled(
+                (t.detail_missing)(*attempts, &safe_field(error)),
+                th.warn(),
+            ));
+        }
         match &i.upstream {
             Upstream::Refused { code, message, .. } => lines.push(Line::styled(
                 (t.upstream_refused)(&safe_field(code), &safe_field(message)),
@@ -358,6 +367,9 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
                 (t.upstream_accepted)(&at.format("%m/%d %H:%M").to_string()),
             )),
             Upstream::Pending => lines.push(kv(t.upstream_label, t.upstream_pending.into())),
+            Upstream::External { .. } => {
+                lines.push(kv(t.upstream_label, t.upstream_external.into()))
+            }
             Upstream::Idle => {}
         }
         lines.push(Line::raw(""));
@@ -365,10 +377,10 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
         for dest in &i.destinations {
             let a = &dest.address;
             lines.push(Line::raw(format!(
-                " {}. {}  〒{} {} {}  {}",
+                " {}. {}  {} {} {}  {}",
                 dest.shipment_no,
                 safe_field(&a.name),
-                safe_field(&a.postal_code),
+                crate::normalize::postal_display(&safe_field(&a.postal_code)),
                 pref(&a.prefecture),
                 safe_field(&a.address),
                 safe_field(&a.phone)
@@ -384,15 +396,57 @@ pub fn detail(app: &App, f: &mut Frame, area: Rect) {
                 extra.push_str(&format!("  {} {}", t.tracking_label, safe_field(tn)));
             }
             lines.push(Line::styled(extra, th.dim()));
+            if let Some(n) = &dest.instructions {
+                lines.push(kv(&format!("  {}", t.instructions_label), safe_field(n)));
+            }
+            if let Some(g) = &dest.gift_label {
+                lines.push(kv(
+                    &format!("  {}", t.gift_label),
+                    format!("{}  {}", safe_field(g), yen(dest.gift_charge)),
+                ));
+            }
+            if let Some(u) = &dest.shipped_in_futureshop {
+                let mut text = format!("    {}", t.shipped_outside);
+                if let Some(d) = u.shipping_date {
+                    text.push_str(&format!("  {d}"));
+                }
+                if !u.invoice_no.is_empty() {
+                    text.push_str(&format!(
+                        "  {} {}",
+                        t.tracking_label,
+                        safe_field(&u.invoice_no)
+                    ));
+                }
+                lines.push(Line::styled(text, th.warn()));
+            }
             lines.push(Line::styled(format!("  {}", t.sec_items), th.header()));
             for it in &dest.items {
+                let jan = if it.jan_code.is_empty() {
+                    String::new()
+                } else {
+                    format!("  JAN {}", safe_field(&it.jan_code))
+                };
                 lines.push(Line::raw(format!(
-                    "    {}  {}  ×{}  {}",
+                    "    {}  {}  ×{}  {}{jan}",
                     safe_field(&it.sku_no),
                     safe_field(&it.name),
                     it.count,
                     yen(it.price)
                 )));
+                for o in &it.options {
+                    let price = o
+                        .price
+                        .map(|p| format!(" (+{})", yen(p)))
+                        .unwrap_or_default();
+                    lines.push(Line::styled(
+                        format!(
+                            "        {}: {}{price}",
+                            safe_field(&o.name),
+                            safe_field(&o.value)
+                        ),
+                        th.dim(),
+                    ));
+                }
             }
         }
         lines.push(Line::raw(""));
