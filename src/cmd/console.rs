@@ -158,7 +158,7 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
     let sim = sim::start(SimConfig {
         seed: a.seed,
         orders: a.orders,
-        days: 2,
+        days: 3,
         settings: Settings {
             new_orders_per_min: a.orders_per_min.max(0.0),
             behaviour: Behaviour {
@@ -192,6 +192,7 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
             engine.set_linkage_trigger(r.id, Trigger::Every { secs }, &actor)?;
         }
     }
+    demo_rules(&engine, &actor)?;
     let sched = spawn_scheduler(&engine);
     let backend = Backend::local(engine.clone(), actor);
     let result = tui::run(backend, opts).await;
@@ -202,6 +203,54 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
         eprintln!("shukka demo: data kept in {}", d.display());
     }
     result.wrap_err("console")
+}
+
+/// Two rules of the kind shops write on what the customer wrote: orders with のし and with
+/// 置き配 wait in 保留 for a look (their detail view shows why).
+fn demo_rules(engine: &Engine, actor: &Actor) -> Result<()> {
+    use crate::robots::rules::{Condition, Field, Op, RuleAction, UserRule};
+    let Some(conv) = engine
+        .store()
+        .converters()?
+        .into_iter()
+        .find(|c| c.enabled && !c.standard)
+    else {
+        return Ok(());
+    };
+    for (name, field, value, reason) in [
+        ("のしは確認してから", Field::GiftLabel, "のし", "のし確認"),
+        ("置き配は確認してから", Field::Notes, "置き配", "置き配確認"),
+    ] {
+        let r = engine.add_user_rule(
+            name,
+            "デモ: お客様の記入を見てから出荷",
+            UserRule {
+                conditions: vec![Condition {
+                    field,
+                    op: Op::Contains,
+                    value: value.into(),
+                }],
+                match_all: true,
+                actions: vec![RuleAction::AddHoldReason {
+                    reason: reason.into(),
+                }],
+            },
+            actor,
+        )?;
+        engine.apply_processing(r.id, conv.id, true, actor)?;
+        engine.set_processing_enabled(r.id, true, actor)?;
+    }
+    // Before rule 5, which releases what has no hold reason left.
+    let mut order: Vec<u64> = engine
+        .store()
+        .processing_robots()?
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| *id != 5)
+        .collect();
+    order.push(5);
+    engine.set_rule_order(&order, actor)?;
+    Ok(())
 }
 
 fn demo_setup(base: &str) -> String {
