@@ -223,22 +223,20 @@ fn main() {
         app.update(key('2'));
         let mut term = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
         for _ in 0..20 {
-            term.draw(|f| shukka::tui::view::render(&app, f))
-                .expect("draw");
+            term.draw(|f| app.render(f)).expect("draw");
         }
         let mut frames = Vec::new();
         for i in 0..400 {
             app.update(key(if i % 80 < 40 { 'j' } else { 'k' }));
             let t = Instant::now();
-            term.draw(|f| shukka::tui::view::render(&app, f))
-                .expect("draw");
+            term.draw(|f| app.render(f)).expect("draw");
             frames.push(t.elapsed().as_secs_f64());
         }
         let ours_frame = median(frames);
         // Baseline: a plain ratatui Table of the same visible rows.
-        let rows_text: Vec<Vec<String>> = (app.orders.scroll.offset..app.orders.scroll.offset + 44)
+        let rows_text: Vec<Vec<String>> = (app.orders.list.offset..app.orders.list.offset + 44)
             .filter_map(|p| app.visible_id(p))
-            .filter_map(|id| app.orders.model.row(id))
+            .filter_map(|id| app.data.orders.row(id))
             .map(|r| {
                 let s = &r.s;
                 vec![
@@ -432,7 +430,8 @@ fn main() {
     // The simulator is gone: robots due now would fail and retry while the console is being
     // measured. An idle console means nothing is due, so they are set to 手動 for this part.
     {
-        let engine = shukka::engine::Engine::new(Store::open(&store_dir).expect("store"));
+        let engine =
+            shukka::engine::Engine::new(Store::open(&store_dir).expect("store")).expect("engine");
         for r in engine.store().linkage_robots().expect("robots") {
             engine
                 .set_linkage_trigger(

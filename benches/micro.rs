@@ -68,8 +68,7 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             app.update(key(if i % 40 < 20 { 'j' } else { 'k' }));
-            term.draw(|f| shukka::tui::view::render(&app, f))
-                .expect("draw");
+            term.draw(|f| app.render(f)).expect("draw");
         })
     });
     app.update(key('/'));

@@ -466,6 +466,10 @@ pub struct DemoArgs {
     /// New orders per minute while the demo runs
     #[arg(long, default_value_t = 12.0)]
     pub orders_per_min: f64,
+    /// Start with nothing set up, to walk the setup guide in the console (the forms come
+    /// prefilled with the simulator's shop)
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Args, Debug)]

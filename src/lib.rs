@@ -1,6 +1,7 @@
 //! shukka (出荷): a terminal console that runs a futureshop shop's order-to-shipping workflow.
 
 pub mod alloc;
+pub mod backend;
 pub mod cli;
 pub mod cmd;
 pub mod domain;
@@ -8,6 +9,7 @@ pub mod engine;
 pub mod futureshop;
 pub mod logging;
 pub mod msg;
+pub mod names;
 pub mod normalize;
 pub mod output;
 pub mod paths;

@@ -2,22 +2,18 @@
 //! In one process they run against the engine directly ([`Backend::Local`]); with a `shukka
 //! serve` running they travel over its Unix socket, so that one process owns the store.
 
-use std::sync::Arc;
-
 use chrono::NaiveDateTime;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::domain::*;
 use crate::engine::{CheckItem, DryRunChange, Engine, EngineError, RunOptions, ShipRequest};
 use crate::robots::converter::Converter;
-use crate::robots::linkage::{LinkageRobot, Trigger};
+use crate::robots::linkage::{LinkageRobot, RobotRole, Trigger};
 use crate::robots::processing::ProcessingRobot;
 use crate::robots::rules::UserRule;
 use crate::secret::Secret;
-use crate::store::{Counts, StoreEvent, SyncCursor, backup};
+use crate::store::{Counts, SyncCursor, backup};
 
 /// Every operation. Field names are part of the wire protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,7 +32,12 @@ pub enum Request {
     History {
         id: u64,
     },
+    /// Every intake error, without its raw order.
     IntakeErrors,
+    /// One intake error with its raw order and how the converter reads it.
+    IntakeError {
+        id: u64,
+    },
     Hold {
         id: u64,
         version: Option<u64>,
@@ -114,6 +115,16 @@ pub enum Request {
     CreateLinkage {
         robot: LinkageRobot,
     },
+    /// The standard robot of `role` (created by the engine's recipe when missing).
+    StandardRobot {
+        role: RobotRole,
+        auth_id: Option<u64>,
+    },
+    /// The setup guide's step `step` done the guide's way (2: the converter copy, 4: かんたん
+    /// 設定, 5: robots 1–5, 6: the release robot, 7: a test fetch).
+    GuideStep {
+        step: u8,
+    },
     SetLinkageEnabled {
         id: u64,
         enabled: bool,
@@ -163,6 +174,8 @@ pub enum Request {
         limit: usize,
     },
     Products,
+    /// How many SKUs the product master holds.
+    ProductCount,
     PutProducts {
         products: Vec<ProductMaster>,
     },
@@ -180,8 +193,21 @@ pub enum Request {
 
 /// What a caller may do. Decided by the server from the socket's peer credentials, never
 /// by anything the client says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// A member of the server's `--group`: works the queues and switches robots on and off.
     Operator,
@@ -193,12 +219,9 @@ pub enum Role {
 }
 
 impl Role {
+    /// As serde writes it (`operator`, `admin`, `owner`).
     pub fn name(self) -> &'static str {
-        match self {
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-            Role::Owner => "owner",
-        }
+        self.into()
     }
 }
 
@@ -250,6 +273,8 @@ impl Request {
             | Request::SaveAuth { .. }
             | Request::EasySetup { .. }
             | Request::ApplySetup { .. }
+            | Request::StandardRobot { .. }
+            | Request::GuideStep { .. }
             | Request::PutProducts { .. } => Role::Admin,
             _ => Role::Operator,
         }
@@ -265,7 +290,10 @@ impl Request {
 
     /// A robot run: may take minutes.
     pub fn is_long_running(&self) -> bool {
-        matches!(self, Request::RunRobot { .. } | Request::SyncOnce)
+        matches!(
+            self,
+            Request::RunRobot { .. } | Request::SyncOnce | Request::GuideStep { step: 7 }
+        )
     }
 
     /// Changes state (refused in read-only consoles).
@@ -278,6 +306,8 @@ impl Request {
                 | Request::FindOrder { .. }
                 | Request::History { .. }
                 | Request::IntakeErrors
+                | Request::IntakeError { .. }
+                | Request::ProductCount
                 | Request::Robots
                 | Request::DryRun { .. }
                 | Request::Checklist
@@ -413,9 +443,189 @@ pub fn forbidden(req: &Request, role: Role) -> ServiceError {
     }
 }
 
-fn json<T: Serialize>(v: T) -> Result<Raw, ServiceError> {
-    serde_json::value::to_raw_value(&v)
-        .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+/// Every answer, typed: each request has one variant, so a console or command that gets
+/// another one knows the answer is not what it asked for (and says so) instead of reading
+/// nothing from it.
+#[derive(Clone, Debug, Serialize, Deserialize, strum::IntoStaticStr)]
+#[allow(clippy::large_enum_variant)] // one per call, moved once
+pub enum Reply {
+    /// Done; nothing to report.
+    Done,
+    Counts(Counts),
+    Summaries(SummaryList),
+    /// An instruction with its history (出荷指示 detail).
+    Detail(InstructionDetail),
+    /// The instruction after an operator action.
+    Instruction(Instruction),
+    /// Audit entries (one instruction's history, or the audit log).
+    Audit(Vec<AuditEntry>),
+    IntakeErrors(Vec<IntakeErrorSummary>),
+    IntakeError(IntakeErrorDetail),
+    Retried(RetryOutcome),
+    Robots(RobotsView),
+    Converter(Converter),
+    Processing(ProcessingRobot),
+    RuleOrder(Vec<u64>),
+    DryRun(Vec<DryRunChange>),
+    Run(RunLogEntry),
+    Runs(Vec<RunLogEntry>),
+    Linkage(LinkageRobot),
+    Linkages(Vec<LinkageRobot>),
+    Checklist(Vec<CheckItem>),
+    ShipFroms(Vec<ShipFrom>),
+    ShipFrom(ShipFrom),
+    Auths(Vec<ApiAuth>),
+    Auth(ApiAuth),
+    ConnectionTest(ConnectionTest),
+    SetupApplied(crate::engine::setup::ApplyReport),
+    Products(Vec<ProductMaster>),
+    ProductCount(usize),
+    Backup(backup::BackupSummary),
+}
+
+impl Reply {
+    pub fn name(&self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The instruction list: the store's own JSON passed through unparsed on the way out (a full
+/// list can be tens of megabytes), rows once read.
+#[derive(Clone, Debug)]
+pub enum SummaryList {
+    Json(Raw),
+    Rows(Vec<InstructionSummary>),
+}
+
+impl Serialize for SummaryList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SummaryList::Json(raw) => raw.serialize(s),
+            SummaryList::Rows(rows) => rows.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SummaryList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<InstructionSummary>::deserialize(d).map(SummaryList::Rows)
+    }
+}
+
+impl SummaryList {
+    pub fn into_rows(self) -> Result<Vec<InstructionSummary>, ServiceError> {
+        match self {
+            SummaryList::Rows(r) => Ok(r),
+            SummaryList::Json(raw) => serde_json::from_str(raw.get()).map_err(|e| {
+                ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}"))
+            }),
+        }
+    }
+}
+
+/// What a retried intake error became.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryOutcome {
+    pub created: u64,
+    pub refused: u64,
+    pub skipped: u64,
+}
+
+/// An intake error with its raw order, and the order as the converter reads it (for the
+/// detail view), when it can be read at all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntakeErrorDetail {
+    pub error: IntakeError,
+    pub preview: Option<Instruction>,
+}
+
+/// The payload a request's answer carries, taken out of its [`Reply`]; an answer of another
+/// kind is an error that names both.
+pub trait FromReply: Sized {
+    fn from_reply(r: Reply) -> Result<Self, ServiceError>;
+}
+
+macro_rules! from_reply {
+    ($($t:ty => $v:ident),* $(,)?) => {
+        $(impl FromReply for $t {
+            fn from_reply(r: Reply) -> Result<Self, ServiceError> {
+                match r {
+                    Reply::$v(x) => Ok(x),
+                    other => Err(unexpected(stringify!($v), &other)),
+                }
+            }
+        })*
+    };
+}
+
+from_reply! {
+    Counts => Counts,
+    InstructionDetail => Detail,
+    Instruction => Instruction,
+    Vec<AuditEntry> => Audit,
+    Vec<IntakeErrorSummary> => IntakeErrors,
+    IntakeErrorDetail => IntakeError,
+    RetryOutcome => Retried,
+    RobotsView => Robots,
+    Converter => Converter,
+    ProcessingRobot => Processing,
+    Vec<u64> => RuleOrder,
+    Vec<DryRunChange> => DryRun,
+    RunLogEntry => Run,
+    Vec<RunLogEntry> => Runs,
+    LinkageRobot => Linkage,
+    Vec<LinkageRobot> => Linkages,
+    Vec<CheckItem> => Checklist,
+    Vec<ShipFrom> => ShipFroms,
+    ShipFrom => ShipFrom,
+    Vec<ApiAuth> => Auths,
+    ApiAuth => Auth,
+    ConnectionTest => ConnectionTest,
+    crate::engine::setup::ApplyReport => SetupApplied,
+    Vec<ProductMaster> => Products,
+    usize => ProductCount,
+    backup::BackupSummary => Backup,
+}
+
+impl FromReply for () {
+    fn from_reply(r: Reply) -> Result<Self, ServiceError> {
+        match r {
+            Reply::Done => Ok(()),
+            other => Err(unexpected("Done", &other)),
+        }
+    }
+}
+
+/// The rows of a [`SummaryList`] (they may still be JSON text).
+impl FromReply for Vec<InstructionSummary> {
+    fn from_reply(r: Reply) -> Result<Self, ServiceError> {
+        match r {
+            Reply::Summaries(l) => l.into_rows(),
+            other => Err(unexpected("Summaries", &other)),
+        }
+    }
+}
+
+pub fn expect_rows(r: Reply) -> Result<Vec<InstructionSummary>, ServiceError> {
+    Vec::<InstructionSummary>::from_reply(r)
+}
+
+/// The error for an answer of the wrong kind.
+pub fn unexpected(wanted: &str, got: &Reply) -> ServiceError {
+    let g = got.name();
+    ServiceError {
+        kind: ErrorKind::Internal,
+        message: format!("予期しない応答です ({wanted} を待っていたところ {g})"),
+        message_en: format!("unexpected answer ({wanted} expected, {g} received)"),
+    }
+}
+
+fn not_found_instruction(id: u64) -> ServiceError {
+    ServiceError::from(EngineError::NotFound(crate::engine::no_such(
+        "出荷指示",
+        "shipping instruction",
+        id,
+    )))
 }
 
 /// Runs one request against the engine for `caller`, after checking the caller's role.
@@ -424,28 +634,27 @@ pub async fn execute(
     caller: &Caller,
     req: Request,
     io: CallIo,
-) -> Result<Raw, ServiceError> {
+) -> Result<Reply, ServiceError> {
     if caller.role < req.required_role() {
         return Err(forbidden(&req, caller.role));
     }
     let actor = &caller.actor;
     let store = engine.store();
-    match req {
-        Request::Counts => json(store.counts()),
-        Request::Summaries { status: None } => {
+    Ok(match req {
+        Request::Counts => Reply::Counts(store.counts()),
+        Request::Summaries { status: None } => Reply::Summaries(SummaryList::Json(
             serde_json::value::RawValue::from_string(store.summaries_json())
-                .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+                .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?,
+        )),
+        Request::Summaries { status } => {
+            Reply::Summaries(SummaryList::Rows(store.summaries(status)?))
         }
-        Request::Summaries { status } => json(store.summaries(status)?),
         Request::Instruction { id } => {
-            let instruction = store.instruction(id)?.ok_or_else(|| {
-                ServiceError::new(
-                    ErrorKind::NotFound,
-                    format!("出荷指示 ID:{id} はありません"),
-                )
-            })?;
+            let instruction = store
+                .instruction(id)?
+                .ok_or_else(|| not_found_instruction(id))?;
             let history = store.audit_for(id)?;
-            json(InstructionDetail {
+            Reply::Detail(InstructionDetail {
                 instruction,
                 history,
             })
@@ -453,58 +662,82 @@ pub async fn execute(
         Request::FindOrder { order_no } => {
             let instruction = engine.find_order(&order_no)?;
             let history = store.audit_for(instruction.id)?;
-            json(InstructionDetail {
+            Reply::Detail(InstructionDetail {
                 instruction,
                 history,
             })
         }
-        Request::History { id } => json(store.audit_for(id)?),
-        Request::IntakeErrors => json(store.intake_errors()?),
+        Request::History { id } => Reply::Audit(store.audit_for(id)?),
+        Request::IntakeErrors => Reply::IntakeErrors(
+            store
+                .intake_errors()?
+                .iter()
+                .map(IntakeError::summary)
+                .collect(),
+        ),
+        Request::IntakeError { id } => Reply::IntakeError(engine.intake_error_detail(id)?),
         Request::Hold {
             id,
             version,
             reason,
-        } => json(engine.hold(id, version, &reason, actor)?),
-        Request::Release { id, version } => json(engine.release(id, version, actor)?),
-        Request::StartWork { id, version } => json(engine.start_work(id, version, actor)?),
-        Request::Ship { id, version, ship } => json(engine.ship(id, version, &ship, actor)?),
+        } => Reply::Instruction(engine.hold(id, version, &reason, actor)?),
+        Request::Release { id, version } => Reply::Instruction(engine.release(id, version, actor)?),
+        Request::StartWork { id, version } => {
+            Reply::Instruction(engine.start_work(id, version, actor)?)
+        }
+        Request::Ship { id, version, ship } => {
+            Reply::Instruction(engine.ship(id, version, &ship, actor)?)
+        }
         Request::Cancel {
             id,
             version,
             reason,
-        } => json(engine.cancel(id, version, &reason, actor)?),
+        } => Reply::Instruction(engine.cancel(id, version, &reason, actor)?),
         Request::ResendTracking { id, version } => {
-            json(engine.resend_tracking(id, version, actor)?)
+            Reply::Instruction(engine.resend_tracking(id, version, actor)?)
         }
         Request::RetryIntake { error_id } => {
             let out = engine.retry_intake_error(error_id, actor)?;
-            json(
-                serde_json::json!({"created": out.created, "refused": out.refused, "skipped": out.skipped}),
-            )
+            Reply::Retried(RetryOutcome {
+                created: out.created,
+                refused: out.refused,
+                skipped: out.skipped,
+            })
         }
-        Request::Robots => json(robots_view(engine)?),
-        Request::DuplicateConverter { id } => json(engine.duplicate_converter(id, actor)?),
-        Request::RenameConverter { id, name } => json(engine.rename_converter(id, &name, actor)?),
+        Request::Robots => Reply::Robots(robots_view(engine)?),
+        Request::DuplicateConverter { id } => {
+            Reply::Converter(engine.duplicate_converter(id, actor)?)
+        }
+        Request::RenameConverter { id, name } => {
+            Reply::Converter(engine.rename_converter(id, &name, actor)?)
+        }
         Request::SetConverterEnabled { id, enabled } => {
-            json(engine.set_converter_enabled(id, enabled, actor)?)
+            Reply::Converter(engine.set_converter_enabled(id, enabled, actor)?)
         }
         Request::SetProcessingEnabled { id, enabled } => {
-            json(engine.set_processing_enabled(id, enabled, actor)?)
+            Reply::Processing(engine.set_processing_enabled(id, enabled, actor)?)
         }
         Request::ApplyProcessing {
             id,
             converter_id,
             applied,
-        } => json(engine.apply_processing(id, converter_id, applied, actor)?),
-        Request::MoveProcessing { id, delta } => json(engine.move_processing(id, delta, actor)?),
-        Request::SetRuleOrder { order } => json(engine.set_rule_order(&order, actor)?),
+        } => Reply::Processing(engine.apply_processing(id, converter_id, applied, actor)?),
+        Request::MoveProcessing { id, delta } => {
+            Reply::RuleOrder(engine.move_processing(id, delta, actor)?)
+        }
+        Request::SetRuleOrder { order } => {
+            engine.set_rule_order(&order, actor)?;
+            Reply::Done
+        }
         Request::AddUserRule {
             name,
             description,
             rule,
-        } => json(engine.add_user_rule(&name, &description, rule, actor)?),
-        Request::RenameProcessing { id, name } => json(engine.rename_processing(id, &name, actor)?),
-        Request::DryRun { id } => json(engine.dry_run(id)?),
+        } => Reply::Processing(engine.add_user_rule(&name, &description, rule, actor)?),
+        Request::RenameProcessing { id, name } => {
+            Reply::Processing(engine.rename_processing(id, &name, actor)?)
+        }
+        Request::DryRun { id } => Reply::DryRun(engine.dry_run(id)?),
         Request::RunRobot { id, range } => {
             let opts = RunOptions {
                 trigger: format!("手動 ({actor})"),
@@ -512,73 +745,97 @@ pub async fn execute(
                 chain: true,
                 chain_path: Vec::new(),
             };
-            json(engine.run_robot(id, opts).await?)
+            Reply::Run(engine.run_robot(id, opts).await?)
         }
-        Request::CreateLinkage { robot } => json(engine.create_linkage(robot, actor)?),
+        Request::CreateLinkage { robot } => Reply::Linkage(engine.create_linkage(robot, actor)?),
+        Request::StandardRobot { role, auth_id } => {
+            Reply::Linkage(engine.standard_robot(role, auth_id, actor)?)
+        }
+        Request::GuideStep { step } => {
+            engine.guide_step(step, actor).await?;
+            Reply::Done
+        }
         Request::SetLinkageEnabled { id, enabled } => {
-            json(engine.set_linkage_enabled(id, enabled, actor)?)
+            Reply::Linkage(engine.set_linkage_enabled(id, enabled, actor)?)
         }
-        Request::RenameLinkage { id, name } => json(engine.rename_linkage(id, &name, actor)?),
+        Request::RenameLinkage { id, name } => {
+            Reply::Linkage(engine.rename_linkage(id, &name, actor)?)
+        }
         Request::SetTrigger { id, trigger } => {
-            json(engine.set_linkage_trigger(id, trigger, actor)?)
+            Reply::Linkage(engine.set_linkage_trigger(id, trigger, actor)?)
         }
         Request::SetLinkageConverter { id, converter_id } => {
-            json(engine.set_linkage_converter(id, converter_id, actor)?)
+            Reply::Linkage(engine.set_linkage_converter(id, converter_id, actor)?)
         }
-        Request::SetNoPrepayment { types } => json(engine.set_no_prepayment(&types, actor)?),
-        Request::Checklist => json(engine.checklist()?),
-        Request::ShipFroms => json(store.ship_froms()?),
-        Request::SaveShipFrom { ship_from } => json(engine.save_ship_from(ship_from, actor)?),
-        Request::Auths => json(store.auths()?),
+        Request::SetNoPrepayment { types } => {
+            engine.set_no_prepayment(&types, actor)?;
+            Reply::Done
+        }
+        Request::Checklist => Reply::Checklist(engine.checklist()?),
+        Request::ShipFroms => Reply::ShipFroms(store.ship_froms()?),
+        Request::SaveShipFrom { ship_from } => {
+            Reply::ShipFrom(engine.save_ship_from(ship_from, actor)?)
+        }
+        Request::Auths => Reply::Auths(store.auths()?),
         Request::SaveAuth { auth, secret } => {
-            json(engine.save_auth(auth, secret.map(Secret::new), actor)?)
+            Reply::Auth(engine.save_auth(auth, secret.map(Secret::new), actor)?)
         }
-        Request::TestConnection { auth_id } => json(engine.test_connection(auth_id, actor).await?),
+        Request::TestConnection { auth_id } => {
+            Reply::ConnectionTest(engine.test_connection(auth_id, actor).await?)
+        }
         Request::EasySetup {
             auth_id,
             converter_id,
             inventory,
             interval_secs,
-        } => json(engine.easy_setup(auth_id, converter_id, inventory, interval_secs, actor)?),
+        } => Reply::Linkages(engine.easy_setup(
+            auth_id,
+            converter_id,
+            inventory,
+            interval_secs,
+            actor,
+        )?),
         Request::ApplySetup { file, secret } => {
             let parsed = crate::engine::SetupFile::parse(&file)
                 .map_err(|e| ServiceError::new(ErrorKind::Refused, e))?;
-            json(
+            Reply::SetupApplied(
                 engine
                     .apply_setup(&parsed, Secret::new(secret), actor)
                     .await?,
             )
         }
-        Request::Runs { limit } => json(store.runs(limit)?),
-        Request::Audit { limit } => json(store.audit(limit)?),
-        Request::Products => json(store.products()?),
-        Request::PutProducts { products } => json(engine.put_products(&products, actor)?),
-        Request::SyncOnce => json(engine.run_due_once().await),
+        Request::Runs { limit } => Reply::Runs(store.runs(limit.min(MAX_LIST))?),
+        Request::Audit { limit } => Reply::Audit(store.audit(limit.min(MAX_LIST))?),
+        Request::Products => Reply::Products(store.products()?),
+        Request::ProductCount => Reply::ProductCount(store.product_count()?),
+        Request::PutProducts { products } => {
+            Reply::ProductCount(engine.put_products(&products, actor)?)
+        }
+        Request::SyncOnce => Reply::Runs(engine.run_due_once().await?),
         Request::Backup { include_secrets } => {
             let out = io.out.ok_or_else(|| {
                 ServiceError::new(ErrorKind::Internal, "a backup needs a data channel")
             })?;
-            json(engine.backup(include_secrets, out, actor).await?)
+            Reply::Backup(engine.backup(include_secrets, out, actor).await?)
         }
         Request::Restore { force } => {
             let input = io.input.ok_or_else(|| {
                 ServiceError::new(ErrorKind::Internal, "a restore needs a data channel")
             })?;
-            json(engine.restore(input, force, actor).await?)
+            Reply::Backup(engine.restore(input, force, actor).await?)
         }
-    }
+    })
 }
 
-fn decode<T: DeserializeOwned>(raw: &Raw) -> Result<T, ServiceError> {
-    serde_json::from_str(raw.get())
-        .map_err(|e| ServiceError::new(ErrorKind::Internal, format!("unexpected answer: {e}")))
-}
+/// Most lines a log request returns (a client asking for more gets this many).
+pub const MAX_LIST: usize = 10_000;
 
 pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
     let store = engine.store();
     let linkage = store.linkage_robots()?;
     let running = engine.running_robots();
-    let runs = store.runs(2000)?;
+    let ids: std::collections::BTreeSet<u64> = linkage.iter().map(|r| r.id).collect();
+    let mut runs = store.latest_runs(&ids, 2000)?;
     let names: Vec<(u64, String)> = linkage.iter().map(|r| (r.id, r.name.clone())).collect();
     let now = crate::engine::now();
     let rows = linkage
@@ -599,7 +856,7 @@ pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
                 } else {
                     None
                 },
-                last_run: runs.iter().find(|l| l.robot_id == r.id).cloned(),
+                last_run: runs.remove(&r.id),
                 running: running.contains(&r.id),
                 cursor,
                 robot: r,
@@ -612,187 +869,4 @@ pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
         linkage: rows,
         no_prepayment: store.no_prepayment()?,
     })
-}
-
-/// Where requests go.
-#[derive(Clone)]
-pub enum Backend {
-    /// This process owns the store.
-    Local { engine: Engine, caller: Caller },
-    /// A `shukka serve` owns it; requests go over its socket.
-    Remote(crate::server::client::RemoteClient),
-}
-
-impl Backend {
-    pub fn local(engine: Engine, actor: Actor) -> Backend {
-        Backend::Local {
-            engine,
-            caller: Caller::owner(actor),
-        }
-    }
-
-    /// What this backend's user may do.
-    pub fn role(&self) -> Role {
-        match self {
-            Backend::Local { caller, .. } => caller.role,
-            Backend::Remote(c) => c.role(),
-        }
-    }
-
-    /// The answer as JSON text.
-    pub async fn call_raw(&self, req: Request) -> Result<Raw, ServiceError> {
-        self.call_io(req, CallIo::default()).await
-    }
-
-    /// A call with bulk data going out (`io.out` receives it) or coming in (`io.input` is
-    /// drained).
-    pub async fn call_io(&self, req: Request, io: CallIo) -> Result<Raw, ServiceError> {
-        match self {
-            Backend::Local { engine, caller } => execute(engine, caller, req, io).await,
-            Backend::Remote(c) => c.call_io(req, io).await,
-        }
-    }
-
-    /// A backup, written by `sink` in this process (as this process's user), piece by piece.
-    pub async fn backup(
-        &self,
-        include_secrets: bool,
-        mut sink: impl FnMut(&str) -> std::io::Result<()>,
-    ) -> Result<backup::BackupSummary, ServiceError> {
-        let (tx, mut rx) = mpsc::channel::<String>(4);
-        let call = self.call_io(
-            Request::Backup { include_secrets },
-            CallIo {
-                out: Some(tx),
-                input: None,
-            },
-        );
-        tokio::pin!(call);
-        let mut write_error: Option<std::io::Error> = None;
-        let answer = loop {
-            tokio::select! {
-                piece = rx.recv() => match piece {
-                    Some(p) => {
-                        if write_error.is_none() && let Err(e) = sink(&p) {
-                            write_error = Some(e);
-                        }
-                    }
-                    None => break (&mut call).await,
-                },
-                r = &mut call => {
-                    // The call is done: what it sent is waiting in the channel.
-                    while let Some(p) = rx.recv().await {
-                        if write_error.is_none() && let Err(e) = sink(&p) {
-                            write_error = Some(e);
-                        }
-                    }
-                    break r;
-                }
-            }
-        };
-        if let Some(e) = write_error {
-            return Err(ServiceError::new(
-                ErrorKind::Refused,
-                format!("the backup could not be written: {e}"),
-            ));
-        }
-        let raw = answer?;
-        decode(&raw)
-    }
-
-    /// A restore from `lines` (read in this process, as this process's user).
-    pub async fn restore(
-        &self,
-        force: bool,
-        mut lines: impl Iterator<Item = std::io::Result<String>> + Send + 'static,
-    ) -> Result<backup::BackupSummary, ServiceError> {
-        let (tx, rx) = mpsc::channel::<String>(4);
-        let feeder = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut piece = String::new();
-            for line in lines.by_ref() {
-                piece.push_str(&line?);
-                piece.push('\n');
-                if piece.len() >= crate::server::protocol::PART / 2
-                    && tx.blocking_send(std::mem::take(&mut piece)).is_err()
-                {
-                    return Ok(());
-                }
-            }
-            if !piece.is_empty() {
-                let _ = tx.blocking_send(piece);
-            }
-            Ok(())
-        });
-        let answer = self
-            .call_io(
-                Request::Restore { force },
-                CallIo {
-                    out: None,
-                    input: Some(rx),
-                },
-            )
-            .await;
-        match feeder.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(ServiceError::new(
-                    ErrorKind::Refused,
-                    format!("the backup file could not be read: {e}"),
-                ));
-            }
-            Err(e) => return Err(ServiceError::new(ErrorKind::Internal, e.to_string())),
-        }
-        decode(&answer?)
-    }
-
-    pub async fn call(&self, req: Request) -> Result<Value, ServiceError> {
-        decode(&self.call_raw(req).await?)
-    }
-
-    /// `call`, with the answer decoded straight from its text.
-    pub async fn get<T: DeserializeOwned>(&self, req: Request) -> Result<T, ServiceError> {
-        decode(&self.call_raw(req).await?)
-    }
-
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {
-        match self {
-            Backend::Local { engine, .. } => engine.subscribe(),
-            Backend::Remote(c) => c.subscribe(),
-        }
-    }
-
-    /// Every instruction summary (the console's first load; typed, without a JSON round trip
-    /// when local).
-    pub async fn summaries(&self) -> Result<Vec<InstructionSummary>, ServiceError> {
-        match self {
-            Backend::Local { engine, .. } => {
-                let store = engine.store().clone();
-                tokio::task::spawn_blocking(move || store.summaries(None))
-                    .await
-                    .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?
-                    .map_err(ServiceError::from)
-            }
-            Backend::Remote(_) => self.get(Request::Summaries { status: None }).await,
-        }
-    }
-
-    /// Connection state (always up for a local backend).
-    pub fn connection(&self) -> Option<tokio::sync::watch::Receiver<bool>> {
-        match self {
-            Backend::Local { .. } => None,
-            Backend::Remote(c) => Some(c.connection()),
-        }
-    }
-
-    pub async fn counts(&self) -> Result<Counts, ServiceError> {
-        self.get(Request::Counts).await
-    }
-
-    pub async fn checklist(&self) -> Result<Vec<CheckItem>, ServiceError> {
-        self.get(Request::Checklist).await
-    }
-
-    pub async fn dry_run(&self, id: u64) -> Result<Vec<DryRunChange>, ServiceError> {
-        self.get(Request::DryRun { id }).await
-    }
 }

@@ -1,6 +1,7 @@
 //! Plain-text tables for the command line, measured in display cells (CJK is two cells wide)
 //! and sanitized: remote text never reaches the terminal with control characters in it.
 
+use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
 use crate::sanitize::sanitize;
@@ -45,10 +46,10 @@ impl Table {
 
     pub fn render(&self) -> String {
         let n = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.width()).collect();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
         for r in &self.rows {
             for (i, c) in r.iter().enumerate().take(n) {
-                widths[i] = widths[i].max(c.width());
+                widths[i] = widths[i].max(width(c));
             }
         }
         let mut out = String::new();
@@ -56,7 +57,7 @@ impl Table {
             let mut parts = Vec::with_capacity(n);
             for (i, width) in widths.iter().enumerate() {
                 let c = cells.get(i).map(String::as_str).unwrap_or("");
-                let pad = width.saturating_sub(c.width());
+                let pad = width.saturating_sub(self::width(c));
                 let last = i + 1 == n;
                 parts.push(if self.right[i] {
                     format!("{}{c}", " ".repeat(pad))
@@ -79,23 +80,59 @@ impl Table {
     }
 }
 
-/// Cuts `s` to at most `max` display cells, marking the cut with `…`.
+/// Display cells of `s`, one grapheme cluster at a time (as a terminal buffer draws it).
+pub fn width(s: &str) -> usize {
+    s.graphemes(true).map(UnicodeWidthStr::width).sum()
+}
+
+/// Cuts `s` to at most `max` display cells, whole grapheme clusters only, marking the cut
+/// with `…`.
 pub fn truncate(s: &str, max: usize) -> String {
-    if s.width() <= max {
+    if width(s) <= max {
         return s.to_string();
     }
-    let mut out = String::new();
+    if max == 0 {
+        return String::new();
+    }
+    let mut kept: Vec<&str> = Vec::new();
+    let mut next = None;
     let mut w = 0;
-    for c in s.chars() {
-        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if w + cw + 1 > max {
+    for g in s.graphemes(true) {
+        let gw = g.width();
+        if w + gw + 1 > max {
+            next = Some(g);
             break;
         }
-        out.push(c);
-        w += cw;
+        kept.push(g);
+        w += gw;
     }
+    // Never a cut inside a number: "…40" for 403 would read as another figure. The whole
+    // number goes (with its sign or currency mark) and the ellipsis says something is missing.
+    if next.is_some_and(in_number) && kept.last().is_some_and(|g| in_number(g)) {
+        while kept.last().is_some_and(|g| in_number(g)) {
+            kept.pop();
+        }
+        while kept
+            .last()
+            .is_some_and(|g| matches!(*g, "¥" | "-" | "+" | "#"))
+        {
+            kept.pop();
+        }
+    }
+    let mut out: String = kept.concat();
     out.push('…');
     out
+}
+
+/// Part of a figure: a digit (ASCII or full-width) or a separator inside one.
+fn in_number(g: &str) -> bool {
+    let mut c = g.chars();
+    match (c.next(), c.next()) {
+        (Some(ch), None) => {
+            ch.is_ascii_digit() || ('０'..='９').contains(&ch) || ",.:".contains(ch)
+        }
+        _ => false,
+    }
 }
 
 /// Yen with thousands separators: `¥12,345`.
@@ -136,6 +173,10 @@ mod tests {
         t.row(&["\u{1b}]0;pwned\u{7}"]);
         assert!(!t.render().contains('\u{1b}'));
         assert_eq!(truncate("あいうえお", 5), "あい…");
+        // A number is never cut: it goes whole.
+        assert_eq!(truncate("受注数 403", 8), "受注数 …");
+        assert_eq!(truncate("出荷指示 100000000015", 14), "出荷指示 …");
+        assert_eq!(truncate("合計 ¥12,800", 10), "合計 …");
     }
 
     #[test]

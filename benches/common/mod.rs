@@ -65,7 +65,8 @@ pub async fn engine(dir: &Path, sim: &SimHandle, pacing_ms: u64) -> Engine {
                 ..ClientOptions::default()
             },
         },
-    );
+    )
+    .expect("engine");
     let file = SetupFile::parse(&setup_toml(&sim.base_url(), pacing_ms)).expect("setup");
     engine
         .apply_setup(&file, Secret::new("demo-secret"), &actor())
@@ -139,6 +140,7 @@ pub fn range_robot(engine: &Engine) -> u64 {
                 range: Some((start, end)),
                 trigger: Trigger::Manual,
                 enabled: true,
+                role: None,
             },
             &actor(),
         )

@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
+use crate::backend::Backend;
 use crate::cli::DemoArgs;
 use crate::domain::Actor;
 use crate::engine::{Engine, SetupFile};
-use crate::robots::linkage::{EASY_FETCH, EASY_STATUS, EASY_TRACKING, Trigger};
+use crate::robots::linkage::{RobotRole, Trigger, find_role};
 use crate::secret::Secret;
 use crate::server::client::{ConnectError, RemoteClient};
-use crate::service::Backend;
 use crate::sim::{self, Behaviour, Settings, SimConfig};
 use crate::store::Store;
 use crate::tui::{self, ConsoleOptions};
@@ -20,6 +20,7 @@ pub fn options(lang: &str, read_only: bool) -> ConsoleOptions {
     ConsoleOptions {
         lang: crate::tui::text::Lang::parse(lang).unwrap_or(crate::tui::text::Lang::Ja),
         read_only,
+        defaults: Default::default(),
     }
 }
 
@@ -172,27 +173,38 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
     .await
     .wrap_err("simulator")?;
     eprintln!(
-        "shukka demo: simulator on {} — applying the setup guide…",
-        sim.base_url()
-    );
-    let engine = Engine::new(Store::open(&dir)?);
-    let actor = Actor::Operator(crate::user::current_user());
-    let setup = SetupFile::parse(&demo_setup(&sim.base_url())).map_err(|e| eyre!(e))?;
-    engine
-        .apply_setup(&setup, Secret::new("demo-secret"), &actor)
-        .await?;
-    // A fast cadence, so the queues move while you watch.
-    for (name, secs) in [(EASY_FETCH, 5), (EASY_STATUS, 10), (EASY_TRACKING, 15)] {
-        if let Some(r) = engine
-            .store()
-            .linkage_robots()?
-            .into_iter()
-            .find(|r| r.name == name)
-        {
-            engine.set_linkage_trigger(r.id, Trigger::Every { secs }, &actor)?;
+        "shukka demo: simulator on {}{}",
+        sim.base_url(),
+        if a.fresh {
+            " — nothing set up: walk the guide on the セットアップ screen (4)"
+        } else {
+            " — applying the setup guide…"
         }
+    );
+    let engine = Engine::new(Store::open(&dir)?)?;
+    let actor = Actor::Operator(crate::user::current_user());
+    let mut opts = opts;
+    if a.fresh {
+        // Nothing set up: the operator walks the guide; the forms offer the simulator's shop.
+        opts.defaults = demo_defaults(&sim.base_url());
+    } else {
+        let setup = SetupFile::parse(&demo_setup(&sim.base_url())).map_err(|e| eyre!(e))?;
+        engine
+            .apply_setup(&setup, Secret::new(sim::DEMO_SECRET), &actor)
+            .await?;
+        // A fast cadence, so the queues move while you watch.
+        let robots = engine.store().linkage_robots()?;
+        for (role, secs) in [
+            (RobotRole::EasyFetch, 5),
+            (RobotRole::EasyStatus, 10),
+            (RobotRole::EasyTracking, 15),
+        ] {
+            if let Some(r) = find_role(&robots, role) {
+                engine.set_linkage_trigger(r.id, Trigger::Every { secs }, &actor)?;
+            }
+        }
+        demo_rules(&engine, &actor)?;
     }
-    demo_rules(&engine, &actor)?;
     let sched = spawn_scheduler(&engine);
     let backend = Backend::local(engine.clone(), actor);
     let result = tui::run(backend, opts).await;
@@ -251,6 +263,29 @@ fn demo_rules(engine: &Engine, actor: &Actor) -> Result<()> {
     order.push(5);
     engine.set_rule_order(&order, actor)?;
     Ok(())
+}
+
+/// The demo shop as the setup forms offer it in `shukka demo --fresh`.
+fn demo_defaults(base: &str) -> crate::tui::context::FormDefaults {
+    use crate::tui::context::{AuthDefaults, FormDefaults};
+    FormDefaults {
+        ship_from: Some(crate::domain::ShipFrom {
+            id: 0,
+            name: "デモ商店 出荷センター".into(),
+            postal_code: "1500001".into(),
+            prefecture: "東京都".into(),
+            address: "渋谷区神宮前1-2-3".into(),
+            phone: "03-1234-5678".into(),
+        }),
+        auth: Some(AuthDefaults {
+            name: "デモ商店".into(),
+            shop_key: sim::DEMO_SHOP_KEY.into(),
+            client_id: sim::DEMO_CLIENT_ID.into(),
+            secret: Secret::new(sim::DEMO_SECRET),
+            endpoint: base.to_string(),
+            pacing_ms: 0,
+        }),
+    }
 }
 
 fn demo_setup(base: &str) -> String {

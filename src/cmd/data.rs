@@ -5,9 +5,10 @@ use std::path::Path;
 use color_eyre::eyre::{Result, eyre};
 
 use super::fail;
+use crate::backend::Backend;
 use crate::cli::Format;
 use crate::domain::ProductMaster;
-use crate::service::{Backend, Request};
+use crate::service::Request;
 use crate::textfmt::Table;
 
 /// Reads a product CSV: a header row naming 品番 (or sku_no / sku), and optionally 商品名

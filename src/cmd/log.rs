@@ -3,10 +3,11 @@
 use color_eyre::eyre::Result;
 
 use super::fail;
+use crate::backend::Backend;
 use crate::cli::Format;
 use crate::domain::{AuditEntry, RunLogEntry};
 use crate::sanitize::sanitize;
-use crate::service::{Backend, Request};
+use crate::service::Request;
 use crate::store::Change;
 
 pub fn print_audit(e: &AuditEntry) {

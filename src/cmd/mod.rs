@@ -13,15 +13,16 @@ use std::path::{Path, PathBuf};
 
 use color_eyre::eyre::{Result, eyre};
 
+use crate::backend::Backend;
 use crate::domain::Actor;
 use crate::engine::Engine;
-use crate::service::{Backend, ServiceError};
+use crate::service::ServiceError;
 use crate::store::Store;
 
 /// Opens the store in `dir` and a backend over it, acting as the current Unix user.
 pub fn open_local(dir: &Path) -> Result<(Backend, Engine)> {
     let store = Store::open(dir)?;
-    let engine = Engine::new(store);
+    let engine = Engine::new(store)?;
     let backend = Backend::local(engine.clone(), Actor::Operator(crate::user::current_user()));
     Ok((backend, engine))
 }

@@ -5,11 +5,12 @@ use std::io::Write;
 use color_eyre::eyre::{Result, eyre};
 
 use super::{fail, parse_date};
+use crate::backend::Backend;
 use crate::cli::{DataFormat, Format};
 use crate::domain::*;
 use crate::futureshop::prefecture::prefecture_ja;
 use crate::sanitize::{sanitize, sanitize_multiline};
-use crate::service::{Backend, InstructionDetail, Request};
+use crate::service::{InstructionDetail, Request};
 use crate::textfmt::{Table, yen};
 
 pub fn pref(token: &str) -> String {
@@ -467,7 +468,7 @@ struct ErrorRow {
 }
 
 pub async fn errors(b: &Backend, format: Format) -> Result<()> {
-    let intake: Vec<IntakeError> = b.get(Request::IntakeErrors).await.map_err(fail)?;
+    let intake: Vec<IntakeErrorSummary> = b.get(Request::IntakeErrors).await.map_err(fail)?;
     let mut rows: Vec<ErrorRow> = intake
         .iter()
         .map(|e| ErrorRow {
@@ -526,25 +527,20 @@ pub async fn errors(b: &Backend, format: Format) -> Result<()> {
 }
 
 pub async fn retry(b: &Backend, error_id: u64) -> Result<()> {
-    let v = b
-        .call(Request::RetryIntake { error_id })
+    let v: crate::service::RetryOutcome = b
+        .get(Request::RetryIntake { error_id })
         .await
         .map_err(fail)?;
-    if v["created"].as_u64().unwrap_or(0) > 0 {
+    if v.created > 0 {
         println!("取り込みました");
-    } else if v["skipped"].as_u64().unwrap_or(0) > 0 {
+    } else if v.skipped > 0 {
         println!("既に出荷指示があるため取込エラーを解消しました");
     } else {
-        let e: Option<IntakeError> = b
-            .get::<Vec<IntakeError>>(Request::IntakeErrors)
+        let e: crate::service::IntakeErrorDetail = b
+            .get(Request::IntakeError { id: error_id })
             .await
-            .map_err(fail)?
-            .into_iter()
-            .find(|e| e.id == error_id);
-        return Err(eyre!(
-            "まだ取り込めません: {}",
-            sanitize(e.map(|e| e.reason).as_deref().unwrap_or("理由不明"))
-        ));
+            .map_err(fail)?;
+        return Err(eyre!("まだ取り込めません: {}", sanitize(&e.error.reason)));
     }
     Ok(())
 }

@@ -6,13 +6,14 @@ use color_eyre::eyre::{Result, eyre};
 use serde::Deserialize;
 
 use super::{fail, parse_datetime};
+use crate::backend::Backend;
 use crate::cli::{CreateLinkageArgs, Format, RobotsCommand};
 use crate::domain::Status;
 use crate::robots::linkage::{LinkAction, LinkageRobot, Trigger};
 use crate::robots::processing::RuleKind;
 use crate::robots::rules::{Condition, Field, Op, RuleAction, UserRule};
 use crate::sanitize::sanitize;
-use crate::service::{Backend, Request, RobotsView};
+use crate::service::{Request, RobotsView};
 use crate::textfmt::Table;
 
 enum Kind {
@@ -142,7 +143,8 @@ pub async fn run(b: &Backend, cmd: RobotsCommand) -> Result<()> {
             Ok(())
         }
         RobotsCommand::DryRun(r) => {
-            let changes = b.dry_run(r.id).await.map_err(fail)?;
+            let changes: Vec<crate::engine::DryRunChange> =
+                b.get(Request::DryRun { id: r.id }).await.map_err(fail)?;
             let mut t = Table::new(&["受注コード", "現在", "変更後", "判断"]);
             for c in &changes {
                 t.row(&[
@@ -360,7 +362,7 @@ async fn list(b: &Backend, format: Format) -> Result<()> {
 }
 
 async fn create(b: &Backend, c: CreateLinkageArgs) -> Result<()> {
-    let action = LinkAction::parse(&c.action).ok_or_else(|| {
+    let action = LinkAction::from_name(&c.action).ok_or_else(|| {
         eyre!(
             "unknown action {:?}: one of {}",
             c.action,
@@ -391,6 +393,7 @@ async fn create(b: &Backend, c: CreateLinkageArgs) -> Result<()> {
         range,
         trigger: Trigger::parse(&c.trigger).map_err(|e| eyre!(e))?,
         enabled: !c.disabled,
+        role: None,
     };
     let r: LinkageRobot = b
         .get(Request::CreateLinkage { robot })
@@ -456,9 +459,9 @@ pub fn parse_rule_file(text: &str) -> std::result::Result<(String, String, UserR
     let mut conditions = Vec::new();
     for c in f.condition {
         conditions.push(Condition {
-            field: Field::parse(&c.field)
+            field: Field::from_name(&c.field)
                 .ok_or_else(|| format!("unknown field {:?}: one of {}", c.field, fields()))?,
-            op: Op::parse(&c.op)
+            op: Op::from_name(&c.op)
                 .ok_or_else(|| format!("unknown op {:?}: one of {}", c.op, ops()))?,
             value: c.value,
         });
@@ -475,7 +478,7 @@ pub fn parse_rule_file(text: &str) -> std::result::Result<(String, String, UserR
                 field: a
                     .field
                     .as_deref()
-                    .and_then(Field::parse)
+                    .and_then(Field::from_name)
                     .ok_or_else(|| format!("項目を設定 needs field (one of {})", fields()))?,
                 value: value()?,
             },

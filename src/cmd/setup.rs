@@ -6,42 +6,34 @@ use std::time::Duration;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 
 use super::fail;
+use crate::backend::Backend;
 use crate::cli::Format;
 use crate::engine::{CheckItem, Engine, SetupFile};
 use crate::sanitize::sanitize;
-use crate::service::{Backend, Request};
+use crate::service::Request;
 
 pub async fn apply(b: &Backend, file: &Path) -> Result<()> {
     let parsed = SetupFile::load(file).map_err(|e| eyre!(e))?;
     let text = std::fs::read_to_string(file)?;
     let base = file.parent().unwrap_or(Path::new("."));
     let secret = parsed.secret(base).map_err(|e| eyre!(e))?;
-    let report: serde_json::Value = b
-        .call(Request::ApplySetup {
+    let report: crate::engine::setup::ApplyReport = b
+        .get(Request::ApplySetup {
             file: text,
             secret: secret.expose().to_string(),
         })
         .await
         .map_err(fail)?;
-    if let Some(steps) = report["steps"].as_array() {
-        for s in steps {
-            println!(
-                "{}: {}",
-                s[0].as_str().unwrap_or(""),
-                s[1].as_str().unwrap_or("")
-            );
-        }
+    for (what, done) in &report.steps {
+        println!("{}: {}", sanitize(what), sanitize(done));
     }
-    if let Some(t) = report.get("connection").filter(|v| !v.is_null()) {
-        if t["ok"].as_bool() == Some(true) {
-            println!(
-                "接続テスト: {}",
-                sanitize(t["message"].as_str().unwrap_or(""))
-            );
+    if let Some(t) = &report.connection {
+        if t.ok {
+            println!("接続テスト: {}", sanitize(&t.message));
         } else {
             return Err(eyre!(
                 "接続テストに失敗しました: {}\n(設定は保存しました。認証情報を直して再度 apply してください)",
-                sanitize(t["message"].as_str().unwrap_or(""))
+                sanitize(&t.message)
             ));
         }
     }
@@ -50,7 +42,7 @@ pub async fn apply(b: &Backend, file: &Path) -> Result<()> {
 }
 
 pub async fn status(b: &Backend, format: Format) -> Result<bool> {
-    let items: Vec<CheckItem> = b.checklist().await.map_err(fail)?;
+    let items: Vec<CheckItem> = b.get(Request::Checklist).await.map_err(fail)?;
     let all = items.iter().all(|i| i.ok);
     if format == Format::Json {
         println!("{}", crate::output::json::to_string_pretty(&items)?);

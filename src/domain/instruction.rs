@@ -1,7 +1,6 @@
 //! 出荷指示 (shipping instructions), their statuses, and 取込エラー.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -10,52 +9,29 @@ pub use crate::rawjson::RawJson;
 
 use crate::futureshop::Amounts;
 
-/// The status of an instruction: the queues operators work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Status {
-    /// Held until payment is confirmed (shown as 保留(入金確認)).
-    #[serde(rename = "入金確認")]
-    AwaitingPayment,
-    /// Held for any other reason (see hold reasons).
-    #[serde(rename = "保留")]
-    Held,
-    #[serde(rename = "出荷待ち")]
-    Ready,
-    #[serde(rename = "出荷作業中")]
-    InProgress,
-    #[serde(rename = "出荷済み")]
-    Shipped,
-    #[serde(rename = "キャンセル")]
-    Cancelled,
+crate::named_enum! {
+    /// The status of an instruction: the queues operators work.
+    #[derive(PartialOrd, Ord)]
+    pub enum Status {
+        /// Held until payment is confirmed (shown as 保留(入金確認)).
+        AwaitingPayment = "入金確認",
+        /// Held for any other reason (see hold reasons).
+        Held = "保留",
+        Ready = "出荷待ち",
+        InProgress = "出荷作業中",
+        Shipped = "出荷済み",
+        Cancelled = "キャンセル",
+    }
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::AwaitingPayment,
-        Status::Held,
-        Status::Ready,
-        Status::InProgress,
-        Status::Shipped,
-        Status::Cancelled,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::AwaitingPayment => "入金確認",
-            Status::Held => "保留",
-            Status::Ready => "出荷待ち",
-            Status::InProgress => "出荷作業中",
-            Status::Shipped => "出荷済み",
-            Status::Cancelled => "キャンセル",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Status> {
         let s = s.trim();
-        Status::ALL.into_iter().find(|st| {
-            st.name() == s
-                || (s == "保留(入金確認)" && *st == Status::AwaitingPayment)
-                || st.code().eq_ignore_ascii_case(s)
+        Status::from_name(s).or_else(|| {
+            Status::ALL.into_iter().find(|st| {
+                (s == "保留(入金確認)" && *st == Status::AwaitingPayment)
+                    || st.code().eq_ignore_ascii_case(s)
+            })
         })
     }
 
@@ -88,41 +64,19 @@ impl Status {
     }
 }
 
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+crate::named_enum! {
+    /// 入金フラグ.
+    pub enum PaymentFlag {
+        Unpaid = "未入金",
+        Paid = "入金済",
+        /// Collected on or after delivery (COD, post-pay): never held for payment.
+        NotRequired = "入金不要",
     }
-}
-
-/// 入金フラグ.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PaymentFlag {
-    #[serde(rename = "未入金")]
-    Unpaid,
-    #[serde(rename = "入金済")]
-    Paid,
-    /// Collected on or after delivery (COD, post-pay): never held for payment.
-    #[serde(rename = "入金不要")]
-    NotRequired,
 }
 
 impl PaymentFlag {
-    pub fn name(self) -> &'static str {
-        match self {
-            PaymentFlag::Unpaid => "未入金",
-            PaymentFlag::Paid => "入金済",
-            PaymentFlag::NotRequired => "入金不要",
-        }
-    }
-
     pub fn settled(self) -> bool {
         !matches!(self, PaymentFlag::Unpaid)
-    }
-}
-
-impl fmt::Display for PaymentFlag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -466,4 +420,37 @@ pub struct IntakeError {
     pub last_seen: DateTime<FixedOffset>,
     pub attempts: u32,
     pub raw: RawJson,
+}
+
+impl IntakeError {
+    /// What a list (and an event) carries: everything but the raw order.
+    pub fn summary(&self) -> IntakeErrorSummary {
+        IntakeErrorSummary {
+            id: self.id,
+            auth_id: self.auth_id,
+            order_no: self.order_no.clone(),
+            converter_id: self.converter_id,
+            reason: self.reason.clone(),
+            robot_id: self.robot_id,
+            order_date: self.order_date,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            attempts: self.attempts,
+        }
+    }
+}
+
+/// 取込エラー without its raw order: what the queue shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntakeErrorSummary {
+    pub id: u64,
+    pub auth_id: u64,
+    pub order_no: String,
+    pub converter_id: u64,
+    pub reason: String,
+    pub robot_id: Option<u64>,
+    pub order_date: Option<NaiveDateTime>,
+    pub first_seen: DateTime<FixedOffset>,
+    pub last_seen: DateTime<FixedOffset>,
+    pub attempts: u32,
 }

@@ -79,28 +79,38 @@ pub struct AuditEntry {
     pub reason: String,
 }
 
-/// How a run ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RunState {
-    #[serde(rename = "実行中")]
-    Running,
-    #[serde(rename = "完了")]
-    Done,
-    #[serde(rename = "エラー")]
-    Failed,
-    /// The process stopped during the run (found on the next start).
-    #[serde(rename = "中断")]
-    Interrupted,
+crate::named_enum! {
+    /// How a run ended.
+    pub enum RunState {
+        Running = "実行中",
+        Done = "完了",
+        Failed = "エラー",
+        /// The process stopped during the run (found on the next start).
+        Interrupted = "中断",
+    }
 }
 
-impl RunState {
-    pub fn name(&self) -> &'static str {
-        match self {
-            RunState::Running => "実行中",
-            RunState::Done => "完了",
-            RunState::Failed => "エラー",
-            RunState::Interrupted => "中断",
-        }
+crate::named_enum! {
+    /// What a linkage robot does (the action of a run).
+    pub enum LinkAction {
+        FetchDiff = "出荷指示取得(差分)",
+        FetchRange = "出荷指示取得(範囲指定)",
+        StatusSync = "ステータス同期",
+        TrackingUpload = "出荷実績連携",
+        InventorySync = "在庫連携",
+        ProductMasterFetch = "商品マスタ取得",
+        ApplyProcessingRobot = "出荷指示 処理ロボット適用",
+    }
+}
+
+impl LinkAction {
+    pub fn is_fetch(self) -> bool {
+        matches!(self, LinkAction::FetchDiff | LinkAction::FetchRange)
+    }
+
+    /// Talks to futureshop (needs an API認証設定).
+    pub fn needs_auth(self) -> bool {
+        !matches!(self, LinkAction::ApplyProcessingRobot)
     }
 }
 
@@ -110,7 +120,7 @@ pub struct RunLogEntry {
     pub seq: u64,
     pub robot_id: u64,
     pub robot_name: String,
-    pub action: String,
+    pub action: LinkAction,
     pub started: DateTime<FixedOffset>,
     pub ended: Option<DateTime<FixedOffset>>,
     /// The order-date window of a fetch.

@@ -49,41 +49,32 @@ impl Engine {
         change: impl FnOnce(&mut Instruction) -> std::result::Result<(), Msg>,
     ) -> Result<Instruction> {
         let store = self.store();
-        let out = store
-            .write(|t| {
-                let mut i = t.instruction(id)?.ok_or_else(|| {
-                    crate::store::StoreError::NotFound(no_such(
-                        "出荷指示",
-                        "shipping instruction",
-                        id,
-                    ))
-                })?;
-                if let Some(v) = expected_version
-                    && v != i.version
-                {
-                    return Err(crate::store::StoreError::Conflict(conflict_message(&i)));
-                }
-                let version = i.version;
-                let from = i.status;
-                change(&mut i).map_err(crate::store::StoreError::Invalid)?;
-                i.updated_at = now();
-                i.updated_by = actor.to_string();
-                let to = i.status;
-                let stored = t.update_instruction(version, i)?;
-                t.audit(audit_entry(
-                    actor,
-                    instruction_target(&stored),
-                    action,
-                    Some(from),
-                    Some(to),
-                    reason,
-                ))?;
-                Ok(stored)
-            })
-            .map_err(|e| match e {
-                crate::store::StoreError::Invalid(m) => EngineError::Refused(m),
-                other => EngineError::from_store(other),
+        let out = store.write(|t| {
+            let mut i = t.instruction(id)?.ok_or_else(|| {
+                EngineError::NotFound(no_such("出荷指示", "shipping instruction", id))
             })?;
+            if let Some(v) = expected_version
+                && v != i.version
+            {
+                return Err(EngineError::Conflict(conflict_message(&i)));
+            }
+            let version = i.version;
+            let from = i.status;
+            change(&mut i).map_err(EngineError::Refused)?;
+            i.updated_at = now();
+            i.updated_by = actor.to_string();
+            let to = i.status;
+            let stored = t.update_instruction(version, i)?;
+            t.audit(audit_entry(
+                actor,
+                instruction_target(&stored),
+                action,
+                Some(from),
+                Some(to),
+                reason,
+            ))?;
+            Ok::<_, EngineError>(stored)
+        })?;
         store.flush()?;
         Ok(out)
     }
@@ -340,6 +331,26 @@ impl Engine {
         )
     }
 
+    /// One intake error, and its order as the converter reads it (without the processing
+    /// robots), for the detail view.
+    pub fn intake_error_detail(&self, id: u64) -> Result<crate::service::IntakeErrorDetail> {
+        let store = self.store();
+        let error = store.intake_error(id)?.ok_or_else(|| {
+            EngineError::NotFound(no_such("取込エラー", "取込エラー (intake error)", id))
+        })?;
+        // The order as the converter reads it, when it can (an intake error is often exactly
+        // an order it cannot read); the store's own reads are errors, never "no preview".
+        let converter = store.converter(error.converter_id)?;
+        let auth = store.auth(error.auth_id)?;
+        let preview = match (Order::from_any_json(error.raw.to_value()), converter, auth) {
+            (Ok(order), Some(converter), Some(auth)) => {
+                crate::robots::converter::convert(&order, &converter, &auth, super::now()).ok()
+            }
+            _ => None,
+        };
+        Ok(crate::service::IntakeErrorDetail { error, preview })
+    }
+
     /// Runs an intake error's stored order through intake again (after its cause was fixed).
     pub fn retry_intake_error(&self, error_id: u64, actor: &Actor) -> Result<PageOutcome> {
         let store = self.store();
@@ -401,15 +412,16 @@ impl Engine {
 
 fn conflict_message(i: &Instruction) -> Msg {
     let ago = (now() - i.updated_at).num_seconds().max(0);
+    // "たった今 op2 が…" but "3 分前に op2 が…": 今 takes no particle.
     let (when, when_en) = if ago < 60 {
         ("たった今".to_string(), "just now".to_string())
     } else {
         let m = ago / 60;
-        (format!("{m} 分前"), format!("{m} min ago"))
+        (format!("{m} 分前に"), format!("{m} min ago"))
     };
     let (no, by, s) = (&i.order_no, &i.updated_by, i.status);
     msg!(
-        "出荷指示 {no} は {when} に {by} が変更しました (現在 {s}): 最新の状態を確認してからやり直してください",
+        "出荷指示 {no} は {when} {by} が変更しました (現在 {s}): 最新の状態を確認してからやり直してください",
         "{by} changed order {no}'s instruction {when_en} (now {s}): look at it again, then retry"
     )
 }

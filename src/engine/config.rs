@@ -14,7 +14,7 @@ use crate::robots::linkage::{LinkAction, LinkageRobot, Trigger};
 use crate::robots::processing::{self, BuiltinRule, Env, Phase, ProcessingRobot, RuleKind};
 use crate::robots::rules::UserRule;
 use crate::secret::Secret;
-use crate::store::{CFG_NO_PREPAYMENT, CFG_RULE_ORDER, SEQ_ROBOT, StoreError, Txn};
+use crate::store::{CFG_NO_PREPAYMENT, CFG_RULE_ORDER, SEQ_ROBOT, Txn};
 
 /// What a processing robot would do to one stored instruction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,8 +34,8 @@ fn robot_target(kind: &str, id: u64, name: &str) -> Target {
     }
 }
 
-fn refused(m: Msg) -> StoreError {
-    StoreError::Invalid(m)
+fn refused(m: Msg) -> EngineError {
+    EngineError::Refused(m)
 }
 
 fn standard_is_read_only(c: &Converter) -> Msg {
@@ -46,19 +46,9 @@ fn standard_is_read_only(c: &Converter) -> Msg {
     )
 }
 
-fn map_err(e: StoreError) -> EngineError {
-    match e {
-        StoreError::Invalid(m) => EngineError::Refused(m),
-        other => EngineError::from_store(other),
-    }
-}
-
 impl Engine {
-    fn config_write<T>(
-        &self,
-        f: impl FnOnce(&mut Txn<'_>) -> crate::store::Result<T>,
-    ) -> Result<T> {
-        let out = self.store().write(f).map_err(map_err)?;
+    fn config_write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
+        let out = self.store().write(f)?;
         self.store().flush()?;
         Ok(out)
     }
@@ -799,11 +789,7 @@ fn clean_name(name: &str) -> Result<String> {
     Ok(n.to_string())
 }
 
-fn validate_linkage(
-    t: &Txn<'_>,
-    r: &LinkageRobot,
-    self_id: Option<u64>,
-) -> crate::store::Result<()> {
+fn validate_linkage(t: &Txn<'_>, r: &LinkageRobot, self_id: Option<u64>) -> Result<()> {
     if r.action.needs_auth() {
         let Some(a) = r.auth_id else {
             let a = r.action;

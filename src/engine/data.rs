@@ -129,11 +129,7 @@ impl Engine {
             backup::restore(&store, BufReader::new(file), force)
         })
         .await
-        .map_err(|e| EngineError::Store(StoreError::Sled(e.to_string())))?
-        .map_err(|e| match e {
-            StoreError::Invalid(m) => EngineError::Refused(m),
-            other => EngineError::Store(other),
-        })?;
+        .map_err(|e| EngineError::Store(StoreError::Sled(e.to_string())))??;
         let (records, secrets) = (summary.records, summary.secrets);
         self.store().write(|t| {
             t.audit(audit_entry(

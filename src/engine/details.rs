@@ -89,7 +89,7 @@ impl Engine {
             };
             store.write(|t| {
                 let Some(mut i) = t.instruction(id)? else {
-                    return Ok(());
+                    return Ok::<(), crate::store::StoreError>(());
                 };
                 let version = i.version;
                 let from = i.status;
@@ -106,7 +106,7 @@ impl Engine {
                         fill_in(&mut i, order);
                         i.detail = DetailState::Fetched;
                         i.hold_reasons.remove(DETAIL_MISSING);
-                        let decisions = rerun_robots(t, setup, &mut i, order);
+                        let decisions = rerun_robots(t, setup, &mut i, order)?;
                         i.updated_at = now();
                         i.updated_by = actor.to_string();
                         t.mark_detail_pending(&i, false);
@@ -176,13 +176,14 @@ fn rerun_robots(
     setup: &IntakeSetup,
     i: &mut Instruction,
     order: &Order,
-) -> Vec<String> {
+) -> crate::store::Result<Vec<String>> {
+    let looked_up = super::pipeline::Lookups::read(t, i, &setup.robots)?;
     let mut w = Working::new(i.clone());
     let at = now();
     let mut decisions = Vec::new();
     {
-        let known = |sku: &str| t.has_product(sku).unwrap_or(false);
-        let ship_from = |id: u64| t.ship_from_exists(id).unwrap_or(false);
+        let known = |sku: &str| looked_up.known_sku(sku);
+        let ship_from = |id: u64| looked_up.ship_from(id);
         let env = Env {
             phase: Phase::Apply,
             now: at,
@@ -206,5 +207,5 @@ fn rerun_robots(
     }
     *i = w.instr;
     processing::settle(i);
-    decisions
+    Ok(decisions)
 }

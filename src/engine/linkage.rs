@@ -78,7 +78,7 @@ impl Engine {
             seq: 0,
             robot_id: robot.id,
             robot_name: robot.name.clone(),
-            action: robot.action.name().to_string(),
+            action: robot.action,
             started,
             ended: None,
             window: None,
@@ -139,7 +139,15 @@ impl Engine {
             }
             c.last_finish = finished;
             t.put_cursor(robot.id, &c)?;
-            t.put_run(&line)
+            let line = t.put_run(&line)?;
+            // The setup guide's last step is done once, for good, by the first good fetch.
+            if super::setup::is_good_fetch(&line)
+                && t.config::<RunLogEntry>(super::setup::CFG_GUIDE_FETCH)?
+                    .is_none()
+            {
+                t.put_config(super::setup::CFG_GUIDE_FETCH, &line)?;
+            }
+            Ok::<_, crate::store::StoreError>(line)
         })?;
         store.flush_async().await?;
         drop(claim);
@@ -276,12 +284,15 @@ impl Engine {
         let client = self.client(auth_id)?;
         let recent = now() - Duration::days(SHIPPED_RECHECK_DAYS);
         let mut targets: Vec<String> = Vec::new();
-        for s in store.summaries(None)? {
-            if s.auth_id != auth_id {
-                continue;
-            }
-            if s.status.is_open() || (s.status == Status::Shipped && s.updated_at > recent) {
-                targets.push(s.order_no);
+        // Through the by-status index: the shipped and cancelled history is never read whole.
+        for status in Status::ALL
+            .into_iter()
+            .filter(|s| s.is_open() || *s == Status::Shipped)
+        {
+            for s in store.summaries(Some(status))? {
+                if s.auth_id == auth_id && (s.status.is_open() || s.updated_at > recent) {
+                    targets.push(s.order_no);
+                }
             }
         }
         if targets.is_empty() {
@@ -342,7 +353,7 @@ impl Engine {
                 line.success += page.items.len() as u64;
                 line.pages += 1;
                 t.put_run(line)?;
-                Ok(())
+                Ok::<(), crate::store::StoreError>(())
             })?;
         }
         if !pending.is_empty() {
@@ -486,7 +497,7 @@ impl Engine {
             }
             line.pages = 1;
             t.put_run(line)?;
-            Ok(())
+            Ok::<(), crate::store::StoreError>(())
         })?;
         for (code, n) in codes {
             line.errors.push(format!("{code}: {n} 件"));
@@ -539,7 +550,7 @@ impl Engine {
                         changed.notes.join(" / "),
                     ))?;
                 }
-                Ok(())
+                Ok::<(), crate::store::StoreError>(())
             })?;
         }
         Ok(())
@@ -627,7 +638,7 @@ impl Engine {
                 line.failure += page.unreadable.len() as u64;
                 line.pages += 1;
                 t.put_run(line)?;
-                Ok(())
+                Ok::<(), crate::store::StoreError>(())
             })?;
         }
         Ok(true)
@@ -684,10 +695,11 @@ impl Engine {
                     }
                     let version = i.version;
                     let before = i.clone();
+                    let looked_up = super::pipeline::Lookups::read(t, &i, [&p])?;
                     let mut w = processing::Working::new(i);
                     let decision = {
-                        let known = |sku: &str| t.has_product(sku).unwrap_or(false);
-                        let ship_from = |id: u64| t.ship_from_exists(id).unwrap_or(false);
+                        let known = |sku: &str| looked_up.known_sku(sku);
+                        let ship_from = |id: u64| looked_up.ship_from(id);
                         let env = Env {
                             phase: Phase::Apply,
                             now: now(),
@@ -731,7 +743,7 @@ impl Engine {
                 }
                 line.pages += 1;
                 t.put_run(line)?;
-                Ok(())
+                Ok::<(), crate::store::StoreError>(())
             })?;
         }
         Ok(true)

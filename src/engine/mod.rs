@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod reconcile;
 pub mod scheduler;
 pub mod setup;
+pub mod standard;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,7 @@ use crate::store::{CFG_ENGINE, Store, StoreError, StoreEvent};
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error(transparent)]
     Api(#[from] FsError),
     #[error("{0}")]
@@ -89,16 +90,21 @@ impl EngineError {
             | EngineError::Conflict(m)
             | EngineError::Busy(m)
             | EngineError::Setup(m)
-            | EngineError::Store(StoreError::Invalid(m)) => m,
+            | EngineError::Store(StoreError::BadBackup(m)) => m,
             EngineError::Api(_) | EngineError::Store(_) => return None,
         };
         (!m.en.is_empty()).then_some(m.en.as_str())
     }
+}
 
-    fn from_store(e: StoreError) -> EngineError {
+/// A store's conflict or missing record is the engine's too; everything else stays a store
+/// error (never a refusal: an encode failure is a bug, not the operator's doing).
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> EngineError {
         match e {
             StoreError::Conflict(m) => EngineError::Conflict(m),
             StoreError::NotFound(m) => EngineError::NotFound(m),
+            StoreError::BadBackup(m) => EngineError::Refused(m),
             other => EngineError::Store(other),
         }
     }
@@ -152,13 +158,14 @@ pub fn now() -> DateTime<FixedOffset> {
 }
 
 impl Engine {
-    pub fn new(store: Store) -> Engine {
+    /// The engine over `store`, its robot catalogue in place.
+    pub fn new(store: Store) -> Result<Engine> {
         Engine::with_options(store, EngineOptions::default())
     }
 
-    pub fn with_options(store: Store, options: EngineOptions) -> Engine {
+    pub fn with_options(store: Store, options: EngineOptions) -> Result<Engine> {
         let (stop, _) = tokio::sync::watch::channel(false);
-        Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 options,
@@ -167,7 +174,9 @@ impl Engine {
                 gate: tokio::sync::RwLock::new(()),
                 stop,
             }),
-        }
+        };
+        engine.ensure_catalogue()?;
+        Ok(engine)
     }
 
     pub fn store(&self) -> &Store {

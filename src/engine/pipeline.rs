@@ -1,7 +1,7 @@
 //! Intake: fetched orders → converter → processing robots (enabled AND applied, in order) →
 //! triage → one atomic commit per page.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset};
 
@@ -126,9 +126,9 @@ pub fn ingest_page(
                 ))?;
             }
             also(t, &out)?;
-            Ok(out)
+            Ok::<_, crate::store::StoreError>(out)
         })
-        .map_err(EngineError::from_store)
+        .map_err(EngineError::from)
 }
 
 fn ingest_one(
@@ -164,10 +164,11 @@ fn ingest_one(
             decision: format!("{DETAIL_MISSING}: 受注詳細を取得できませんでした ({error}): 次回の取得で再試行します"),
         });
     }
+    let looked_up = Lookups::read(t, &instr, &setup.robots)?;
     let mut w = Working::new(instr);
     {
-        let known = |sku: &str| t.has_product(sku).unwrap_or(false);
-        let ship_from = |id: u64| t.ship_from_exists(id).unwrap_or(false);
+        let known = |sku: &str| looked_up.known_sku(sku);
+        let ship_from = |id: u64| looked_up.ship_from(id);
         let env = Env {
             phase: Phase::Intake,
             now,
@@ -254,6 +255,45 @@ fn ingest_one(
 
 /// Every destination is shipped in futureshop: the instruction is 出荷済み, with futureshop's
 /// invoice numbers and date, and nothing to send.
+/// What the rules consult, read before they run. A read error stops the intake with that
+/// error — never "SKU not in the product master" for a SKU that could not be read.
+pub(crate) struct Lookups {
+    known: BTreeSet<String>,
+    ship_froms: BTreeSet<u64>,
+}
+
+impl Lookups {
+    pub(crate) fn read<'r>(
+        t: &Txn<'_>,
+        i: &Instruction,
+        robots: impl IntoIterator<Item = &'r ProcessingRobot>,
+    ) -> crate::store::Result<Lookups> {
+        let mut known = BTreeSet::new();
+        for sku in i.skus() {
+            if !known.contains(sku) && t.has_product(sku)? {
+                known.insert(sku.to_string());
+            }
+        }
+        let mut ship_froms = BTreeSet::new();
+        for r in robots {
+            for id in r.ship_from_ids() {
+                if !ship_froms.contains(&id) && t.ship_from_exists(id)? {
+                    ship_froms.insert(id);
+                }
+            }
+        }
+        Ok(Lookups { known, ship_froms })
+    }
+
+    pub(crate) fn known_sku(&self, sku: &str) -> bool {
+        self.known.contains(sku)
+    }
+
+    pub(crate) fn ship_from(&self, id: u64) -> bool {
+        self.ship_froms.contains(&id)
+    }
+}
+
 pub(crate) fn mark_shipped_outside(i: &mut Instruction, now: DateTime<FixedOffset>) {
     let date = i
         .destinations

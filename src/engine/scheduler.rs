@@ -6,31 +6,32 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
-use super::{Engine, RunOptions, now};
+use super::{Engine, Result, RunOptions, now};
 use crate::domain::RunLogEntry;
 use crate::robots::linkage::{LinkageRobot, Trigger};
 
 impl Engine {
-    /// Enabled robots whose time trigger is due now and that are not running.
-    pub fn due_robots(&self) -> Vec<LinkageRobot> {
+    /// Enabled robots whose time trigger is due now and that are not running. A store that
+    /// cannot be read is an error, never "nothing is due".
+    pub fn due_robots(&self) -> Result<Vec<LinkageRobot>> {
         let store = self.store();
         let running = self.running_robots();
         let at = now();
-        store
-            .linkage_robots()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r.enabled && !running.contains(&r.id))
-            .filter(|r| {
-                let cursor = store.cursor(r.id).ok().flatten().unwrap_or_default();
-                // A run the process did not live to finish is taken up again at once.
-                let interrupted =
-                    matches!(r.trigger, Trigger::Every { .. } | Trigger::Daily { .. })
-                        && cursor.last_start.is_some()
-                        && cursor.last_finish < cursor.last_start;
-                interrupted || r.trigger.due(cursor.last_start, at)
-            })
-            .collect()
+        let mut due = Vec::new();
+        for r in store.linkage_robots()? {
+            if !r.enabled || running.contains(&r.id) {
+                continue;
+            }
+            let cursor = store.cursor(r.id)?.unwrap_or_default();
+            // A run the process did not live to finish is taken up again at once.
+            let interrupted = matches!(r.trigger, Trigger::Every { .. } | Trigger::Daily { .. })
+                && cursor.last_start.is_some()
+                && cursor.last_finish < cursor.last_start;
+            if interrupted || r.trigger.due(cursor.last_start, at) {
+                due.push(r);
+            }
+        }
+        Ok(due)
     }
 
     fn trigger_label(&self, r: &LinkageRobot) -> String {
@@ -45,9 +46,9 @@ impl Engine {
     }
 
     /// `sync --once`: every due robot once, each followed by its chain. Returns the run lines.
-    pub async fn run_due_once(&self) -> Vec<RunLogEntry> {
+    pub async fn run_due_once(&self) -> Result<Vec<RunLogEntry>> {
         let mut lines = Vec::new();
-        for r in self.due_robots() {
+        for r in self.due_robots()? {
             if self.stop_requested() {
                 break;
             }
@@ -65,12 +66,17 @@ impl Engine {
             if let Err(e) = self.run_robot(r.id, opts).await {
                 tracing::warn!(robot = r.id, error = %e, "robot did not run");
             }
-            // The robot's line and those of its chain.
-            if let Ok(new) = self.store().runs(usize::MAX) {
-                lines.extend(new.into_iter().filter(|l| l.seq > before).rev());
-            }
+            // The robot's line and those of its chain (newest first, so the scan stops early).
+            let mut new: Vec<RunLogEntry> = self
+                .store()
+                .runs(256)?
+                .into_iter()
+                .take_while(|l| l.seq > before)
+                .collect();
+            new.reverse();
+            lines.extend(new);
         }
-        lines
+        Ok(lines)
     }
 
     /// Runs the scheduler until a stop is requested, then waits (up to `grace`) for runs in
@@ -93,7 +99,15 @@ impl Engine {
                     tracing::error!(error = %e, "a robot run panicked");
                 }
             }
-            for r in self.due_robots() {
+            let due = match self.due_robots() {
+                Ok(due) => due,
+                Err(e) => {
+                    // Surfaces in the log on every tick until the store reads again.
+                    tracing::error!(error = %e, "the scheduler cannot read the robots: nothing runs until the store reads again");
+                    continue;
+                }
+            };
+            for r in due {
                 let engine = self.clone();
                 let opts = RunOptions {
                     trigger: self.trigger_label(&r),

@@ -7,18 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{Engine, EngineError, EngineSettings, Result, no_such};
 use crate::domain::*;
-use crate::msg;
 use crate::robots::converter::{self, Converter, STANDARD_ID};
 use crate::robots::linkage::{
-    EASY_FETCH, EASY_INVENTORY, EASY_STATUS, EASY_TRACKING, LinkAction, LinkageRobot,
-    RELEASE_ROBOT, Trigger,
+    EASY_FETCH, LinkAction, LinkageRobot, RELEASE_ROBOT, RobotRole, Trigger, find_role,
 };
 use crate::robots::processing::BuiltinRule;
 use crate::secret::Secret;
 use crate::store::{CFG_ENGINE, Store};
 
-/// The robot `setup apply` creates to keep the product master filled.
-pub const PRODUCT_MASTER_ROBOT: &str = "futureshop 商品マスタ取得";
+pub use crate::robots::linkage::PRODUCT_MASTER_ROBOT;
 
 /// Where an operator fixes a checklist item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,22 +80,7 @@ fn both(ja: impl Into<String>, en: impl Into<String>) -> [String; 2] {
     [ja.into(), en.into()]
 }
 
-/// A converter duplicated (directly or through copies) from the standard one.
-fn derives_from_standard(c: &Converter, all: &[Converter]) -> bool {
-    let mut cur = c.copied_from;
-    let mut hops = 0;
-    while let Some(id) = cur {
-        if id == STANDARD_ID {
-            return true;
-        }
-        cur = all.iter().find(|x| x.id == id).and_then(|x| x.copied_from);
-        hops += 1;
-        if hops > all.len() {
-            break;
-        }
-    }
-    false
-}
+use super::standard::derives_from_standard;
 
 fn renamed(c: &Converter) -> bool {
     !c.name.ends_with(converter::COPY_SUFFIX)
@@ -111,7 +93,8 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
     let auths = store.auths()?;
     let linkage = store.linkage_robots()?;
     let processing = store.processing_robots()?;
-    let runs = store.runs(usize::MAX)?;
+    let runs = store.runs(RECENT_RUNS)?;
+    let guide_fetch: Option<RunLogEntry> = store.config(CFG_GUIDE_FETCH)?;
     let mut items = Vec::new();
 
     // 1
@@ -248,13 +231,19 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         FixTarget::Auth,
     ));
 
-    // 4
-    let find = |name: &str| linkage.iter().find(|r| r.name == name);
-    let fetch = find(EASY_FETCH);
-    let missing: Vec<&str> = [EASY_FETCH, EASY_STATUS, EASY_TRACKING]
-        .into_iter()
-        .filter(|n| find(n).is_none())
-        .collect();
+    // 4 (the robots by their role: an operator may have renamed them)
+    let find = |role: RobotRole| find_role(&linkage, role);
+    let fetch = find(RobotRole::EasyFetch);
+    let fetch_name = fetch.map(|f| f.name.as_str()).unwrap_or(EASY_FETCH);
+    let missing: Vec<&str> = [
+        RobotRole::EasyFetch,
+        RobotRole::EasyStatus,
+        RobotRole::EasyTracking,
+    ]
+    .into_iter()
+    .filter(|r| find(*r).is_none())
+    .map(RobotRole::default_name)
+    .collect();
     let fetch_conv = fetch
         .and_then(|f| f.converter_id)
         .and_then(|id| converters.iter().find(|c| c.id == id));
@@ -273,16 +262,16 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         } else {
             match fetch_conv {
                 None => both(
-                    format!("{EASY_FETCH} に変換ロボットがありません"),
-                    format!("{EASY_FETCH} has no converter"),
+                    format!("{fetch_name} に変換ロボットがありません"),
+                    format!("{fetch_name} has no converter"),
                 ),
                 Some(c) if c.standard => both(
-                    format!("{EASY_FETCH} が標準の {} を使っています", c.label()),
-                    format!("{EASY_FETCH} uses the standard {}", c.label()),
+                    format!("{fetch_name} が標準の {} を使っています", c.label()),
+                    format!("{fetch_name} uses the standard {}", c.label()),
                 ),
                 Some(c) => both(
-                    format!("{EASY_FETCH} は {} を使用", c.label()),
-                    format!("{EASY_FETCH} uses {}", c.label()),
+                    format!("{fetch_name} は {} を使用", c.label()),
+                    format!("{fetch_name} uses {}", c.label()),
                 ),
             }
         },
@@ -342,8 +331,8 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
     ));
 
     // 6
-    let status_robot = find(EASY_STATUS);
-    let custom = linkage.iter().find(|r| r.name == RELEASE_ROBOT);
+    let status_robot = find(RobotRole::EasyStatus);
+    let custom = find(RobotRole::Release);
     let custom_ok = |r: &LinkageRobot| {
         r.action == LinkAction::ApplyProcessingRobot
             && r.processing_robot_id == Some(BuiltinRule::FutureshopRelease.number())
@@ -403,15 +392,11 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         FixTarget::Linkage,
     ));
 
-    // 7
-    let good_fetch = runs.iter().find(|r| {
-        (r.action == LinkAction::FetchRange.name() || r.action == LinkAction::FetchDiff.name())
-            && r.state == RunState::Done
-            && r.success >= 1
-    });
-    let last_fetch = runs.iter().find(|r| {
-        r.action == LinkAction::FetchRange.name() || r.action == LinkAction::FetchDiff.name()
-    });
+    // 7 (the first good fetch is remembered; older stores: the recent run log)
+    let good_fetch = guide_fetch
+        .as_ref()
+        .or_else(|| runs.iter().find(|r| is_good_fetch(r)));
+    let last_fetch = runs.iter().find(|r| r.action.is_fetch());
     items.push(CheckItem::new(
         7,
         [
@@ -453,6 +438,18 @@ pub fn checklist(store: &Store) -> Result<Vec<CheckItem>> {
         FixTarget::Fetch,
     ));
     Ok(items)
+}
+
+/// How many recent runs the checklist reads (item 7 remembers the first good fetch).
+const RECENT_RUNS: usize = 200;
+
+/// The first fetch that completed and registered orders (checklist item 7), kept in the
+/// configuration so the checklist never scans the whole run log.
+pub const CFG_GUIDE_FETCH: &str = "guide_fetch";
+
+/// A fetch that ran to completion and registered at least one order.
+pub fn is_good_fetch(r: &RunLogEntry) -> bool {
+    r.action.is_fetch() && r.state == RunState::Done && r.success >= 1
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -586,7 +583,7 @@ impl SetupFile {
 }
 
 /// What `setup apply` did, step by step.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyReport {
     pub steps: Vec<(String, String)>,
     pub connection: Option<ConnectionTest>,
@@ -601,7 +598,7 @@ impl ApplyReport {
     }
 }
 
-const UNCHANGED: &str = "変更なし";
+pub(crate) const UNCHANGED: &str = "変更なし";
 
 impl Engine {
     /// Performs steps 1–6 of the guide from a setup file. Applying the same file twice
@@ -670,26 +667,8 @@ impl Engine {
         };
 
         // 2. 変換ロボット
-        let converters = store.converters()?;
-        let conv = match converters
-            .iter()
-            .find(|c| !c.standard && c.name == converter::GUIDE_NAME)
-        {
-            Some(c) if c.enabled => {
-                report.step("2. 変換ロボット", UNCHANGED);
-                c.clone()
-            }
-            Some(c) => {
-                report.step("2. 変換ロボット", "有効化");
-                self.set_converter_enabled(c.id, true, actor)?
-            }
-            None => {
-                let copy = self.duplicate_converter(STANDARD_ID, actor)?;
-                self.rename_converter(copy.id, converter::GUIDE_NAME, actor)?;
-                report.step("2. 変換ロボット", "複製・名前変更・有効化");
-                self.set_converter_enabled(copy.id, true, actor)?
-            }
-        };
+        let (conv, done) = self.guide_step_converter(actor)?;
+        report.step("2. 変換ロボット", done);
 
         // 3. API認証設定 + connection test
         let fs = &file.futureshop;
@@ -772,10 +751,7 @@ impl Engine {
                 format!("作成 {} 件", created.len())
             },
         );
-        let fetch = store
-            .linkage_robots()?
-            .into_iter()
-            .find(|r| r.name == EASY_FETCH && r.auth_id == Some(auth.id));
+        let fetch = find_role(&store.linkage_robots()?, RobotRole::EasyFetch).cloned();
         if let Some(f) = fetch
             && f.converter_id != Some(conv.id)
         {
@@ -783,29 +759,8 @@ impl Engine {
             report.step("4. 差分取得の変換ロボット", "変更");
         }
 
-        // 5. rules 1–5 enabled and applied, 6 off (first, so 5 can be enabled).
-        let mut changed = Vec::new();
-        if store.processing_robot(6)?.is_some_and(|r| r.enabled) {
-            self.set_processing_enabled(6, false, actor)?;
-            changed.push("6 無効化".to_string());
-        }
-        for r in &BuiltinRule::ALL[..5] {
-            let id = r.number();
-            let p = store.processing_robot(id)?.ok_or_else(|| {
-                EngineError::Setup(msg!(
-                    "処理ロボット {id} がありません",
-                    "There is no processing robot {id}"
-                ))
-            })?;
-            if !p.enabled {
-                self.set_processing_enabled(id, true, actor)?;
-                changed.push(format!("{id} 有効化"));
-            }
-            if !p.applied_to.contains(&conv.id) {
-                self.apply_processing(id, conv.id, true, actor)?;
-                changed.push(format!("{id} 適用"));
-            }
-        }
+        // 5. rules 1–5 enabled and applied, 6 off.
+        let changed = self.guide_step_rules(conv.id, actor)?;
         report.step(
             "5. 処理ロボット",
             if changed.is_empty() {
@@ -816,83 +771,15 @@ impl Engine {
         );
 
         // 6. the custom release robot.
-        let status_robot = store
-            .linkage_robots()?
-            .into_iter()
-            .find(|r| r.name == EASY_STATUS && r.auth_id == Some(auth.id))
-            .ok_or_else(|| {
-                EngineError::Setup(msg!(
-                    "{EASY_STATUS} がありません",
-                    "There is no {EASY_STATUS} robot"
-                ))
-            })?;
-        let wanted = LinkageRobot {
-            id: 0,
-            name: RELEASE_ROBOT.into(),
-            action: LinkAction::ApplyProcessingRobot,
-            auth_id: None,
-            converter_id: None,
-            processing_robot_id: Some(BuiltinRule::FutureshopRelease.number()),
-            target_status: Some(Status::AwaitingPayment),
-            range: None,
-            trigger: Trigger::After {
-                robot_id: status_robot.id,
-            },
-            enabled: true,
-        };
-        match store
-            .linkage_robots()?
-            .into_iter()
-            .find(|r| r.name == RELEASE_ROBOT)
-        {
-            Some(r)
-                if LinkageRobot {
-                    id: r.id,
-                    ..wanted.clone()
-                } == r =>
-            {
-                report.step("6. 連携ロボット (処理ロボット適用)", UNCHANGED)
-            }
-            Some(r) => {
-                self.update_linkage(LinkageRobot { id: r.id, ..wanted }, "設定変更", actor)?;
-                report.step("6. 連携ロボット (処理ロボット適用)", "更新");
-            }
-            None => {
-                self.create_linkage(wanted, actor)?;
-                report.step("6. 連携ロボット (処理ロボット適用)", "作成");
-            }
-        }
+        let done = self.guide_step_release(actor)?;
+        report.step("6. 連携ロボット (処理ロボット適用)", done);
         // The product master: rule 1 refuses every order without it.
         if fs.product_master {
-            let existing = store
-                .linkage_robots()?
-                .into_iter()
-                .find(|r| r.name == PRODUCT_MASTER_ROBOT && r.auth_id == Some(auth.id));
-            let robot = match existing {
-                Some(r) => r,
-                None => {
-                    report.step("商品マスタ取得ロボット", "作成");
-                    self.create_linkage(
-                        LinkageRobot {
-                            id: 0,
-                            name: PRODUCT_MASTER_ROBOT.into(),
-                            action: LinkAction::ProductMasterFetch,
-                            auth_id: Some(auth.id),
-                            converter_id: None,
-                            processing_robot_id: None,
-                            target_status: None,
-                            range: None,
-                            trigger: Trigger::Daily {
-                                times: vec![
-                                    chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default(),
-                                ],
-                            },
-                            enabled: true,
-                        },
-                        actor,
-                    )?
-                }
-            };
+            let had = find_role(&store.linkage_robots()?, RobotRole::ProductMaster).is_some();
+            let robot = self.standard_robot(RobotRole::ProductMaster, Some(auth.id), actor)?;
+            if !had {
+                report.step("商品マスタ取得ロボット", "作成");
+            }
             if store.products()?.is_empty()
                 && store
                     .auth(auth.id)?
@@ -947,35 +834,22 @@ impl Engine {
         };
         let existing = store.linkage_robots()?;
         let mut wanted = vec![
-            (EASY_FETCH, LinkAction::FetchDiff),
-            (EASY_STATUS, LinkAction::StatusSync),
-            (EASY_TRACKING, LinkAction::TrackingUpload),
+            RobotRole::EasyFetch,
+            RobotRole::EasyStatus,
+            RobotRole::EasyTracking,
         ];
         if inventory {
-            wanted.push((EASY_INVENTORY, LinkAction::InventorySync));
+            wanted.push(RobotRole::EasyInventory);
         }
         let mut created = Vec::new();
-        for (name, action) in wanted {
-            if existing
-                .iter()
-                .any(|r| r.name == name && r.auth_id == Some(auth_id))
-            {
+        for role in wanted {
+            if find_role(&existing, role).is_some() {
                 continue;
             }
-            let r = LinkageRobot {
-                id: 0,
-                name: name.to_string(),
-                action,
-                auth_id: Some(auth_id),
-                converter_id: action.is_fetch().then_some(conv),
-                processing_robot_id: None,
-                target_status: None,
-                range: None,
-                trigger: Trigger::Every {
-                    secs: interval_secs.max(1),
-                },
-                enabled: true,
-            };
+            let mut r = self.recipe(role, Some(auth_id), interval_secs)?;
+            if r.action.is_fetch() {
+                r.converter_id = Some(conv);
+            }
             created.push(self.create_linkage(r, actor)?);
         }
         Ok(created)

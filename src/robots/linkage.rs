@@ -1,72 +1,11 @@
 //! 連携ロボット: an action (talk to futureshop, or apply a processing robot) plus a trigger.
 
-use std::fmt;
-
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Status;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum LinkAction {
-    #[serde(rename = "出荷指示取得(差分)")]
-    FetchDiff,
-    #[serde(rename = "出荷指示取得(範囲指定)")]
-    FetchRange,
-    #[serde(rename = "ステータス同期")]
-    StatusSync,
-    #[serde(rename = "出荷実績連携")]
-    TrackingUpload,
-    #[serde(rename = "在庫連携")]
-    InventorySync,
-    #[serde(rename = "商品マスタ取得")]
-    ProductMasterFetch,
-    #[serde(rename = "出荷指示 処理ロボット適用")]
-    ApplyProcessingRobot,
-}
-
-impl LinkAction {
-    pub const ALL: [LinkAction; 7] = [
-        LinkAction::FetchDiff,
-        LinkAction::FetchRange,
-        LinkAction::StatusSync,
-        LinkAction::TrackingUpload,
-        LinkAction::InventorySync,
-        LinkAction::ProductMasterFetch,
-        LinkAction::ApplyProcessingRobot,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            LinkAction::FetchDiff => "出荷指示取得(差分)",
-            LinkAction::FetchRange => "出荷指示取得(範囲指定)",
-            LinkAction::StatusSync => "ステータス同期",
-            LinkAction::TrackingUpload => "出荷実績連携",
-            LinkAction::InventorySync => "在庫連携",
-            LinkAction::ProductMasterFetch => "商品マスタ取得",
-            LinkAction::ApplyProcessingRobot => "出荷指示 処理ロボット適用",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LinkAction> {
-        LinkAction::ALL.into_iter().find(|a| a.name() == s.trim())
-    }
-
-    pub fn is_fetch(self) -> bool {
-        matches!(self, LinkAction::FetchDiff | LinkAction::FetchRange)
-    }
-
-    /// Talks to futureshop (needs an API認証設定).
-    pub fn needs_auth(self) -> bool {
-        !matches!(self, LinkAction::ApplyProcessingRobot)
-    }
-}
-
-impl fmt::Display for LinkAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use crate::domain::LinkAction;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Trigger {
@@ -214,6 +153,67 @@ pub struct LinkageRobot {
     pub range: Option<(NaiveDateTime, NaiveDateTime)>,
     pub trigger: Trigger,
     pub enabled: bool,
+    /// Which standard robot this is (かんたん設定, the guide's release robot, …). Found by its
+    /// role, never by its name: operators may rename it.
+    #[serde(default)]
+    pub role: Option<RobotRole>,
+}
+
+/// The standard robots shukka builds, each by one recipe in the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, strum::EnumIter)]
+pub enum RobotRole {
+    /// かんたん設定: 出荷指示取得(差分).
+    EasyFetch,
+    /// かんたん設定: ステータス同期.
+    EasyStatus,
+    /// かんたん設定: 出荷実績連携.
+    EasyTracking,
+    /// かんたん設定: 在庫連携 (optional).
+    EasyInventory,
+    /// Setup step 6: rule 5 on 入金確認 after ステータス同期.
+    Release,
+    /// Fills the product master from the inventory search.
+    ProductMaster,
+    /// Setup step 7: a manual 範囲指定 fetch.
+    TestFetch,
+}
+
+impl RobotRole {
+    /// The name the recipe gives it (the operator may change it).
+    pub fn default_name(self) -> &'static str {
+        match self {
+            RobotRole::EasyFetch => EASY_FETCH,
+            RobotRole::EasyStatus => EASY_STATUS,
+            RobotRole::EasyTracking => EASY_TRACKING,
+            RobotRole::EasyInventory => EASY_INVENTORY,
+            RobotRole::Release => RELEASE_ROBOT,
+            RobotRole::ProductMaster => PRODUCT_MASTER_ROBOT,
+            RobotRole::TestFetch => TEST_FETCH,
+        }
+    }
+
+    pub fn action(self) -> LinkAction {
+        match self {
+            RobotRole::EasyFetch => LinkAction::FetchDiff,
+            RobotRole::EasyStatus => LinkAction::StatusSync,
+            RobotRole::EasyTracking => LinkAction::TrackingUpload,
+            RobotRole::EasyInventory => LinkAction::InventorySync,
+            RobotRole::Release => LinkAction::ApplyProcessingRobot,
+            RobotRole::ProductMaster => LinkAction::ProductMasterFetch,
+            RobotRole::TestFetch => LinkAction::FetchRange,
+        }
+    }
+
+    /// The role a robot of an older build had by its name and action, if any.
+    pub fn of_legacy(r: &LinkageRobot) -> Option<RobotRole> {
+        <RobotRole as strum::IntoEnumIterator>::iter()
+            .find(|role| role.default_name() == r.name && role.action() == r.action)
+    }
+}
+
+/// The robot with `role` (of `auth_id`, for the roles tied to one).
+pub fn find_role(robots: &[LinkageRobot], role: RobotRole) -> Option<&LinkageRobot> {
+    robots.iter().find(|r| r.role == Some(role))
 }
 
 impl LinkageRobot {
@@ -233,8 +233,10 @@ pub const EASY_INVENTORY: &str = "【自動連携】Futureshop 在庫連携";
 /// The custom robot of setup step 6.
 pub const RELEASE_ROBOT: &str =
     "futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動";
-/// The range-fetch robot the console creates for setup step 7 when there is none.
+/// The range-fetch robot of setup step 7, when the shop has none.
 pub const TEST_FETCH: &str = "futureshop 取得テスト(範囲指定)";
+/// The robot that keeps the product master filled.
+pub const PRODUCT_MASTER_ROBOT: &str = "futureshop 商品マスタ取得";
 
 #[cfg(test)]
 mod tests {

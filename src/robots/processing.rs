@@ -99,6 +99,19 @@ pub struct ProcessingRobot {
 }
 
 impl ProcessingRobot {
+    /// The ship-from ids this robot's actions set (their existence is looked up before the
+    /// rules run).
+    pub fn ship_from_ids(&self) -> impl Iterator<Item = u64> + '_ {
+        let actions: &[RuleAction] = match &self.kind {
+            RuleKind::User(u) => &u.actions,
+            RuleKind::Builtin(_) => &[],
+        };
+        actions.iter().filter_map(|a| match a {
+            RuleAction::SetShipFrom { ship_from_id } => Some(*ship_from_id),
+            _ => None,
+        })
+    }
+
     pub fn builtin(rule: BuiltinRule) -> ProcessingRobot {
         ProcessingRobot {
             id: rule.number(),

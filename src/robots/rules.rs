@@ -9,120 +9,40 @@ use crate::msg::Msg;
 use crate::domain::Instruction;
 use crate::futureshop::prefecture::prefecture_ja;
 
-/// A field of an instruction a condition can look at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Field {
-    #[serde(rename = "受注コード")]
-    OrderNo,
-    #[serde(rename = "支払方法")]
-    PaymentType,
-    #[serde(rename = "入金フラグ")]
-    PaymentFlag,
-    #[serde(rename = "合計金額")]
-    Total,
-    #[serde(rename = "商品点数")]
-    ItemCount,
-    #[serde(rename = "受注種別")]
-    OrderType,
-    #[serde(rename = "注文者氏名")]
-    BuyerName,
-    #[serde(rename = "配送先氏名")]
-    RecipientName,
-    #[serde(rename = "郵便番号")]
-    PostalCode,
-    #[serde(rename = "都道府県")]
-    Prefecture,
-    #[serde(rename = "住所")]
-    Address,
-    #[serde(rename = "配送方法")]
-    DeliveryMethod,
-    #[serde(rename = "配送希望日")]
-    RequestedDate,
-    #[serde(rename = "配送希望時間帯")]
-    RequestedTime,
-    #[serde(rename = "品番")]
-    Sku,
-    #[serde(rename = "商品名")]
-    ProductName,
-    #[serde(rename = "備考")]
-    Notes,
-    #[serde(rename = "ショップメモ")]
-    ShopMemo,
-    #[serde(rename = "配送指示")]
-    DeliveryInstructions,
-    #[serde(rename = "のし・ラッピング")]
-    GiftLabel,
-    #[serde(rename = "商品オプション")]
-    ProductOption,
-    #[serde(rename = "JANコード")]
-    JanCode,
-    #[serde(rename = "電話番号")]
-    Phone,
+crate::named_enum! {
+    /// A field of an instruction a condition can look at.
+    pub enum Field {
+        OrderNo = "受注コード",
+        PaymentType = "支払方法",
+        PaymentFlag = "入金フラグ",
+        Total = "合計金額",
+        ItemCount = "商品点数",
+        OrderType = "受注種別",
+        BuyerName = "注文者氏名",
+        RecipientName = "配送先氏名",
+        PostalCode = "郵便番号",
+        Prefecture = "都道府県",
+        Address = "住所",
+        DeliveryMethod = "配送方法",
+        RequestedDate = "配送希望日",
+        RequestedTime = "配送希望時間帯",
+        Sku = "品番",
+        ProductName = "商品名",
+        Notes = "備考",
+        ShopMemo = "ショップメモ",
+        DeliveryInstructions = "配送指示",
+        GiftLabel = "のし・ラッピング",
+        ProductOption = "商品オプション",
+        JanCode = "JANコード",
+        Phone = "電話番号",
+    }
 }
 
 impl Field {
-    pub const ALL: [Field; 23] = [
-        Field::OrderNo,
-        Field::PaymentType,
-        Field::PaymentFlag,
-        Field::Total,
-        Field::ItemCount,
-        Field::OrderType,
-        Field::BuyerName,
-        Field::RecipientName,
-        Field::PostalCode,
-        Field::Prefecture,
-        Field::Address,
-        Field::DeliveryMethod,
-        Field::RequestedDate,
-        Field::RequestedTime,
-        Field::Sku,
-        Field::ProductName,
-        Field::Notes,
-        Field::ShopMemo,
-        Field::DeliveryInstructions,
-        Field::GiftLabel,
-        Field::ProductOption,
-        Field::JanCode,
-        Field::Phone,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::OrderNo => "受注コード",
-            Field::PaymentType => "支払方法",
-            Field::PaymentFlag => "入金フラグ",
-            Field::Total => "合計金額",
-            Field::ItemCount => "商品点数",
-            Field::OrderType => "受注種別",
-            Field::BuyerName => "注文者氏名",
-            Field::RecipientName => "配送先氏名",
-            Field::PostalCode => "郵便番号",
-            Field::Prefecture => "都道府県",
-            Field::Address => "住所",
-            Field::DeliveryMethod => "配送方法",
-            Field::RequestedDate => "配送希望日",
-            Field::RequestedTime => "配送希望時間帯",
-            Field::Sku => "品番",
-            Field::ProductName => "商品名",
-            Field::Notes => "備考",
-            Field::ShopMemo => "ショップメモ",
-            Field::DeliveryInstructions => "配送指示",
-            Field::GiftLabel => "のし・ラッピング",
-            Field::ProductOption => "商品オプション",
-            Field::JanCode => "JANコード",
-            Field::Phone => "電話番号",
-        }
-    }
-
     /// Postal codes and phone numbers compare by their digits (`150-0001`, `1500001` and
     /// `１５０－０００１` are one postal code), other fields as written.
     pub fn compares_digits(self) -> bool {
         matches!(self, Field::PostalCode | Field::Phone)
-    }
-
-    pub fn parse(s: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.name() == s.trim())
     }
 
     /// Fields a `SetField` action may write.
@@ -192,59 +112,21 @@ impl Field {
     }
 }
 
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+crate::named_enum! {
+    /// Comparison operators, as コマースロボ names them.
+    pub enum Op {
+        Equals = "全一致",
+        Contains = "部分一致",
+        StartsWith = "前方一致",
+        EndsWith = "後方一致",
+        NotEquals = "ではない",
+        /// Inclusive; numbers compare as numbers, anything else as text.
+        AtLeast = "以上",
+        AtMost = "以下",
     }
-}
-
-/// Comparison operators, as コマースロボ names them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Op {
-    #[serde(rename = "全一致")]
-    Equals,
-    #[serde(rename = "部分一致")]
-    Contains,
-    #[serde(rename = "前方一致")]
-    StartsWith,
-    #[serde(rename = "後方一致")]
-    EndsWith,
-    #[serde(rename = "ではない")]
-    NotEquals,
-    /// Inclusive; numbers compare as numbers, anything else as text.
-    #[serde(rename = "以上")]
-    AtLeast,
-    #[serde(rename = "以下")]
-    AtMost,
 }
 
 impl Op {
-    pub const ALL: [Op; 7] = [
-        Op::Equals,
-        Op::Contains,
-        Op::StartsWith,
-        Op::EndsWith,
-        Op::NotEquals,
-        Op::AtLeast,
-        Op::AtMost,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::Equals => "全一致",
-            Op::Contains => "部分一致",
-            Op::StartsWith => "前方一致",
-            Op::EndsWith => "後方一致",
-            Op::NotEquals => "ではない",
-            Op::AtLeast => "以上",
-            Op::AtMost => "以下",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Op> {
-        Op::ALL.into_iter().find(|o| o.name() == s.trim())
-    }
-
     /// Compares one field value with the condition's value.
     pub fn test(self, actual: &str, expected: &str) -> bool {
         match self {
@@ -256,12 +138,6 @@ impl Op {
             Op::AtLeast => compare(actual, expected).is_some_and(|o| o.is_ge()),
             Op::AtMost => compare(actual, expected).is_some_and(|o| o.is_le()),
         }
-    }
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

@@ -48,6 +48,20 @@ struct Waiting {
 
 type Pending = Arc<Mutex<HashMap<u64, Waiting>>>;
 
+/// Why a console is not connected: what its banner says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The server went away (crashed, killed, the machine rebooted): retrying.
+    ServerGone,
+    /// The server said it is stopping: retrying until it is back.
+    ServerStopping,
+    /// The socket's permissions refuse this user.
+    PermissionDenied(String),
+    /// The server refused this console (another version, not a member of its group, too many
+    /// connections): the message says which.
+    Refused(String),
+}
+
 struct Conn {
     tx: mpsc::Sender<String>,
     reader: tokio::task::JoinHandle<()>,
@@ -68,7 +82,8 @@ struct Inner {
     pending: Pending,
     conn: tokio::sync::Mutex<Option<Conn>>,
     events: broadcast::Sender<Arc<StoreEvent>>,
-    up: watch::Sender<bool>,
+    /// None while connected; why not, otherwise.
+    up: watch::Sender<Option<DisconnectReason>>,
     subscribed: bool,
     reconnect: bool,
 }
@@ -77,6 +92,7 @@ struct Inner {
 pub fn reload_event() -> Arc<StoreEvent> {
     Arc::new(StoreEvent {
         changes: vec![Change::Reload],
+        counts: None,
     })
 }
 
@@ -188,7 +204,7 @@ impl RemoteClient {
     ) -> Result<RemoteClient, ConnectError> {
         let (stream, welcome) = handshake(path).await?;
         let (events, _) = broadcast::channel(8192);
-        let (up, _) = watch::channel(true);
+        let (up, _) = watch::channel(None);
         let client = RemoteClient {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -231,8 +247,8 @@ impl RemoteClient {
         self.inner.events.subscribe()
     }
 
-    /// true while connected.
-    pub fn connection(&self) -> watch::Receiver<bool> {
+    /// None while connected; why not, otherwise.
+    pub fn connection(&self) -> watch::Receiver<Option<DisconnectReason>> {
         self.inner.up.subscribe()
     }
 
@@ -260,6 +276,7 @@ impl RemoteClient {
         }
         let me = self.clone();
         let reader = tokio::spawn(async move {
+            let mut stopping = false;
             let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_SERVER_LINE));
             while let Some(Ok(line)) = lines.next().await {
                 match ServerMsg::decode(&line) {
@@ -316,23 +333,31 @@ impl RemoteClient {
                     Ok(ServerMsg::Lagged { .. }) => {
                         let _ = me.inner.events.send(reload_event());
                     }
-                    Ok(ServerMsg::Bye { .. }) => break,
+                    Ok(ServerMsg::Bye { .. }) => {
+                        stopping = true;
+                        break;
+                    }
                     _ => {}
                 }
             }
-            me.lost().await;
+            me.lost(if stopping {
+                DisconnectReason::ServerStopping
+            } else {
+                DisconnectReason::ServerGone
+            })
+            .await;
         });
         *self.inner.conn.lock().await = Some(Conn { tx, reader });
-        let _ = self.inner.up.send(true);
+        let _ = self.inner.up.send(None);
     }
 
     /// The connection is gone: fail the calls in flight and, for the console, reconnect.
-    fn lost(&self) -> futures::future::BoxFuture<'static, ()> {
+    fn lost(&self, why: DisconnectReason) -> futures::future::BoxFuture<'static, ()> {
         let me = self.clone();
-        Box::pin(async move { me.lost_inner().await })
+        Box::pin(async move { me.lost_inner(why).await })
     }
 
-    async fn lost_inner(&self) {
+    async fn lost_inner(&self, why: DisconnectReason) {
         *self.inner.conn.lock().await = None;
         let waiters: Vec<_> = self
             .inner
@@ -344,7 +369,7 @@ impl RemoteClient {
         for (_, w) in waiters {
             let _ = w.reply.send(Err(disconnected()));
         }
-        let _ = self.inner.up.send(false);
+        let _ = self.inner.up.send(Some(why));
         if !self.inner.reconnect {
             return;
         }
@@ -367,6 +392,13 @@ impl RemoteClient {
                     }
                     Err(e @ (ConnectError::Refused(_) | ConnectError::PermissionDenied { .. })) => {
                         tracing::error!(message = %e, "the restarted server refused this console");
+                        let why = match &e {
+                            ConnectError::PermissionDenied { .. } => {
+                                DisconnectReason::PermissionDenied(e.to_string())
+                            }
+                            _ => DisconnectReason::Refused(e.to_string()),
+                        };
+                        let _ = me.inner.up.send(Some(why));
                         wait = Duration::from_secs(5);
                     }
                     Err(_) => wait = (wait * 2).min(Duration::from_secs(2)),

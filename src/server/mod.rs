@@ -43,6 +43,8 @@ pub enum ServeError {
     NoSuchGroup(String),
     #[error(transparent)]
     Settings(#[from] settings::SettingsError),
+    #[error("{0}")]
+    Engine(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -143,7 +145,7 @@ pub async fn start(dir: &Path, opts: ServeOptions) -> Result<Server, ServeError>
         }
     }
     let store = Store::open(dir)?;
-    let engine = Engine::new(store);
+    let engine = Engine::new(store).map_err(|e| ServeError::Engine(e.to_string()))?;
     // Created owner-only from the start: no window where others could connect.
     let old_umask = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let bound = UnixListener::bind(&path);
@@ -419,6 +421,12 @@ async fn run_job(engine: Engine, caller: Arc<Caller>, out: Out, job: Job) {
     if let Some(f) = forward {
         let _ = f.await;
     }
+    // The typed answer as JSON, serialized once (an instruction list passes through as the
+    // store's own text).
+    let result = result.and_then(|reply| {
+        serde_json::value::to_raw_value(&reply)
+            .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))
+    });
     if let Err(e) = &result {
         match e.kind {
             ErrorKind::Forbidden => {

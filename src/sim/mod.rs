@@ -22,7 +22,8 @@ use tokio::task::JoinHandle;
 pub use faults::{Faults, ScriptedFault};
 pub use order::Behaviour;
 pub use state::{
-    InventoryReceived, NewOrder, RequestRecord, Settings, ShippingReceived, ShopCreds, SimState,
+    DEMO_CLIENT_ID, DEMO_SECRET, DEMO_SHOP_KEY, InventoryReceived, NewOrder, RequestRecord,
+    Settings, ShippingReceived, ShopCreds, SimState,
 };
 
 use crate::futureshop::{ClientOptions, Credentials, FsConfig};

@@ -23,12 +23,17 @@ pub struct ShopCreds {
     pub client_secret: String,
 }
 
+/// The credentials of the simulator's default shop (the demo's).
+pub const DEMO_SHOP_KEY: &str = "demo-shop";
+pub const DEMO_CLIENT_ID: &str = "demo-client";
+pub const DEMO_SECRET: &str = "demo-secret";
+
 impl Default for ShopCreds {
     fn default() -> Self {
         ShopCreds {
-            shop_key: "demo-shop".into(),
-            client_id: "demo-client".into(),
-            client_secret: "demo-secret".into(),
+            shop_key: DEMO_SHOP_KEY.into(),
+            client_id: DEMO_CLIENT_ID.into(),
+            client_secret: DEMO_SECRET.into(),
         }
     }
 }

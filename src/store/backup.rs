@@ -118,7 +118,7 @@ pub fn write(
 /// Replaces the store's content with a backup read from `r`. Refuses a non-empty store unless
 /// `force`. Nothing is changed unless the whole backup reads.
 pub fn restore(store: &Store, r: impl BufRead, force: bool) -> Result<BackupSummary, StoreError> {
-    let bad = |m: String| StoreError::Invalid(Msg::same(format!("the backup: {m}")));
+    let bad = |m: String| StoreError::BadBackup(Msg::same(format!("the backup: {m}")));
     let mut lines = r.lines();
     let first = lines
         .next()
@@ -135,7 +135,7 @@ pub fn restore(store: &Store, r: impl BufRead, force: bool) -> Result<BackupSumm
         });
     }
     if !force && store.counts().instructions() + store.counts().intake_errors > 0 {
-        return Err(StoreError::Invalid(Msg::same(
+        return Err(StoreError::BadBackup(Msg::same(
             "this store already holds instructions; restore into an empty data directory, or pass --force to replace everything",
         )));
     }

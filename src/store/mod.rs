@@ -25,7 +25,7 @@ use crate::msg;
 use crate::msg::Msg;
 use crate::robots::converter::Converter;
 use crate::robots::linkage::LinkageRobot;
-use crate::robots::processing::{BuiltinRule, ProcessingRobot};
+use crate::robots::processing::ProcessingRobot;
 use crate::secret::Secret;
 use keys::*;
 
@@ -61,8 +61,12 @@ pub enum StoreError {
     Conflict(Msg),
     #[error("{0}")]
     NotFound(Msg),
+    /// A record could not be encoded (a bug, never the operator's doing).
+    #[error("cannot encode {0}")]
+    Encode(String),
+    /// A backup file that cannot be restored, and why.
     #[error("{0}")]
-    Invalid(Msg),
+    BadBackup(Msg),
     #[error(transparent)]
     Sealed(#[from] sealed::SealError),
     #[error("cannot make {path} owner-only: {source}")]
@@ -80,28 +84,35 @@ impl From<sled::Error> for StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// One change, as published to subscribers (console, server clients).
+/// One change, as published to subscribers (console, server clients). Each carries what a
+/// console shows of it, so that nobody re-reads what they were just told.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub enum Change {
     Instruction(Box<InstructionSummary>),
+    /// An intake error was recorded or refreshed (`Some`), or resolved (`None`).
     IntakeError {
         id: u64,
-        order_no: String,
-        reason: Option<String>,
+        error: Option<Box<IntakeErrorSummary>>,
     },
     Run(Box<RunLogEntry>),
     Audit(Box<AuditEntry>),
     /// Robots, setup records or configuration changed.
     Config,
-    Products,
+    /// The product master changed; it now holds this many SKUs.
+    Products {
+        count: usize,
+    },
     /// Changes were missed (a slow or reconnected client): reload everything.
     Reload,
 }
 
-/// The changes of one committed transaction.
+/// The changes of one committed transaction, and the queue sizes after it.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct StoreEvent {
     pub changes: Vec<Change>,
+    /// The queue sizes once the transaction is committed (absent on a reload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Counts>,
 }
 
 /// Sizes of the queues.
@@ -111,6 +122,9 @@ pub struct Counts {
     pub intake_errors: u64,
     /// Shipped instructions futureshop refused (実績連携エラー).
     pub upstream_errors: u64,
+    /// SKUs in the product master.
+    #[serde(default)]
+    pub products: u64,
 }
 
 impl Counts {
@@ -373,8 +387,7 @@ impl UidExt for std::fs::Metadata {
 
 fn enc<T: Serialize>(v: &T) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut out, v)
-        .map_err(|e| StoreError::Invalid(Msg::same(format!("cannot encode a record: {e}"))))?;
+    serde_json::to_writer(&mut out, v).map_err(|e| StoreError::Encode(format!("a record: {e}")))?;
     Ok(out)
 }
 
@@ -397,9 +410,8 @@ fn unpack<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T
 }
 
 fn enc_instruction(i: &Instruction) -> Result<Vec<u8>> {
-    let named = rmp_serde::to_vec_named(i).map_err(|e| {
-        StoreError::Invalid(Msg::same(format!("cannot encode an instruction: {e}")))
-    })?;
+    let named = rmp_serde::to_vec_named(i)
+        .map_err(|e| StoreError::Encode(format!("an instruction: {e}")))?;
     let packed = lz4_flex::compress_prepend_size(&named);
     let mut out = Vec::with_capacity(packed.len() + 1);
     out.push(NAMED);
@@ -637,8 +649,7 @@ impl Store {
             counts: Cow::Borrowed(&counts),
             index: Cow::Borrowed(&index),
         };
-        let packed =
-            pack(&snap).map_err(|e| StoreError::Invalid(Msg::same(format!("snapshot: {e}"))))?;
+        let packed = pack(&snap).map_err(|e| StoreError::Encode(format!("a snapshot: {e}")))?;
         drop(snap);
         drop(index);
         let tmp = self.inner.path.join("index.snapshot.tmp");
@@ -708,25 +719,11 @@ impl Store {
         Ok(())
     }
 
-    /// A new store: the standard converter, the built-in processing robots in catalogue order,
-    /// COD as the payment type that needs no prepayment.
+    /// A new store: only its schema. The engine puts the robot catalogue in.
     fn seed(&self) -> Result<()> {
-        self.write(|t| {
-            t.put_converter(&Converter::standard())?;
-            let mut order = Vec::new();
-            for r in BuiltinRule::ALL {
-                let robot = ProcessingRobot::builtin(r);
-                order.push(robot.id);
-                t.put_processing(&robot)?;
-            }
-            t.put_config(CFG_RULE_ORDER, &order)?;
-            t.put_config(CFG_NO_PREPAYMENT, &vec!["COD".to_string()])?;
-            t.put_raw(
-                str_key(META, "schema"),
-                SCHEMA_VERSION.to_be_bytes().to_vec(),
-            );
-            Ok(())
-        })?;
+        self.inner
+            .data
+            .insert(str_key(META, "schema"), &SCHEMA_VERSION.to_be_bytes())?;
         Ok(())
     }
 
@@ -767,6 +764,7 @@ impl Store {
                 .by_order
                 .insert((s.auth_id, s.order_no.into_owned()), s.id);
         }
+        counts.products = self.inner.data.scan_prefix([PRODUCT]).keys().count() as u64;
         for kv in self.inner.data.scan_prefix([INTAKE]) {
             let (k, v) = kv?;
             let e: IntakeError = dec(&k, &v)?;
@@ -818,8 +816,12 @@ impl Store {
         self.inner.events.subscribe()
     }
 
-    /// Runs `f` as one atomic write. Nothing is written if `f` fails.
-    pub fn write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` in one transaction and commits it atomically. `f` may fail with its own error
+    /// type (the engine's refusals), which then aborts the transaction unchanged.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Txn<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let mut counters = self.lock();
         let mut txn = Txn {
             data: &self.inner.data,
@@ -835,7 +837,16 @@ impl Store {
             bumped: Vec::new(),
         };
         let out = f(&mut txn)?;
+        self.commit(txn)?;
+        drop(counters);
+        Ok(out)
+    }
+
+    /// Writes a finished transaction: secrets, the batch, the in-memory index and counts, and
+    /// the event (sent under the write lock, so consoles see changes in commit order).
+    fn commit(&self, txn: Txn<'_>) -> Result<()> {
         let Txn {
+            counters,
             mut batch,
             secret_ops,
             counts,
@@ -886,12 +897,14 @@ impl Store {
                 index.summary_json.insert(id, json);
             }
         }
-        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
-        drop(counters);
+        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts.clone();
         if !changes.is_empty() {
-            let _ = self.inner.events.send(Arc::new(StoreEvent { changes }));
+            let _ = self.inner.events.send(Arc::new(StoreEvent {
+                changes,
+                counts: Some(counts),
+            }));
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Makes every committed write durable.
@@ -1066,6 +1079,11 @@ impl Store {
         self.scan(&[PRODUCT])
     }
 
+    /// SKUs in the product master (kept with the counts).
+    pub fn product_count(&self) -> Result<usize> {
+        Ok(self.counts().products as usize)
+    }
+
     pub fn ship_froms(&self) -> Result<Vec<ShipFrom>> {
         self.scan(&[SHIP_FROM])
     }
@@ -1148,6 +1166,27 @@ impl Store {
         for kv in self.inner.data.scan_prefix([RUN]).rev().take(limit) {
             let (k, v) = kv?;
             out.push(dec(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// The newest run of each of `robots`, reading back from the newest line only until each
+    /// has one (or `limit` lines were read).
+    pub fn latest_runs(
+        &self,
+        robots: &std::collections::BTreeSet<u64>,
+        limit: usize,
+    ) -> Result<BTreeMap<u64, RunLogEntry>> {
+        let mut out = BTreeMap::new();
+        for kv in self.inner.data.scan_prefix([RUN]).rev().take(limit) {
+            if out.len() == robots.len() {
+                break;
+            }
+            let (k, v) = kv?;
+            let r: RunLogEntry = dec(&k, &v)?;
+            if robots.contains(&r.robot_id) && !out.contains_key(&r.robot_id) {
+                out.insert(r.robot_id, r);
+            }
         }
         Ok(out)
     }
@@ -1258,6 +1297,7 @@ impl Store {
         // Everything changed: every console reloads.
         let _ = self.inner.events.send(Arc::new(StoreEvent {
             changes: vec![Change::Reload],
+            counts: None,
         }));
         Ok(())
     }
@@ -1489,8 +1529,7 @@ impl Txn<'_> {
         self.put(id_key(INTAKE, e.id), &e)?;
         self.changes.push(Change::IntakeError {
             id: e.id,
-            order_no: e.order_no.clone(),
-            reason: Some(e.reason.clone()),
+            error: Some(Box::new(e.summary())),
         });
         Ok(e)
     }
@@ -1507,8 +1546,7 @@ impl Txn<'_> {
         }
         self.changes.push(Change::IntakeError {
             id: e.id,
-            order_no: e.order_no.clone(),
-            reason: None,
+            error: None,
         });
         Ok(())
     }
@@ -1556,10 +1594,20 @@ impl Txn<'_> {
     }
 
     pub fn put_product(&mut self, p: &ProductMaster) -> Result<()> {
-        if !self.changes.iter().any(|c| matches!(c, Change::Products)) {
-            self.changes.push(Change::Products);
+        let key = str_key(PRODUCT, &p.sku_no);
+        if self.get_raw(&key)?.is_none() {
+            self.counts.products += 1;
         }
-        self.put(str_key(PRODUCT, &p.sku_no), p)
+        let count = self.counts.products as usize;
+        match self
+            .changes
+            .iter_mut()
+            .find(|c| matches!(c, Change::Products { .. }))
+        {
+            Some(c) => *c = Change::Products { count },
+            None => self.changes.push(Change::Products { count }),
+        }
+        self.put(key, p)
     }
 
     fn config_changed(&mut self) {

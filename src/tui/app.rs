@@ -1,81 +1,40 @@
-//! The console's state and its update function. Pure: events in, effects (service requests)
-//! out; rendering reads the state. Key-sequence tests drive this directly.
+//! The console's routing: tabs, the detail view over them, popups, the command line, the status
+//! line (messages that age), the header and the disconnect banner, and the shared data kept
+//! current by events. Pure: events in, effects (service requests) out; rendering reads the
+//! state. Key-sequence tests drive this directly. Everything about one screen is in its own
+//! file under `screens/`, everything about one popup under `popups/`.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use serde_json::Value;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind};
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
+pub use super::context::{FormDefaults, Goto, Open};
+pub use super::event::{AppEvent, Effect, Failure, Tag};
+pub use super::popups::{Popup, RobotKind, Then};
+
+use super::context::{Ctx, Out};
+use super::data::{Data, FRESH_SECS, LOG_KEEP};
 use super::keymap::{Action, Context, Key, Keymap};
-use super::model::{OrdersModel, QUEUES, Queue, words};
+use super::model::{QUEUES, Queue};
+use super::popups::{DryRunPopup, HelpPopup, Keep};
+use super::screens::{
+    DashboardScreen, DetailScreen, LogScreen, OrdersScreen, RobotsScreen, SetupScreen, sync_text,
+};
 use super::text::Text;
 use super::theme::Theme;
+use super::widgets::{fit, safe, width};
 use crate::domain::*;
-use crate::engine::{CheckItem, DryRunChange, FixTarget, ShipRequest};
-use crate::robots::linkage::{LinkAction, LinkageRobot, RELEASE_ROBOT, Trigger};
-use crate::robots::processing::BuiltinRule;
-use crate::service::{InstructionDetail, Request, RobotsView, ServiceError};
+use crate::engine::DryRunChange;
+use crate::server::client::DisconnectReason;
+use crate::service::{FromReply, Reply, Request, RobotsView, ServiceError};
 use crate::store::{Change, Counts, StoreEvent};
-
-/// Everything that reaches the event loop.
-#[derive(Debug)]
-pub enum AppEvent {
-    Key(KeyEvent),
-    Resize(u16, u16),
-    /// A clock tick (once a second): only redraws when visible text changes.
-    Tick,
-    Store(Arc<StoreEvent>),
-    /// Events were dropped (the console fell behind): reload.
-    Lagged,
-    Reply(Tag, Result<Value, ServiceError>),
-    Summaries(Result<Vec<InstructionSummary>, ServiceError>),
-    /// The link to the server went down (false) or came back (true).
-    Connection(bool),
-    /// A background task failed unexpectedly (shown, not fatal).
-    TaskFailed(Failure),
-}
-
-/// What went wrong outside the app's own code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Failure {
-    /// Reading the terminal failed (the error as the OS gave it).
-    Input(String),
-    /// A background task panicked.
-    TaskPanicked,
-}
-
-/// What a reply is for.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Tag {
-    Counts,
-    Intake,
-    Robots,
-    Checklist,
-    Runs,
-    Audit,
-    ShipFroms,
-    Auths,
-    Products,
-    Detail(u64),
-    /// An action: the message to show when it succeeds.
-    Done(String),
-    DryRun(String),
-    SavedAuth,
-    Test,
-}
-
-/// What the event loop must do for the app.
-#[derive(Clone, Debug, PartialEq)]
-#[allow(clippy::large_enum_variant)] // a handful per key press; boxing buys nothing
-pub enum Effect {
-    Call(Tag, Request),
-    LoadSummaries,
-    Quit,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
@@ -109,14 +68,16 @@ impl Tab {
     }
 }
 
+/// Where the keys go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Normal,
+    /// A filter line (出荷指示 or ログ) has the keys.
     Filter,
     Command,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusKind {
     Info,
     Error,
@@ -126,190 +87,46 @@ pub enum StatusKind {
 pub struct StatusMsg {
     pub text: String,
     pub kind: StatusKind,
+    /// When it was shown: an info message fades after [`INFO_SECS`].
+    pub at: DateTime<FixedOffset>,
 }
 
-/// A list position that stays on screen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Scroll {
-    pub cursor: usize,
-    pub offset: usize,
-}
+/// Seconds a success or info message stays; errors stay until the next key.
+pub const INFO_SECS: i64 = 5;
 
-impl Scroll {
-    pub fn clamp(&mut self, len: usize, height: usize) {
-        let height = height.max(1);
-        if len == 0 {
-            *self = Scroll::default();
-            return;
-        }
-        self.cursor = self.cursor.min(len - 1);
-        if self.cursor < self.offset {
-            self.offset = self.cursor;
-        }
-        if self.cursor >= self.offset + height {
-            self.offset = self.cursor + 1 - height;
-        }
-        self.offset = self.offset.min(len.saturating_sub(height));
-    }
+/// Rows the status line may wrap onto (a refusal that explains what to do).
+const MAX_STATUS_ROWS: usize = 3;
 
-    fn apply(&mut self, a: Action, len: usize, height: usize) -> bool {
-        let before = *self;
-        let page = height.max(1);
-        match a {
-            Action::Up => self.cursor = self.cursor.saturating_sub(1),
-            Action::Down => self.cursor = (self.cursor + 1).min(len.saturating_sub(1)),
-            Action::PageUp => self.cursor = self.cursor.saturating_sub(page),
-            Action::PageDown => self.cursor = (self.cursor + page).min(len.saturating_sub(1)),
-            Action::Top => self.cursor = 0,
-            Action::Bottom => self.cursor = len.saturating_sub(1),
-            _ => return false,
-        }
-        self.clamp(len, height);
-        *self != before
-    }
-}
-
-pub struct OrdersState {
-    pub model: OrdersModel,
-    pub queue: usize,
-    pub scroll: Scroll,
-    pub marks: BTreeSet<u64>,
-    pub range_anchor: Option<usize>,
-    pub filter: Input,
-    /// Ids matching the filter, when one is set.
-    pub filtered: Option<Vec<u64>>,
-    /// The filter text `filtered` was computed for (empty when none), and the model slots of
-    /// its rows (to narrow it without lookups).
-    pub filtered_for: String,
-    filtered_slots: Vec<u32>,
-}
-
-pub struct DetailState {
-    pub id: u64,
-    pub data: Option<InstructionDetail>,
-    pub scroll: u16,
-    pub raw: bool,
-}
-
-#[derive(Default)]
-pub struct RobotsState {
-    pub view: Option<RobotsView>,
-    pub pane: usize,
-    pub scroll: [Scroll; 3],
-}
-
-#[derive(Default)]
-pub struct SetupState {
-    pub items: Vec<CheckItem>,
-    pub scroll: Scroll,
-    pub ship_froms: Vec<ShipFrom>,
-    pub auths: Vec<ApiAuth>,
-    pub products: usize,
-    pub last_test: Option<ConnectionTest>,
-}
-
-pub struct LogState {
-    pub runs: VecDeque<RunLogEntry>,
-    pub audit: VecDeque<AuditEntry>,
-    pub sub: usize,
-    pub scroll: [Scroll; 2],
-    pub filter: Input,
-}
-
-pub const LOG_KEEP: usize = 2000;
-
-/// A form field.
-pub struct FormField {
-    pub label: &'static str,
-    pub input: Input,
-    pub masked: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FormKind {
-    ShipFrom { id: u64 },
-    Auth { id: u64 },
-}
-
-pub struct Form {
-    pub kind: FormKind,
-    pub title: &'static str,
-    pub fields: Vec<FormField>,
-    pub focus: usize,
-    pub error: Option<String>,
-    /// Shown under the secret field: a secret is stored (never shown).
-    pub secret_stored: bool,
-}
-
-/// What a confirmed dialog or a submitted input does.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Then {
-    Requests(Vec<Request>, String),
-    Hold(Vec<(u64, u64)>),
-    Ship(u64, u64),
-    Rename { kind: RobotKind, id: u64 },
-    Trigger(u64),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RobotKind {
-    Converter,
-    Processing,
-    Linkage,
-}
-
-pub enum Popup {
-    Help {
-        scroll: u16,
-    },
-    Confirm {
-        title: String,
-        lines: Vec<String>,
-        yes_focused: bool,
-        then: Then,
-    },
-    Input {
-        title: String,
-        label: String,
-        input: Input,
-        then: Then,
-    },
-    Picker {
-        robot: u64,
-        items: Vec<(u64, String, bool)>,
-        scroll: Scroll,
-    },
-    Form(Form),
-    DryRun {
-        title: String,
-        changes: Vec<DryRunChange>,
-        scroll: Scroll,
-    },
-}
+pub const MIN_W: u16 = 80;
+pub const MIN_H: u16 = 24;
 
 pub struct App {
     pub text: &'static Text,
     pub theme: Theme,
     pub keymap: Keymap,
     pub tab: Tab,
-    pub mode: Mode,
-    pub command: Input,
+    /// The command line, while `:` is being typed.
+    pub command: Option<Input>,
     pub size: (u16, u16),
-    pub counts: Counts,
-    pub orders: OrdersState,
-    pub detail: Option<DetailState>,
-    pub robots: RobotsState,
-    pub setup: SetupState,
-    pub log: LogState,
+    pub data: Data,
+    pub dashboard: DashboardScreen,
+    pub orders: OrdersScreen,
+    pub robots: RobotsScreen,
+    pub setup: SetupScreen,
+    pub log: LogScreen,
+    /// The detail view, over the tab that opened it.
+    pub detail: Option<DetailScreen>,
     pub popup: Option<Popup>,
     pub status: Option<StatusMsg>,
-    pub connected: bool,
+    /// None while connected; why not, otherwise.
+    pub connection: Option<DisconnectReason>,
+    pub defaults: FormDefaults,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
-    /// Text derived from the clock, to notice when a tick changes the screen.
+    /// What the clock changes on screen, to notice when a tick changes it.
     clock_text: String,
-    /// A fixed "now" (snapshot tests); the real clock when None.
+    /// A fixed "now" (tests); the real clock when None.
     pub clock: Option<DateTime<FixedOffset>>,
     /// Refresh requests in flight, and those asked for again meanwhile: one at a time per kind,
     /// so answers never arrive out of order and a burst of events costs at most two requests.
@@ -317,8 +134,22 @@ pub struct App {
     again: HashMap<Tag, Request>,
 }
 
-/// Lines the chrome takes: tabs, status line, hint bar.
-const CHROME: u16 = 3;
+/// The read-only context for screens and popups, borrowing only the fields it names (so a
+/// screen of the app can be borrowed mutably beside it).
+macro_rules! cx {
+    ($app:ident) => {
+        Ctx {
+            text: $app.text,
+            theme: $app.theme,
+            keymap: &$app.keymap,
+            data: &$app.data,
+            now: $app.clock.unwrap_or_else(crate::engine::now),
+            read_only: $app.keymap.read_only,
+            size: $app.size,
+            defaults: &$app.defaults,
+        }
+    };
+}
 
 impl App {
     pub fn new(text: &'static Text, theme: Theme, read_only: bool) -> App {
@@ -327,34 +158,19 @@ impl App {
             theme,
             keymap: Keymap::new(read_only),
             tab: Tab::Dashboard,
-            mode: Mode::Normal,
-            command: Input::default(),
+            command: None,
             size: (80, 24),
-            counts: Counts::default(),
-            orders: OrdersState {
-                model: OrdersModel::default(),
-                queue: 2,
-                scroll: Scroll::default(),
-                marks: BTreeSet::new(),
-                range_anchor: None,
-                filter: Input::default(),
-                filtered: None,
-                filtered_for: String::new(),
-                filtered_slots: Vec::new(),
-            },
+            data: Data::default(),
+            dashboard: DashboardScreen::default(),
+            orders: OrdersScreen::default(),
+            robots: RobotsScreen::default(),
+            setup: SetupScreen::default(),
+            log: LogScreen::default(),
             detail: None,
-            robots: RobotsState::default(),
-            setup: SetupState::default(),
-            log: LogState {
-                runs: VecDeque::new(),
-                audit: VecDeque::new(),
-                sub: 0,
-                scroll: [Scroll::default(); 2],
-                filter: Input::default(),
-            },
             popup: None,
             status: None,
-            connected: true,
+            connection: None,
+            defaults: FormDefaults::default(),
             quit: false,
             dirty: true,
             clock_text: String::new(),
@@ -362,6 +178,51 @@ impl App {
             inflight: HashSet::new(),
             again: HashMap::new(),
         }
+    }
+
+    /// Now, in JST.
+    pub fn now(&self) -> DateTime<FixedOffset> {
+        self.clock.unwrap_or_else(crate::engine::now)
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.keymap.read_only
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.command.is_some() {
+            Mode::Command
+        } else if self.filtering() {
+            Mode::Filter
+        } else {
+            Mode::Normal
+        }
+    }
+
+    fn filtering(&self) -> bool {
+        self.detail.is_none()
+            && match self.tab {
+                Tab::Orders => self.orders.filtering,
+                Tab::Log => self.log.filtering,
+                _ => false,
+            }
+    }
+
+    /// The screen context keys are looked up in.
+    pub fn context(&self) -> Context {
+        if matches!(self.popup, Some(Popup::Help(_))) {
+            Context::Help
+        } else if let Some(d) = &self.detail {
+            d.context()
+        } else if self.tab == Tab::Orders && self.orders.queue() == Queue::IntakeErrors {
+            Context::IntakeQueue
+        } else {
+            self.tab.context()
+        }
+    }
+
+    pub fn queue(&self) -> Queue {
+        self.orders.queue()
     }
 
     /// A refresh request, coalesced with one already in flight.
@@ -384,15 +245,6 @@ impl App {
         }
     }
 
-    /// Now, in JST.
-    pub fn now(&self) -> DateTime<FixedOffset> {
-        self.clock.unwrap_or_else(crate::engine::now)
-    }
-
-    pub fn read_only(&self) -> bool {
-        self.keymap.read_only
-    }
-
     /// Everything the console shows, loaded from scratch.
     pub fn load_all(&mut self) -> Vec<Effect> {
         let mut fx = vec![Effect::LoadSummaries];
@@ -405,79 +257,18 @@ impl App {
             (Tag::Audit, Request::Audit { limit: LOG_KEEP }),
             (Tag::ShipFroms, Request::ShipFroms),
             (Tag::Auths, Request::Auths),
-            (Tag::Products, Request::Products),
+            (Tag::Products, Request::ProductCount),
         ] {
             fx.extend(self.refresh(tag, req));
         }
         fx
     }
 
-    /// The screen context keys are looked up in.
-    pub fn context(&self) -> Context {
-        if matches!(self.popup, Some(Popup::Help { .. })) {
-            Context::Help
-        } else if self.detail.is_some() && self.tab == Tab::Orders {
-            Context::Detail
-        } else {
-            self.tab.context()
-        }
-    }
-
-    pub fn queue(&self) -> Queue {
-        QUEUES[self.orders.queue]
-    }
-
-    /// Rows of the table body on the 出荷指示 screen.
-    pub fn orders_height(&self) -> usize {
-        // tabs + status + hints, queue tabs, header, filter line (when used), block borders.
-        let filter = u16::from(self.orders.filtered.is_some() || self.mode == Mode::Filter);
-        self.size.1.saturating_sub(CHROME + 2 + filter + 2) as usize
-    }
-
-    fn list_height(&self) -> usize {
-        self.size.1.saturating_sub(CHROME + 4) as usize
-    }
-
-    /// The ids shown on the 出荷指示 screen, in order (filtered when a filter is set).
-    pub fn visible_ids(&self) -> Vec<u64> {
-        if let Some(f) = &self.orders.filtered {
-            return f.clone();
-        }
-        match self.queue() {
-            Queue::IntakeErrors => self.orders.model.intake.iter().map(|e| e.id).collect(),
-            q => self
-                .orders
-                .model
-                .keys(q)
-                .iter()
-                .map(|(_, id, _)| *id)
-                .collect(),
-        }
-    }
-
-    /// Length of the current list without copying it.
-    pub fn visible_len(&self) -> usize {
-        match &self.orders.filtered {
-            Some(f) => f.len(),
-            None => self.orders.model.len(self.queue()),
-        }
-    }
-
-    /// The id at a position of the current list.
-    pub fn visible_id(&self, pos: usize) -> Option<u64> {
-        match &self.orders.filtered {
-            Some(f) => f.get(pos).copied(),
-            None => match self.queue() {
-                Queue::IntakeErrors => self.orders.model.intake.get(pos).map(|e| e.id),
-                q => self.orders.model.keys(q).get(pos).map(|(_, id, _)| *id),
-            },
-        }
-    }
-
     fn info(&mut self, s: impl Into<String>) {
         self.status = Some(StatusMsg {
             text: s.into(),
             kind: StatusKind::Info,
+            at: self.now(),
         });
         self.dirty = true;
     }
@@ -486,8 +277,58 @@ impl App {
         self.status = Some(StatusMsg {
             text: s.into(),
             kind: StatusKind::Error,
+            at: self.now(),
         });
         self.dirty = true;
+    }
+
+    /// Applies what a screen or popup handed back; returns the requests to send.
+    fn apply(&mut self, out: Out) -> Vec<Effect> {
+        let Out {
+            mut effects,
+            popup,
+            info,
+            error,
+            goto,
+            open,
+            clear_marks,
+        } = out;
+        if let Some(p) = popup {
+            self.popup = Some(p);
+        }
+        if let Some(i) = info {
+            self.info(i);
+        }
+        if let Some(e) = error {
+            self.error(e);
+        }
+        if clear_marks {
+            self.orders.clear_marks();
+        }
+        if let Some(g) = goto {
+            self.detail = None;
+            match g {
+                Goto::Tab(n) => self.goto_tab(n),
+                Goto::RobotsPane(p) => {
+                    self.tab = Tab::Robots;
+                    self.robots.pane = p.min(2);
+                }
+                Goto::Queue(q) => {
+                    self.tab = Tab::Orders;
+                    if let Some(pos) = QUEUES.iter().position(|x| *x == q) {
+                        let cx = cx!(self);
+                        self.orders.select_queue(pos, &cx);
+                    }
+                }
+            }
+        }
+        if let Some(target) = open {
+            let mut more = Out::default();
+            self.detail = Some(DetailScreen::open(target, &mut more));
+            effects.extend(more.effects);
+        }
+        self.dirty = true;
+        effects
     }
 
     // ----------------------------------------------------------------------------------
@@ -497,7 +338,7 @@ impl App {
         let fx = self.update_inner(ev);
         if self.dirty {
             // The next frame shows the current clock text: a tick only redraws when it changes.
-            self.clock_text = self.clock_line();
+            self.clock_text = self.clock_state();
         }
         fx
     }
@@ -507,12 +348,18 @@ impl App {
             AppEvent::Key(k) => self.on_key(k),
             AppEvent::Resize(w, h) => {
                 self.size = (w, h);
-                self.reclamp();
                 self.dirty = true;
                 Vec::new()
             }
             AppEvent::Tick => {
-                let now = self.clock_line();
+                if let Some(m) = &self.status
+                    && m.kind == StatusKind::Info
+                    && (self.now() - m.at).num_seconds() >= INFO_SECS
+                {
+                    self.status = None;
+                    self.dirty = true;
+                }
+                let now = self.clock_state();
                 if now != self.clock_text {
                     self.clock_text = now;
                     self.dirty = true;
@@ -527,21 +374,30 @@ impl App {
             AppEvent::Summaries(r) => {
                 match r {
                     Ok(all) => {
-                        let keep = self.selected_id();
-                        self.orders.model.load(all);
-                        self.refilter();
-                        self.keep_selection(keep);
+                        let cx = cx!(self);
+                        let keep = self.orders.selected_id(&cx);
+                        let keep_new = self.dashboard.selected_id(&cx);
+                        self.data.load_summaries(all);
+                        let cx = cx!(self);
+                        self.orders.data_changed(keep, &cx);
+                        self.dashboard.data_changed(keep_new, &cx);
                     }
                     Err(e) => self.error((self.text.server_error)(&e)),
                 }
                 self.dirty = true;
                 Vec::new()
             }
-            AppEvent::Reply(tag, r) => self.on_reply(tag, r),
-            AppEvent::Connection(up) => {
-                self.connected = up;
+            AppEvent::Reply(tag, r) => {
                 self.dirty = true;
-                if up {
+                let mut fx = self.settled(&tag);
+                fx.extend(self.on_reply(tag, r));
+                fx
+            }
+            AppEvent::Connection(why) => {
+                let was_down = self.connection.is_some();
+                self.connection = why;
+                self.dirty = true;
+                if was_down && self.connection.is_none() {
                     self.info(self.text.reconnected);
                     return self.load_all();
                 }
@@ -557,202 +413,241 @@ impl App {
         }
     }
 
+    /// A committed change: applied from what the event carries. Only what an event cannot
+    /// carry (robots and setup after a configuration change) is asked for again.
     fn on_store(&mut self, ev: &StoreEvent) -> Vec<Effect> {
         if ev.changes.iter().any(|c| matches!(c, Change::Reload)) {
             self.dirty = true;
             return self.load_all();
         }
+        let now = self.now();
         let mut fx = Vec::new();
-        let keep = self.selected_id();
-        let mut instructions = false;
-        let mut intake = false;
+        let (keep, keep_new) = {
+            let cx = cx!(self);
+            (
+                self.orders.selected_id(&cx),
+                self.dashboard.selected_id(&cx),
+            )
+        };
+        if let Some(c) = &ev.counts {
+            self.data.counts = c.clone();
+        }
         let mut config = false;
-        let mut products = false;
+        let mut checklist = false;
+        let mut robots_changed = false;
         for c in &ev.changes {
             match c {
                 Change::Instruction(s) => {
-                    if self.detail.as_ref().is_some_and(|d| d.id == s.id) {
-                        fx.push(Effect::Call(
-                            Tag::Detail(s.id),
-                            Request::Instruction { id: s.id },
-                        ));
+                    if let Some(d) = &self.detail
+                        && d.target == Open::Instruction(s.id)
+                    {
+                        let mut out = Out::default();
+                        d.changed(&mut out);
+                        fx.extend(out.effects);
                     }
-                    self.orders.model.upsert((**s).clone());
-                    instructions = true;
+                    self.data.upsert((**s).clone(), now);
                 }
-                Change::IntakeError { .. } => intake = true,
+                Change::IntakeError { id, error } => {
+                    self.data
+                        .orders
+                        .set_intake(*id, error.as_ref().map(|e| (**e).clone()));
+                    if let Some(d) = &self.detail
+                        && d.target == Open::IntakeError(*id)
+                    {
+                        if error.is_none() {
+                            self.detail = None;
+                            self.info(self.text.intake_resolved);
+                        } else {
+                            let mut out = Out::default();
+                            d.changed(&mut out);
+                            fx.extend(out.effects);
+                        }
+                    }
+                }
                 Change::Run(r) => {
-                    if let Some(pos) = self.log.runs.iter().position(|x| x.seq == r.seq) {
-                        self.log.runs[pos] = (**r).clone();
-                    } else {
-                        self.log.runs.push_front((**r).clone());
-                        self.log.runs.truncate(LOG_KEEP);
-                    }
-                    if r.state != RunState::Running {
-                        config = true; // last/next run and the checklist (item 7) change
+                    self.data.run_changed(r, now);
+                    robots_changed = true;
+                    if r.state != RunState::Running
+                        && r.action.is_fetch()
+                        && self.data.guide_waits_for_fetch()
+                    {
+                        checklist = true;
                     }
                 }
-                Change::Audit(a) => {
-                    self.log.audit.push_front((**a).clone());
-                    self.log.audit.truncate(LOG_KEEP);
-                }
+                Change::Audit(a) => self.data.audit_added(a),
                 Change::Config => config = true,
-                Change::Products => products = true,
+                Change::Products { count } => self.data.products = *count,
                 Change::Reload => {}
             }
         }
-        if instructions || intake {
-            fx.extend(self.refresh(Tag::Counts, Request::Counts));
-        }
-        if intake {
-            fx.extend(self.refresh(Tag::Intake, Request::IntakeErrors));
-        }
         if config {
             fx.extend(self.refresh(Tag::Robots, Request::Robots));
-            fx.extend(self.refresh(Tag::Checklist, Request::Checklist));
             fx.extend(self.refresh(Tag::ShipFroms, Request::ShipFroms));
             fx.extend(self.refresh(Tag::Auths, Request::Auths));
+            checklist = true;
         }
-        if products {
-            fx.extend(self.refresh(Tag::Products, Request::Products));
+        if checklist {
             fx.extend(self.refresh(Tag::Checklist, Request::Checklist));
         }
-        if instructions {
-            self.refilter();
-            self.keep_selection(keep);
+        let cx = cx!(self);
+        self.orders.data_changed(keep, &cx);
+        self.dashboard.data_changed(keep_new, &cx);
+        if robots_changed {
+            self.robots.data_changed(&cx);
         }
         self.dirty = true;
         fx
     }
 
-    fn on_reply(&mut self, tag: Tag, r: Result<Value, ServiceError>) -> Vec<Effect> {
-        self.dirty = true;
-        let mut fx = self.settled(&tag);
-        fx.extend(self.apply_reply(tag, r));
-        fx
-    }
-
-    fn apply_reply(&mut self, tag: Tag, r: Result<Value, ServiceError>) -> Vec<Effect> {
-        let v = match r {
-            Ok(v) => v,
+    fn on_reply(&mut self, tag: Tag, r: Result<Reply, ServiceError>) -> Vec<Effect> {
+        let r = match r {
+            Ok(r) => r,
             Err(e) => {
-                if let Tag::Detail(_) = tag {
-                    self.detail = None;
-                }
-                if tag == Tag::Test {
-                    self.setup.last_test = Some(ConnectionTest {
-                        at: self.now(),
-                        ok: false,
-                        message: e.message.clone(),
-                        message_en: e.message_in_english().to_string(),
-                    });
-                }
-                self.error((self.text.server_error)(&e));
+                self.reply_failed(&tag, &e);
                 return Vec::new();
             }
         };
-        fn de<T: serde::de::DeserializeOwned>(v: Value) -> Option<T> {
-            serde_json::from_value(v).ok()
-        }
-        match tag {
-            Tag::Counts => {
-                if let Some(c) = de(v) {
-                    self.counts = c;
-                }
+        match self.apply_reply(tag.clone(), r) {
+            Ok(fx) => fx,
+            // An answer of the wrong shape is an error on screen, never an empty pane.
+            Err(e) => {
+                self.reply_failed(&tag, &e);
+                Vec::new()
             }
+        }
+    }
+
+    fn reply_failed(&mut self, tag: &Tag, e: &ServiceError) {
+        match tag {
+            Tag::Detail(id) | Tag::IntakeError(id)
+                if self.detail.as_ref().is_some_and(|d| match d.target {
+                    Open::Instruction(x) | Open::IntakeError(x) => x == *id,
+                }) =>
+            {
+                self.detail = None;
+            }
+            Tag::Test => {
+                self.data.last_test = Some(ConnectionTest {
+                    at: self.now(),
+                    ok: false,
+                    message: e.message.clone(),
+                    message_en: e.message_in_english().to_string(),
+                });
+            }
+            _ => {}
+        }
+        self.error((self.text.server_error)(e));
+    }
+
+    fn apply_reply(&mut self, tag: Tag, r: Reply) -> Result<Vec<Effect>, ServiceError> {
+        let t = self.text;
+        match tag {
+            Tag::Counts => self.data.counts = Counts::from_reply(r)?,
             Tag::Intake => {
-                if let Some(list) = de::<Vec<IntakeError>>(v) {
-                    let keep = self.selected_id();
-                    self.orders.model.intake = list;
-                    self.refilter();
-                    self.keep_selection(keep);
-                }
+                let list = Vec::<IntakeErrorSummary>::from_reply(r)?;
+                let keep = self.orders.selected_id(&cx!(self));
+                self.data.orders.intake = list;
+                let cx = cx!(self);
+                self.orders.data_changed(keep, &cx);
             }
             Tag::Robots => {
-                self.robots.view = de(v);
-                self.reclamp();
+                self.data.robots = Some(RobotsView::from_reply(r)?);
+                let cx = cx!(self);
+                self.robots.data_changed(&cx);
             }
             Tag::Checklist => {
-                if let Some(items) = de(v) {
-                    self.setup.items = items;
-                }
+                let before = std::mem::replace(&mut self.data.checklist, FromReply::from_reply(r)?);
+                let cx = cx!(self);
+                self.setup.checklist_changed(&before, &cx);
             }
-            Tag::Runs => {
-                if let Some(runs) = de::<Vec<RunLogEntry>>(v) {
-                    self.log.runs = merge_runs(&self.log.runs, runs);
-                }
-            }
-            Tag::Audit => {
-                if let Some(a) = de::<Vec<AuditEntry>>(v) {
-                    self.log.audit = merge_audit(&self.log.audit, a);
-                }
-            }
-            Tag::ShipFroms => self.setup.ship_froms = de(v).unwrap_or_default(),
-            Tag::Auths => self.setup.auths = de(v).unwrap_or_default(),
-            Tag::Products => self.setup.products = v.as_array().map(Vec::len).unwrap_or(0),
-            Tag::Detail(id) => {
-                if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
-                    d.data = de(v);
+            Tag::Runs => self.data.merge_runs(FromReply::from_reply(r)?),
+            Tag::Audit => self.data.merge_audit(FromReply::from_reply(r)?),
+            Tag::ShipFroms => self.data.ship_froms = FromReply::from_reply(r)?,
+            Tag::Auths => self.data.auths = FromReply::from_reply(r)?,
+            Tag::Products => self.data.products = usize::from_reply(r)?,
+            Tag::Detail(id) | Tag::IntakeError(id) => {
+                if let Some(d) = self.detail.as_mut().filter(|d| match d.target {
+                    Open::Instruction(x) | Open::IntakeError(x) => x == id,
+                }) {
+                    d.on_reply(r)?;
                 }
             }
             Tag::Done(msg) => self.info(msg),
             Tag::DryRun(name) => {
-                let changes: Vec<DryRunChange> = de(v).unwrap_or_default();
-                self.popup = Some(Popup::DryRun {
-                    title: format!("{} — {}", self.text.dry_run_title, name),
+                let changes = Vec::<DryRunChange>::from_reply(r)?;
+                self.popup = Some(Popup::DryRun(DryRunPopup::new(
+                    format!("{} — {}", t.dry_run_title, name),
                     changes,
-                    scroll: Scroll::default(),
-                });
+                )));
             }
             Tag::SavedAuth => {
-                let saved: Option<ApiAuth> = de(v);
-                if let Some(a) = saved {
-                    self.info((self.text.auth_saved_testing)(&a.name));
-                    return vec![Effect::Call(
-                        Tag::Test,
-                        Request::TestConnection { auth_id: a.id },
-                    )];
-                }
+                let a = ApiAuth::from_reply(r)?;
+                self.info((t.auth_saved_testing)(&a.name));
+                return Ok(vec![Effect::Call(
+                    Tag::Test,
+                    Request::TestConnection { auth_id: a.id },
+                )]);
             }
             Tag::Test => {
-                let t: Option<ConnectionTest> = de(v);
-                if let Some(t) = t {
-                    let msg = (self.text.test_status)(&t);
-                    if t.ok {
-                        self.info(msg);
-                    } else {
-                        self.error(msg);
-                    }
-                    self.setup.last_test = Some(t);
+                let test = ConnectionTest::from_reply(r)?;
+                let msg = (t.test_status)(&test);
+                if test.ok {
+                    self.info(msg);
+                } else {
+                    self.error(msg);
                 }
+                self.data.last_test = Some(test);
+            }
+            Tag::Guide(step) => {
+                <()>::from_reply(r)?;
+                self.info((t.guide_done)(step));
             }
         }
-        Vec::new()
+        Ok(Vec::new())
     }
 
     // ----------------------------------------------------------------------------------
     // Keys
 
     fn on_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        if k.kind != crossterm::event::KeyEventKind::Press
-            && k.kind != crossterm::event::KeyEventKind::Repeat
-        {
+        if k.kind != KeyEventKind::Press && k.kind != KeyEventKind::Repeat {
             return Vec::new();
         }
+        // An error stays until the next key.
         if self
-            .popup
+            .status
             .as_ref()
-            .is_some_and(|p| !matches!(p, Popup::Help { .. }))
+            .is_some_and(|m| m.kind == StatusKind::Error)
         {
-            return self.on_popup_key(k);
+            self.status = None;
+            self.dirty = true;
         }
-        match self.mode {
-            Mode::Filter => return self.on_filter_key(k),
-            Mode::Command => return self.on_command_key(k),
-            Mode::Normal => {}
+        // Help takes actions from the keymap (below); every other popup takes the keys.
+        if let Some(mut popup) = self.popup.take() {
+            if matches!(popup, Popup::Help(_)) {
+                self.popup = Some(popup);
+            } else {
+                let mut out = Out::default();
+                let keep = popup.on_key(k, &cx!(self), &mut out);
+                if keep == Keep::Open {
+                    self.popup = Some(popup);
+                }
+                return self.apply(out);
+            }
         }
-        let key = Key::from_event(&k);
-        match self.keymap.lookup(self.context(), key) {
+        if self.command.is_some() {
+            return self.on_command_key(k);
+        }
+        if self.filtering() {
+            let cx = cx!(self);
+            match self.tab {
+                Tab::Orders => self.orders.on_filter_key(k, &cx),
+                _ => self.log.on_filter_key(k),
+            }
+            self.dirty = true;
+            return Vec::new();
+        }
+        match self.keymap.lookup(self.context(), Key::from_event(&k)) {
             Some(a) => self.on_action(a),
             None => Vec::new(),
         }
@@ -760,16 +655,11 @@ impl App {
 
     /// Runs one action as if its key was pressed (key-sequence tests, `:` commands).
     pub fn on_action(&mut self, a: Action) -> Vec<Effect> {
-        if let Some(Popup::Help { scroll }) = &mut self.popup {
-            match a {
-                Action::Down => *scroll = scroll.saturating_add(1),
-                Action::Up => *scroll = scroll.saturating_sub(1),
-                Action::PageDown => *scroll = scroll.saturating_add(10),
-                Action::PageUp => *scroll = scroll.saturating_sub(10),
-                Action::Back | Action::Help | Action::Quit => self.popup = None,
-                _ => {}
+        self.dirty = true;
+        if let Some(Popup::Help(h)) = &mut self.popup {
+            if !h.on_action(a) {
+                self.popup = None;
             }
-            self.dirty = true;
             return Vec::new();
         }
         if a.mutating() && self.read_only() {
@@ -778,193 +668,109 @@ impl App {
         }
         match a {
             Action::Quit => {
-                if self.detail.is_some() && self.tab == Tab::Orders {
-                    self.detail = None;
-                    self.dirty = true;
+                if self.detail.take().is_some() {
                     return Vec::new();
                 }
                 self.quit = true;
                 vec![Effect::Quit]
             }
             Action::Help => {
-                self.popup = Some(Popup::Help { scroll: 0 });
-                self.dirty = true;
+                let screen = self.text.tabs[self.tab.index()];
+                self.popup = Some(Popup::Help(HelpPopup::new(self.context(), screen)));
                 Vec::new()
             }
             Action::CommandMode => {
-                self.mode = Mode::Command;
-                self.command = Input::default();
-                self.dirty = true;
+                self.command = Some(Input::default());
                 Vec::new()
             }
             Action::Refresh => {
                 self.info(self.text.reloading);
                 self.load_all()
             }
-            Action::NextTab => self.goto_tab((self.tab.index() + 1) % TABS.len()),
-            Action::PrevTab => self.goto_tab((self.tab.index() + TABS.len() - 1) % TABS.len()),
-            Action::GotoTab(n) => self.goto_tab(usize::from(n)),
-            Action::Back => self.back(),
-            _ => match self.context() {
-                Context::Orders => self.orders_action(a),
-                Context::Detail => self.detail_action(a),
-                Context::Robots => self.robots_action(a),
-                Context::Setup => self.setup_action(a),
-                Context::Log => self.log_action(a),
-                Context::Dashboard => {
-                    if a == Action::Open {
-                        return self.goto_tab(1);
+            Action::NextTab => {
+                self.goto_tab((self.tab.index() + 1) % TABS.len());
+                Vec::new()
+            }
+            Action::PrevTab => {
+                self.goto_tab((self.tab.index() + TABS.len() - 1) % TABS.len());
+                Vec::new()
+            }
+            Action::GotoTab(n) => {
+                self.goto_tab(usize::from(n));
+                Vec::new()
+            }
+            Action::Back => {
+                self.back();
+                Vec::new()
+            }
+            _ => {
+                let mut out = Out::default();
+                let cx = cx!(self);
+                if let Some(d) = self.detail.as_mut() {
+                    d.on_action(a, &cx, &mut out);
+                } else {
+                    match self.tab {
+                        Tab::Dashboard => self.dashboard.on_action(a, &cx, &mut out),
+                        Tab::Orders => self.orders.on_action(a, &cx, &mut out),
+                        Tab::Robots => self.robots.on_action(a, &cx, &mut out),
+                        Tab::Setup => self.setup.on_action(a, &cx, &mut out),
+                        Tab::Log => self.log.on_action(a, &cx, &mut out),
                     }
-                    Vec::new()
                 }
-                _ => Vec::new(),
-            },
+                self.apply(out)
+            }
         }
     }
 
-    fn goto_tab(&mut self, n: usize) -> Vec<Effect> {
+    fn goto_tab(&mut self, n: usize) {
         if let Some(t) = TABS.get(n) {
             self.tab = *t;
             self.detail = None;
             self.dirty = true;
         }
-        Vec::new()
     }
 
     /// Esc: close, clear, go back — never quit.
-    fn back(&mut self) -> Vec<Effect> {
-        self.dirty = true;
-        if self.detail.is_some() && self.tab == Tab::Orders {
-            self.detail = None;
-        } else if self.tab == Tab::Orders
-            && (!self.orders.marks.is_empty() || self.orders.range_anchor.is_some())
-        {
-            self.orders.marks.clear();
-            self.orders.range_anchor = None;
-        } else if self.tab == Tab::Orders && self.orders.filtered.is_some() {
-            self.clear_filter();
-        } else if self.tab == Tab::Log && !self.log.filter.value().is_empty() {
-            self.log.filter = Input::default();
-        } else {
+    fn back(&mut self) {
+        if self.detail.take().is_some() {
+            return;
+        }
+        let cleared = match self.tab {
+            Tab::Orders => {
+                let cx = cx!(self);
+                self.orders.back(&cx)
+            }
+            Tab::Log => self.log.back(),
+            _ => false,
+        };
+        if !cleared {
             self.status = None;
         }
-        Vec::new()
-    }
-
-    fn on_filter_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        match k.code {
-            KeyCode::Esc => {
-                self.mode = Mode::Normal;
-                if self.tab == Tab::Orders {
-                    self.clear_filter();
-                } else {
-                    self.log.filter = Input::default();
-                }
-            }
-            KeyCode::Enter => {
-                self.mode = Mode::Normal;
-                if self.tab == Tab::Orders && self.orders.filter.value().is_empty() {
-                    self.clear_filter();
-                }
-            }
-            _ => {
-                let target = if self.tab == Tab::Orders {
-                    &mut self.orders.filter
-                } else {
-                    &mut self.log.filter
-                };
-                if target
-                    .handle_event(&crossterm::event::Event::Key(k))
-                    .is_some()
-                {
-                    if self.tab == Tab::Orders {
-                        self.apply_filter();
-                    } else {
-                        // The log list changed under the cursor: start again at the newest line.
-                        self.log.scroll = [Scroll::default(); 2];
-                    }
-                }
-            }
-        }
-        self.dirty = true;
-        Vec::new()
-    }
-
-    /// Recomputes the filtered list for the current filter text (one keystroke).
-    pub fn apply_filter(&mut self) {
-        let keep = self.selected_id();
-        let text = self.orders.filter.value().to_string();
-        let w = words(&text);
-        // Typing more only narrows: search the previous matches instead of every row.
-        let narrowing =
-            !self.orders.filtered_for.is_empty() && text.starts_with(&self.orders.filtered_for);
-        let previous = std::mem::take(&mut self.orders.filtered_slots);
-        self.orders.filtered = if w.is_empty() {
-            None
-        } else if self.queue() == Queue::IntakeErrors {
-            Some(self.orders.model.filter_intake(&w))
-        } else {
-            let within = narrowing.then_some(previous.as_slice());
-            let (ids, slots) = self.orders.model.filter(self.queue(), &w, within);
-            self.orders.filtered_slots = slots;
-            Some(ids)
-        };
-        self.orders.filtered_for = if self.orders.filtered.is_some() {
-            text
-        } else {
-            String::new()
-        };
-        self.keep_selection(keep);
-        self.dirty = true;
-    }
-
-    fn refilter(&mut self) {
-        if self.orders.filtered.is_some() || !self.orders.filter.value().is_empty() {
-            let w = words(self.orders.filter.value());
-            if !w.is_empty() {
-                self.orders.filtered = Some(if self.queue() == Queue::IntakeErrors {
-                    self.orders.filtered_slots.clear();
-                    self.orders.model.filter_intake(&w)
-                } else {
-                    let (ids, slots) = self.orders.model.filter(self.queue(), &w, None);
-                    self.orders.filtered_slots = slots;
-                    ids
-                });
-                self.orders.filtered_for = self.orders.filter.value().to_string();
-            }
-        }
-    }
-
-    fn clear_filter(&mut self) {
-        let keep = self.selected_id();
-        self.orders.filter = Input::default();
-        self.orders.filtered = None;
-        self.orders.filtered_for.clear();
-        self.orders.filtered_slots.clear();
-        self.keep_selection(keep);
     }
 
     fn on_command_key(&mut self, k: KeyEvent) -> Vec<Effect> {
         self.dirty = true;
+        let Some(input) = self.command.as_mut() else {
+            return Vec::new();
+        };
         match k.code {
             KeyCode::Esc => {
-                self.mode = Mode::Normal;
+                self.command = None;
                 Vec::new()
             }
             KeyCode::Tab => {
-                let v = self.command.value().to_string();
-                if let Some(done) = complete_command(&v) {
-                    self.command = Input::new(done);
+                if let Some(done) = complete_command(input.value()) {
+                    *input = Input::new(done);
                 }
                 Vec::new()
             }
             KeyCode::Enter => {
-                self.mode = Mode::Normal;
-                let cmd = self.command.value().trim().to_string();
+                let cmd = input.value().trim().to_string();
+                self.command = None;
                 self.run_command(&cmd)
             }
             _ => {
-                self.command.handle_event(&crossterm::event::Event::Key(k));
+                input.handle_event(&Event::Key(k));
                 Vec::new()
             }
         }
@@ -972,6 +778,7 @@ impl App {
 
     /// `:` commands.
     pub fn run_command(&mut self, cmd: &str) -> Vec<Effect> {
+        self.dirty = true;
         let (head, arg) = cmd
             .split_once(char::is_whitespace)
             .map(|(a, b)| (a, b.trim()))
@@ -995,14 +802,14 @@ impl App {
             }
             "goto" | "g" => {
                 if let Some(n) = self.text.tabs.iter().position(|t| *t == arg) {
-                    return self.goto_tab(n);
-                }
-                if let Some(pos) =
-                    Queue::parse(arg).and_then(|q| QUEUES.iter().position(|x| *x == q))
-                {
-                    self.goto_tab(1);
-                    self.select_queue(pos);
+                    self.goto_tab(n);
                     return Vec::new();
+                }
+                if let Some(q) = Queue::parse(arg) {
+                    return self.apply(Out {
+                        goto: Some(Goto::Queue(q)),
+                        ..Default::default()
+                    });
                 }
                 self.error(format!("{}: {arg}", self.text.unknown_command));
                 Vec::new()
@@ -1019,1381 +826,237 @@ impl App {
     }
 
     // ----------------------------------------------------------------------------------
-    // 出荷指示
-
-    pub fn selected_id(&self) -> Option<u64> {
-        self.visible_id(self.orders.scroll.cursor)
-    }
-
-    fn keep_selection(&mut self, id: Option<u64>) {
-        let len = self.visible_len();
-        if let Some(id) = id {
-            let pos = match &self.orders.filtered {
-                Some(f) => f.iter().position(|x| *x == id),
-                None => match self.queue() {
-                    Queue::IntakeErrors => self.orders.model.intake.iter().position(|e| e.id == id),
-                    q => self.orders.model.position(q, id),
-                },
-            };
-            if let Some(p) = pos {
-                self.orders.scroll.cursor = p;
-            }
-        }
-        let h = self.orders_height();
-        self.orders.scroll.clamp(len, h);
-    }
-
-    fn reclamp(&mut self) {
-        let (len, h) = (self.visible_len(), self.orders_height());
-        self.orders.scroll.clamp(len, h);
-        let lh = self.list_height();
-        if let Some(v) = &self.robots.view {
-            let lens = [v.converters.len(), v.processing.len(), v.linkage.len()];
-            for (i, s) in self.robots.scroll.iter_mut().enumerate() {
-                s.clamp(lens[i], lh / 3);
-            }
-        }
-    }
-
-    fn select_queue(&mut self, pos: usize) {
-        self.orders.queue = pos % QUEUES.len();
-        self.orders.scroll = Scroll::default();
-        self.orders.marks.clear();
-        self.orders.range_anchor = None;
-        self.refilter();
-        self.dirty = true;
-    }
-
-    /// The instructions an action applies to: the marked ones, else the cursor row.
-    pub fn targets(&self) -> Vec<u64> {
-        if !self.orders.marks.is_empty() {
-            return self.orders.marks.iter().copied().collect();
-        }
-        self.selected_id().into_iter().collect()
-    }
-
-    fn orders_action(&mut self, a: Action) -> Vec<Effect> {
-        let len = self.visible_len();
-        let h = self.orders_height();
-        if self.orders.scroll.apply(a, len, h) {
-            if let Some(anchor) = self.orders.range_anchor {
-                self.mark_range(anchor);
-            }
-            self.dirty = true;
-            return Vec::new();
-        }
-        match a {
-            Action::Left => self.select_queue(self.orders.queue + QUEUES.len() - 1),
-            Action::Right => self.select_queue(self.orders.queue + 1),
-            Action::Filter => {
-                self.mode = Mode::Filter;
-                self.dirty = true;
-            }
-            Action::Open => {
-                if self.queue() == Queue::IntakeErrors {
-                    return Vec::new();
-                }
-                if let Some(id) = self.selected_id() {
-                    self.detail = Some(DetailState {
-                        id,
-                        data: None,
-                        scroll: 0,
-                        raw: false,
-                    });
-                    self.dirty = true;
-                    return vec![Effect::Call(Tag::Detail(id), Request::Instruction { id })];
-                }
-            }
-            Action::Mark => {
-                if let Some(id) = self.selected_id() {
-                    if !self.orders.marks.remove(&id) {
-                        self.orders.marks.insert(id);
-                    }
-                    let len = self.visible_len();
-                    self.orders.scroll.cursor =
-                        (self.orders.scroll.cursor + 1).min(len.saturating_sub(1));
-                    self.orders.scroll.clamp(len, h);
-                }
-                self.dirty = true;
-            }
-            Action::MarkRange => {
-                self.orders.range_anchor = match self.orders.range_anchor {
-                    Some(_) => None,
-                    None => {
-                        let c = self.orders.scroll.cursor;
-                        self.mark_range(c);
-                        Some(c)
-                    }
-                };
-                self.dirty = true;
-            }
-            Action::MarkAll => {
-                self.orders.marks = self.visible_ids().into_iter().collect();
-                self.dirty = true;
-            }
-            Action::Hold
-            | Action::Release
-            | Action::StartWork
-            | Action::Ship
-            | Action::CancelOrder
-            | Action::Retry => {
-                return self.instruction_action(a, self.targets());
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn mark_range(&mut self, anchor: usize) {
-        let c = self.orders.scroll.cursor;
-        let (lo, hi) = (anchor.min(c), anchor.max(c));
-        for pos in lo..=hi {
-            if let Some(id) = self.visible_id(pos) {
-                self.orders.marks.insert(id);
-            }
-        }
-    }
-
-    fn detail_action(&mut self, a: Action) -> Vec<Effect> {
-        let Some(d) = self.detail.as_mut() else {
-            return Vec::new();
-        };
-        match a {
-            Action::Down => d.scroll = d.scroll.saturating_add(1),
-            Action::Up => d.scroll = d.scroll.saturating_sub(1),
-            Action::PageDown => d.scroll = d.scroll.saturating_add(10),
-            Action::PageUp => d.scroll = d.scroll.saturating_sub(10),
-            Action::Top => d.scroll = 0,
-            Action::Bottom => d.scroll = u16::MAX / 2,
-            Action::ToggleRaw => {
-                d.raw = !d.raw;
-                d.scroll = 0;
-            }
-            Action::Hold
-            | Action::Release
-            | Action::StartWork
-            | Action::Ship
-            | Action::CancelOrder
-            | Action::Retry => {
-                let id = d.id;
-                return self.instruction_action(a, vec![id]);
-            }
-            _ => return Vec::new(),
-        }
-        self.dirty = true;
-        Vec::new()
-    }
-
-    fn summary(&self, id: u64) -> Option<&InstructionSummary> {
-        self.orders.model.row(id).map(|r| &r.s)
-    }
-
-    fn describe_targets(&self, ids: &[u64]) -> String {
-        let nos: Vec<&str> = ids
-            .iter()
-            .filter_map(|id| self.summary(*id))
-            .map(|s| s.order_no.as_str())
-            .take(3)
-            .collect();
-        let more = if ids.len() > 3 {
-            (self.text.and_more)(ids.len() - 3)
-        } else {
-            String::new()
-        };
-        format!("{}{}", nos.join(", "), more)
-    }
-
-    /// Hold, release, start, ship, cancel, retry on the given instructions.
-    pub fn instruction_action(&mut self, a: Action, ids: Vec<u64>) -> Vec<Effect> {
-        self.dirty = true;
-        if self.queue() == Queue::IntakeErrors && self.detail.is_none() {
-            if a != Action::Retry {
-                self.error(self.text.intake_not_instruction);
-                return Vec::new();
-            }
-            let reqs: Vec<Request> = ids
-                .iter()
-                .map(|id| Request::RetryIntake { error_id: *id })
-                .collect();
-            if reqs.is_empty() {
-                self.error(self.text.nothing_selected);
-                return Vec::new();
-            }
-            self.orders.marks.clear();
-            return reqs
-                .into_iter()
-                .map(|r| Effect::Call(Tag::Done(self.text.retry_intake_done.into()), r))
-                .collect();
-        }
-        let targets: Vec<(u64, u64)> = ids
-            .iter()
-            .filter_map(|id| self.summary(*id).map(|s| (s.id, s.version)))
-            .collect();
-        if targets.is_empty() {
-            self.error(self.text.nothing_selected);
-            return Vec::new();
-        }
-        let n = targets.len();
-        let names = self.describe_targets(&ids);
-        match a {
-            Action::Hold => {
-                self.popup = Some(Popup::Input {
-                    title: (self.text.hold_title)(&names, n),
-                    label: self.text.prompt_hold.into(),
-                    input: Input::default(),
-                    then: Then::Hold(targets),
-                });
-            }
-            Action::Ship => {
-                if n > 1 {
-                    self.error(self.text.one_at_a_time);
-                    return Vec::new();
-                }
-                self.popup = Some(Popup::Input {
-                    title: (self.text.ship_title)(&names),
-                    label: self.text.prompt_tracking.into(),
-                    input: Input::default(),
-                    then: Then::Ship(targets[0].0, targets[0].1),
-                });
-            }
-            Action::Release => {
-                let reqs: Vec<Request> = targets
-                    .iter()
-                    .map(|(id, v)| Request::Release {
-                        id: *id,
-                        version: Some(*v),
-                    })
-                    .collect();
-                let payment = ids
-                    .iter()
-                    .filter_map(|id| self.summary(*id))
-                    .any(|s| s.status == Status::AwaitingPayment);
-                if n > 1 || payment {
-                    let mut lines = vec![format!("{names}: {n} {}", self.text.confirm_bulk)];
-                    if payment {
-                        lines.push(self.text.confirm_release_payment.into());
-                    }
-                    self.confirm(
-                        (self.text.release_title)(n),
-                        lines,
-                        Then::Requests(reqs, (self.text.released_n)(n)),
-                    );
-                } else {
-                    self.orders.marks.clear();
-                    return done_calls(reqs, self.text.released_one);
-                }
-            }
-            Action::StartWork => {
-                let reqs: Vec<Request> = targets
-                    .iter()
-                    .map(|(id, v)| Request::StartWork {
-                        id: *id,
-                        version: Some(*v),
-                    })
-                    .collect();
-                if n > 1 {
-                    self.confirm(
-                        (self.text.start_title)(n),
-                        vec![format!("{names}: {n} {}", self.text.confirm_bulk)],
-                        Then::Requests(reqs, (self.text.started_n)(n)),
-                    );
-                } else {
-                    return done_calls(reqs, self.text.started_one);
-                }
-            }
-            Action::CancelOrder => {
-                let reqs: Vec<Request> = targets
-                    .iter()
-                    .map(|(id, v)| Request::Cancel {
-                        id: *id,
-                        version: Some(*v),
-                        reason: self.text.cancel_reason.into(),
-                    })
-                    .collect();
-                self.confirm(
-                    format!("{} ({})", self.text.confirm_cancel, (self.text.count)(n)),
-                    vec![
-                        format!("{}: {names}", self.text.confirm_cancel),
-                        format!("{n} {}", self.text.confirm_bulk),
-                    ],
-                    Then::Requests(reqs, (self.text.cancelled_n)(n)),
-                );
-            }
-            Action::Retry => {
-                let reqs: Vec<Request> = targets
-                    .iter()
-                    .filter(|(id, _)| self.summary(*id).is_some_and(|s| s.upstream_error))
-                    .map(|(id, v)| Request::ResendTracking {
-                        id: *id,
-                        version: Some(*v),
-                    })
-                    .collect();
-                if reqs.is_empty() {
-                    self.error(self.text.not_upstream_error);
-                    return Vec::new();
-                }
-                return done_calls(reqs, self.text.resend_queued);
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn confirm(&mut self, title: String, lines: Vec<String>, then: Then) {
-        self.popup = Some(Popup::Confirm {
-            title,
-            lines,
-            yes_focused: false,
-            then,
-        });
-        self.dirty = true;
-    }
-
-    // ----------------------------------------------------------------------------------
-    // Popups
-
-    fn on_popup_key(&mut self, k: KeyEvent) -> Vec<Effect> {
-        self.dirty = true;
-        let Some(popup) = self.popup.take() else {
-            return Vec::new();
-        };
-        match popup {
-            Popup::Help { .. } => Vec::new(),
-            Popup::Confirm {
-                title,
-                lines,
-                yes_focused,
-                then,
-            } => match k.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => self.run_then(then, None),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => {
-                    if yes_focused {
-                        self.run_then(then, None)
-                    } else {
-                        Vec::new()
-                    }
-                }
-                KeyCode::Tab
-                | KeyCode::BackTab
-                | KeyCode::Left
-                | KeyCode::Right
-                | KeyCode::Char('h')
-                | KeyCode::Char('l') => {
-                    self.popup = Some(Popup::Confirm {
-                        title,
-                        lines,
-                        yes_focused: !yes_focused,
-                        then,
-                    });
-                    Vec::new()
-                }
-                _ => {
-                    self.popup = Some(Popup::Confirm {
-                        title,
-                        lines,
-                        yes_focused,
-                        then,
-                    });
-                    Vec::new()
-                }
-            },
-            Popup::Input {
-                title,
-                label,
-                mut input,
-                then,
-            } => match k.code {
-                KeyCode::Esc => Vec::new(),
-                KeyCode::Enter => {
-                    let value = input.value().to_string();
-                    self.run_then(then, Some(value))
-                }
-                _ => {
-                    input.handle_event(&crossterm::event::Event::Key(k));
-                    self.popup = Some(Popup::Input {
-                        title,
-                        label,
-                        input,
-                        then,
-                    });
-                    Vec::new()
-                }
-            },
-            Popup::Picker {
-                robot,
-                mut items,
-                mut scroll,
-            } => {
-                let h = self.list_height();
-                match k.code {
-                    KeyCode::Esc | KeyCode::Char('q') => return Vec::new(),
-                    KeyCode::Char('j') | KeyCode::Down => {
-                        scroll.apply(Action::Down, items.len(), h);
-                    }
-                    KeyCode::Char('k') | KeyCode::Up => {
-                        scroll.apply(Action::Up, items.len(), h);
-                    }
-                    KeyCode::Char(' ') | KeyCode::Enter => {
-                        if let Some(item) = items.get_mut(scroll.cursor) {
-                            item.2 = !item.2;
-                            let req = Request::ApplyProcessing {
-                                id: robot,
-                                converter_id: item.0,
-                                applied: item.2,
-                            };
-                            let msg = if item.2 {
-                                (self.text.applied)(robot, &item.1)
-                            } else {
-                                (self.text.unapplied)(robot, &item.1)
-                            };
-                            self.popup = Some(Popup::Picker {
-                                robot,
-                                items,
-                                scroll,
-                            });
-                            return vec![Effect::Call(Tag::Done(msg), req)];
-                        }
-                    }
-                    _ => {}
-                }
-                self.popup = Some(Popup::Picker {
-                    robot,
-                    items,
-                    scroll,
-                });
-                Vec::new()
-            }
-            Popup::Form(mut form) => self.on_form_key(&mut form, k).unwrap_or_else(|| {
-                self.popup = Some(Popup::Form(form));
-                Vec::new()
-            }),
-            Popup::DryRun {
-                title,
-                changes,
-                mut scroll,
-            } => {
-                let h = self.list_height();
-                match k.code {
-                    KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => return Vec::new(),
-                    KeyCode::Char('j') | KeyCode::Down => {
-                        scroll.apply(Action::Down, changes.len(), h);
-                    }
-                    KeyCode::Char('k') | KeyCode::Up => {
-                        scroll.apply(Action::Up, changes.len(), h);
-                    }
-                    KeyCode::PageDown => {
-                        scroll.apply(Action::PageDown, changes.len(), h);
-                    }
-                    KeyCode::PageUp => {
-                        scroll.apply(Action::PageUp, changes.len(), h);
-                    }
-                    _ => {}
-                }
-                self.popup = Some(Popup::DryRun {
-                    title,
-                    changes,
-                    scroll,
-                });
-                Vec::new()
-            }
-        }
-    }
-
-    fn run_then(&mut self, then: Then, value: Option<String>) -> Vec<Effect> {
-        let value = value.unwrap_or_default();
-        match then {
-            Then::Requests(reqs, msg) => {
-                self.orders.marks.clear();
-                self.orders.range_anchor = None;
-                done_calls(reqs, &msg)
-            }
-            Then::Hold(targets) => {
-                if value.trim().is_empty() {
-                    self.error(self.text.hold_reason_required);
-                    return Vec::new();
-                }
-                self.orders.marks.clear();
-                self.orders.range_anchor = None;
-                let n = targets.len();
-                targets
-                    .into_iter()
-                    .map(|(id, v)| {
-                        Effect::Call(
-                            Tag::Done((self.text.held_n)(n)),
-                            Request::Hold {
-                                id,
-                                version: Some(v),
-                                reason: value.trim().into(),
-                            },
-                        )
-                    })
-                    .collect()
-            }
-            Then::Ship(id, v) => {
-                let tracking: Vec<String> = value
-                    .split(',')
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-                    .collect();
-                if tracking.is_empty() {
-                    self.error(self.text.tracking_required);
-                    return Vec::new();
-                }
-                vec![Effect::Call(
-                    Tag::Done(self.text.shipped_done.into()),
-                    Request::Ship {
-                        id,
-                        version: Some(v),
-                        ship: ShipRequest {
-                            tracking,
-                            ..Default::default()
-                        },
-                    },
-                )]
-            }
-            Then::Rename { kind, id } => {
-                let name = value.trim().to_string();
-                let req = match kind {
-                    RobotKind::Converter => Request::RenameConverter { id, name },
-                    RobotKind::Processing => Request::RenameProcessing { id, name },
-                    RobotKind::Linkage => Request::RenameLinkage { id, name },
-                };
-                vec![Effect::Call(Tag::Done(self.text.renamed.into()), req)]
-            }
-            Then::Trigger(id) => match Trigger::parse(&value) {
-                Ok(trigger) => vec![Effect::Call(
-                    Tag::Done(self.text.trigger_changed.into()),
-                    Request::SetTrigger { id, trigger },
-                )],
-                Err(e) => {
-                    self.error((self.text.bad_trigger)(value.trim(), &e));
-                    Vec::new()
-                }
-            },
-        }
-    }
-
-    fn on_form_key(&mut self, form: &mut Form, k: KeyEvent) -> Option<Vec<Effect>> {
-        let n = form.fields.len();
-        match k.code {
-            KeyCode::Esc => return Some(Vec::new()),
-            KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % n,
-            KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + n - 1) % n,
-            KeyCode::Enter => match self.submit_form(form) {
-                Ok(fx) => return Some(fx),
-                Err(e) => form.error = Some(e),
-            },
-            _ => {
-                if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('s') {
-                    match self.submit_form(form) {
-                        Ok(fx) => return Some(fx),
-                        Err(e) => form.error = Some(e),
-                    }
-                } else if let Some(f) = form.fields.get_mut(form.focus) {
-                    f.input.handle_event(&crossterm::event::Event::Key(k));
-                }
-            }
-        }
-        None
-    }
-
-    fn submit_form(&mut self, form: &Form) -> Result<Vec<Effect>, String> {
-        let v = |i: usize| {
-            form.fields
-                .get(i)
-                .map(|f| f.input.value().trim().to_string())
-                .unwrap_or_default()
-        };
-        match form.kind {
-            FormKind::ShipFrom { id } => {
-                if v(0).is_empty() {
-                    return Err(self.text.name_required.into());
-                }
-                let s = ShipFrom {
-                    id,
-                    name: v(0),
-                    postal_code: v(1),
-                    prefecture: v(2),
-                    address: v(3),
-                    phone: v(4),
-                };
-                Ok(vec![Effect::Call(
-                    Tag::Done((self.text.ship_from_saved)(&s.name)),
-                    Request::SaveShipFrom { ship_from: s },
-                )])
-            }
-            FormKind::Auth { id } => {
-                let ship_from_id = self.setup.ship_froms.first().map(|s| s.id);
-                if ship_from_id.is_none() {
-                    return Err(self.text.ship_from_first.into());
-                }
-                let pacing: u64 = if v(5).is_empty() {
-                    1000
-                } else {
-                    v(5).parse()
-                        .map_err(|_| self.text.pacing_not_number.to_string())?
-                };
-                let existing = self
-                    .setup
-                    .auths
-                    .iter()
-                    .find(|a| a.id == id)
-                    .cloned()
-                    .unwrap_or_default();
-                let secret = v(3);
-                if secret.is_empty() && !form.secret_stored {
-                    return Err(self.text.secret_required.into());
-                }
-                // The stored secret never follows a new destination (the engine deletes it).
-                let moved = existing.id != 0
-                    && (existing.shop_key != v(1)
-                        || existing.client_id != v(2)
-                        || existing.endpoint != v(4));
-                if moved && secret.is_empty() {
-                    return Err(self.text.secret_again.into());
-                }
-                let auth = ApiAuth {
-                    id,
-                    name: v(0),
-                    api: "futureshop".into(),
-                    ship_from_id: existing.ship_from_id.or(ship_from_id),
-                    shop_key: v(1),
-                    client_id: v(2),
-                    endpoint: v(4),
-                    pacing_ms: pacing,
-                    ..existing
-                };
-                Ok(vec![Effect::Call(
-                    Tag::SavedAuth,
-                    Request::SaveAuth {
-                        auth,
-                        secret: if secret.is_empty() {
-                            None
-                        } else {
-                            Some(secret)
-                        },
-                    },
-                )])
-            }
-        }
-    }
-
-    // ----------------------------------------------------------------------------------
-    // ロボット
-
-    fn robots_action(&mut self, a: Action) -> Vec<Effect> {
-        let Some(view) = &self.robots.view else {
-            return Vec::new();
-        };
-        let lens = [
-            view.converters.len(),
-            view.processing.len(),
-            view.linkage.len(),
-        ];
-        let pane = self.robots.pane;
-        let h = (self.list_height() / 3).max(1);
-        if self.robots.scroll[pane].apply(a, lens[pane], h) {
-            self.dirty = true;
-            return Vec::new();
-        }
-        let cursor = self.robots.scroll[pane].cursor;
-        self.dirty = true;
-        match a {
-            Action::Left => self.robots.pane = (pane + 2) % 3,
-            Action::Right => self.robots.pane = (pane + 1) % 3,
-            Action::ToggleEnabled => {
-                let req = match pane {
-                    0 => view
-                        .converters
-                        .get(cursor)
-                        .map(|c| Request::SetConverterEnabled {
-                            id: c.id,
-                            enabled: !c.enabled,
-                        }),
-                    1 => view
-                        .processing
-                        .get(cursor)
-                        .map(|p| Request::SetProcessingEnabled {
-                            id: p.id,
-                            enabled: !p.enabled,
-                        }),
-                    _ => view
-                        .linkage
-                        .get(cursor)
-                        .map(|l| Request::SetLinkageEnabled {
-                            id: l.robot.id,
-                            enabled: !l.robot.enabled,
-                        }),
-                };
-                if let Some(r) = req {
-                    return vec![Effect::Call(Tag::Done(self.text.toggled.into()), r)];
-                }
-            }
-            Action::ApplyTo => {
-                if pane != 1 {
-                    self.error(self.text.apply_only_processing);
-                    return Vec::new();
-                }
-                if let Some(p) = view.processing.get(cursor) {
-                    let items: Vec<(u64, String, bool)> = view
-                        .converters
-                        .iter()
-                        .filter(|c| c.enabled)
-                        .map(|c| (c.id, c.label(), p.applied_to.contains(&c.id)))
-                        .collect();
-                    if items.is_empty() {
-                        self.error(self.text.no_enabled_converter);
-                        return Vec::new();
-                    }
-                    self.popup = Some(Popup::Picker {
-                        robot: p.id,
-                        items,
-                        scroll: Scroll::default(),
-                    });
-                }
-            }
-            Action::Duplicate => {
-                if pane != 0 {
-                    self.error(self.text.duplicate_only_converter);
-                    return Vec::new();
-                }
-                if let Some(c) = view.converters.get(cursor) {
-                    return vec![Effect::Call(
-                        Tag::Done((self.text.duplicated)(&c.label())),
-                        Request::DuplicateConverter { id: c.id },
-                    )];
-                }
-            }
-            Action::Rename => {
-                let target = match pane {
-                    0 => view
-                        .converters
-                        .get(cursor)
-                        .map(|c| (RobotKind::Converter, c.id, c.name.clone())),
-                    1 => view
-                        .processing
-                        .get(cursor)
-                        .map(|p| (RobotKind::Processing, p.id, p.name.clone())),
-                    _ => view
-                        .linkage
-                        .get(cursor)
-                        .map(|l| (RobotKind::Linkage, l.robot.id, l.robot.name.clone())),
-                };
-                if let Some((kind, id, name)) = target {
-                    self.popup = Some(Popup::Input {
-                        title: (self.text.rename_title)(id),
-                        label: self.text.prompt_rename.into(),
-                        input: Input::new(name),
-                        then: Then::Rename { kind, id },
-                    });
-                }
-            }
-            Action::MoveUp | Action::MoveDown => {
-                if pane != 1 {
-                    self.error(self.text.move_only_processing);
-                    return Vec::new();
-                }
-                if let Some(p) = view.processing.get(cursor) {
-                    let delta = if a == Action::MoveUp { -1 } else { 1 };
-                    let len = lens[1];
-                    let c = &mut self.robots.scroll[1];
-                    c.cursor = (c.cursor as i64 + delta).clamp(0, len as i64 - 1) as usize;
-                    return vec![Effect::Call(
-                        Tag::Done(self.text.order_changed.into()),
-                        Request::MoveProcessing { id: p.id, delta },
-                    )];
-                }
-            }
-            Action::RunNow => {
-                if pane != 2 {
-                    self.error(self.text.run_only_linkage);
-                    return Vec::new();
-                }
-                if let Some(l) = view.linkage.get(cursor) {
-                    let range = (l.robot.action == LinkAction::FetchRange
-                        && l.robot.range.is_none())
-                    .then(|| {
-                        let end = self.now().naive_local();
-                        (end - chrono::Duration::days(7), end)
-                    });
-                    return vec![Effect::Call(
-                        Tag::Done((self.text.ran)(&l.robot.name)),
-                        Request::RunRobot {
-                            id: l.robot.id,
-                            range,
-                        },
-                    )];
-                }
-            }
-            Action::EditTrigger => {
-                if pane != 2 {
-                    self.error(self.text.trigger_only_linkage);
-                    return Vec::new();
-                }
-                if let Some(l) = view.linkage.get(cursor) {
-                    self.popup = Some(Popup::Input {
-                        title: (self.text.trigger_title)(&l.robot.label()),
-                        label: self.text.prompt_trigger.into(),
-                        input: Input::new(trigger_text(&l.robot.trigger, self.text)),
-                        then: Then::Trigger(l.robot.id),
-                    });
-                }
-            }
-            Action::DryRun => {
-                if pane != 1 {
-                    self.error(self.text.dry_run_only_processing);
-                    return Vec::new();
-                }
-                if let Some(p) = view.processing.get(cursor) {
-                    return vec![Effect::Call(
-                        Tag::DryRun(p.label()),
-                        Request::DryRun { id: p.id },
-                    )];
-                }
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    // ----------------------------------------------------------------------------------
-    // セットアップ
-
-    fn setup_action(&mut self, a: Action) -> Vec<Effect> {
-        let len = self.setup.items.len();
-        let h = self.list_height();
-        if self.setup.scroll.apply(a, len, h) {
-            self.dirty = true;
-            return Vec::new();
-        }
-        self.dirty = true;
-        match a {
-            Action::Open => {
-                let Some(item) = self.setup.items.get(self.setup.scroll.cursor).cloned() else {
-                    return Vec::new();
-                };
-                return self.fix(&item);
-            }
-            Action::EditShipFrom => self.open_ship_from_form(),
-            Action::EditAuth => self.open_auth_form(),
-            Action::TestConnection => match self.setup.auths.first().map(|a| a.id) {
-                Some(auth_id) => {
-                    self.info(self.text.testing_connection);
-                    return vec![Effect::Call(Tag::Test, Request::TestConnection { auth_id })];
-                }
-                None => self.error(self.text.no_auth),
-            },
-            Action::EasySetup => match self.setup.auths.first() {
-                Some(a) => {
-                    let conv = self.robots.view.as_ref().and_then(|v| {
-                        v.converters
-                            .iter()
-                            .find(|c| c.enabled && !c.standard)
-                            .map(|c| c.id)
-                    });
-                    let req = Request::EasySetup {
-                        auth_id: a.id,
-                        converter_id: conv,
-                        inventory: false,
-                        interval_secs: 600,
-                    };
-                    self.confirm(
-                        self.text.confirm_easy.into(),
-                        vec![format!("{}: {}", self.text.auth_label, a.name)],
-                        Then::Requests(vec![req], self.text.easy_done.into()),
-                    );
-                }
-                None => self.error(self.text.no_auth),
-            },
-            Action::FetchProducts => return self.fetch_products(),
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    fn fetch_products(&mut self) -> Vec<Effect> {
-        let Some(auth) = self.setup.auths.first().cloned() else {
-            self.error(self.text.no_auth);
-            return Vec::new();
-        };
-        let existing = self
-            .robots
-            .view
-            .as_ref()
-            .and_then(|v| {
-                v.linkage.iter().find(|l| {
-                    l.robot.action == LinkAction::ProductMasterFetch
-                        && l.robot.auth_id == Some(auth.id)
-                })
-            })
-            .map(|l| l.robot.id);
-        match existing {
-            Some(id) => vec![Effect::Call(
-                Tag::Done(self.text.products_fetched.into()),
-                Request::RunRobot { id, range: None },
-            )],
-            None => {
-                let robot = LinkageRobot {
-                    id: 0,
-                    name: crate::engine::setup::PRODUCT_MASTER_ROBOT.into(),
-                    action: LinkAction::ProductMasterFetch,
-                    auth_id: Some(auth.id),
-                    converter_id: None,
-                    processing_robot_id: None,
-                    target_status: None,
-                    range: None,
-                    trigger: Trigger::Manual,
-                    enabled: true,
-                };
-                vec![Effect::Call(
-                    Tag::Done(self.text.product_robot_created.into()),
-                    Request::CreateLinkage { robot },
-                )]
-            }
-        }
-    }
-
-    /// Enter on a checklist item: go to the place that fixes it.
-    fn fix(&mut self, item: &CheckItem) -> Vec<Effect> {
-        match item.fix {
-            FixTarget::ShipFrom => self.open_ship_from_form(),
-            FixTarget::Auth => self.open_auth_form(),
-            FixTarget::Converters => {
-                self.tab = Tab::Robots;
-                self.robots.pane = 0;
-            }
-            FixTarget::Processing => {
-                self.tab = Tab::Robots;
-                self.robots.pane = 1;
-            }
-            FixTarget::Linkage => {
-                if item.number == 6 && !item.ok {
-                    return self.offer_release_robot();
-                }
-                if item.number == 4
-                    && !item.ok
-                    && !self.linkage_exists(crate::robots::linkage::EASY_FETCH)
-                {
-                    // Through on_action: かんたん設定 changes the store (refused when read-only).
-                    return self.on_action(Action::EasySetup);
-                }
-                self.tab = Tab::Robots;
-                self.robots.pane = 2;
-            }
-            FixTarget::Fetch => return self.offer_test_fetch(),
-        }
-        self.dirty = true;
-        Vec::new()
-    }
-
-    fn linkage_exists(&self, name: &str) -> bool {
-        self.robots
-            .view
-            .as_ref()
-            .is_some_and(|v| v.linkage.iter().any(|l| l.robot.name == name))
-    }
-
-    fn offer_release_robot(&mut self) -> Vec<Effect> {
-        if self.read_only() {
-            self.error(self.text.refused_read_only);
-            return Vec::new();
-        }
-        let Some(status) = self.robots.view.as_ref().and_then(|v| {
-            v.linkage
-                .iter()
-                .find(|l| l.robot.name == crate::robots::linkage::EASY_STATUS)
-                .map(|l| l.robot.id)
-        }) else {
-            self.error(self.text.easy_status_first);
-            return Vec::new();
-        };
-        if self.linkage_exists(RELEASE_ROBOT) {
-            self.tab = Tab::Robots;
-            self.robots.pane = 2;
-            self.info(self.text.check_release_robot);
-            return Vec::new();
-        }
-        let robot = LinkageRobot {
-            id: 0,
-            name: RELEASE_ROBOT.into(),
-            action: LinkAction::ApplyProcessingRobot,
-            auth_id: None,
-            converter_id: None,
-            processing_robot_id: Some(BuiltinRule::FutureshopRelease.number()),
-            target_status: Some(Status::AwaitingPayment),
-            range: None,
-            trigger: Trigger::After { robot_id: status },
-            enabled: true,
-        };
-        self.confirm(
-            self.text.confirm_create_release_robot.into(),
-            vec![RELEASE_ROBOT.to_string()],
-            Then::Requests(
-                vec![Request::CreateLinkage { robot }],
-                self.text.linkage_created.into(),
-            ),
-        );
-        Vec::new()
-    }
-
-    fn offer_test_fetch(&mut self) -> Vec<Effect> {
-        if self.read_only() {
-            self.error(self.text.refused_read_only);
-            return Vec::new();
-        }
-        let Some(view) = &self.robots.view else {
-            return Vec::new();
-        };
-        let end = self.now().naive_local();
-        let range = (end - chrono::Duration::days(7), end);
-        if let Some(l) = view
-            .linkage
-            .iter()
-            .find(|l| l.robot.action == LinkAction::FetchRange)
-        {
-            let req = Request::RunRobot {
-                id: l.robot.id,
-                range: Some(range),
-            };
-            self.confirm(
-                self.text.confirm_test_fetch.into(),
-                vec![l.robot.label()],
-                Then::Requests(vec![req], self.text.test_fetch_done.into()),
-            );
-            return Vec::new();
-        }
-        let Some(conv) = view.converters.iter().find(|c| c.enabled && !c.standard) else {
-            self.error(self.text.no_copied_converter);
-            return Vec::new();
-        };
-        let Some(auth) = self.setup.auths.first() else {
-            self.error(self.text.no_auth);
-            return Vec::new();
-        };
-        let robot = LinkageRobot {
-            id: 0,
-            name: crate::robots::linkage::TEST_FETCH.into(),
-            action: LinkAction::FetchRange,
-            auth_id: Some(auth.id),
-            converter_id: Some(conv.id),
-            processing_robot_id: None,
-            target_status: None,
-            range: Some(range),
-            trigger: Trigger::Manual,
-            enabled: true,
-        };
-        self.confirm(
-            self.text.confirm_test_fetch.into(),
-            vec![
-                format!("{} → {}", robot.name, conv.label()),
-                self.text.test_fetch_then_enter.into(),
-            ],
-            Then::Requests(
-                vec![Request::CreateLinkage { robot }],
-                self.text.test_fetch_created.into(),
-            ),
-        );
-        Vec::new()
-    }
-
-    pub fn open_ship_from_form(&mut self) {
-        if self.read_only() {
-            self.error(self.text.refused_read_only);
-            return;
-        }
-        let s = self.setup.ship_froms.first().cloned().unwrap_or_default();
-        let labels = self.text.ship_from_fields;
-        let values = [s.name, s.postal_code, s.prefecture, s.address, s.phone];
-        let fields = labels
-            .iter()
-            .zip(values)
-            .map(|(l, v)| FormField {
-                label: l,
-                input: Input::new(v),
-                masked: false,
-            })
-            .collect();
-        self.popup = Some(Popup::Form(Form {
-            kind: FormKind::ShipFrom { id: s.id },
-            title: self.text.form_ship_from,
-            fields,
-            focus: 0,
-            error: None,
-            secret_stored: false,
-        }));
-        self.dirty = true;
-    }
-
-    pub fn open_auth_form(&mut self) {
-        if self.read_only() {
-            self.error(self.text.refused_read_only);
-            return;
-        }
-        let a = self
-            .setup
-            .auths
-            .first()
-            .cloned()
-            .unwrap_or_else(|| ApiAuth {
-                name: self.text.default_auth_name.into(),
-                pacing_ms: 1000,
-                ..Default::default()
-            });
-        let labels = self.text.auth_fields;
-        let values = [
-            a.name.clone(),
-            a.shop_key.clone(),
-            a.client_id.clone(),
-            String::new(),
-            a.endpoint.clone(),
-            a.pacing_ms.to_string(),
-        ];
-        let fields = labels
-            .iter()
-            .zip(values)
-            .enumerate()
-            .map(|(i, (l, v))| FormField {
-                label: l,
-                input: Input::new(v),
-                masked: i == 3,
-            })
-            .collect();
-        self.popup = Some(Popup::Form(Form {
-            kind: FormKind::Auth { id: a.id },
-            title: self.text.form_auth,
-            fields,
-            focus: 0,
-            error: None,
-            secret_stored: a.has_secret,
-        }));
-        self.dirty = true;
-    }
-
-    // ----------------------------------------------------------------------------------
-    // ログ
-
-    /// Log rows matching the filter, newest first.
-    pub fn log_rows(&self) -> (Vec<&RunLogEntry>, Vec<&AuditEntry>) {
-        let w = words(self.log.filter.value());
-        let runs = self
-            .log
-            .runs
-            .iter()
-            .filter(|r| {
-                w.is_empty() || {
-                    let h = format!("{} {} {}", r.robot_name, r.action, r.errors.join(" "))
-                        .to_lowercase();
-                    w.iter().all(|x| h.contains(x.as_str()))
-                }
-            })
-            .collect();
-        let audit = self
-            .log
-            .audit
-            .iter()
-            .filter(|a| {
-                w.is_empty() || {
-                    let h = format!("{} {} {} {}", a.actor, a.target, a.action, a.reason)
-                        .to_lowercase();
-                    w.iter().all(|x| h.contains(x.as_str()))
-                }
-            })
-            .collect();
-        (runs, audit)
-    }
-
-    fn log_action(&mut self, a: Action) -> Vec<Effect> {
-        let (runs, audit) = self.log_rows();
-        let lens = [runs.len(), audit.len()];
-        // The log has its sub-tabs and filter line above the table: one row less than list_height.
-        let h = self.list_height().saturating_sub(1);
-        let sub = self.log.sub;
-        if self.log.scroll[sub].apply(a, lens[sub], h) {
-            self.dirty = true;
-            return Vec::new();
-        }
-        match a {
-            Action::Left | Action::Right => self.log.sub = 1 - sub,
-            Action::Filter => self.mode = Mode::Filter,
-            _ => return Vec::new(),
-        }
-        self.dirty = true;
-        Vec::new()
-    }
-
-    // ----------------------------------------------------------------------------------
     // Derived
 
-    /// The newest completed fetch, and whether syncing is stale or failing.
-    pub fn sync_state(&self, now: DateTime<FixedOffset>) -> SyncState {
-        let is_fetch = |r: &&RunLogEntry| {
-            r.action == LinkAction::FetchDiff.name() || r.action == LinkAction::FetchRange.name()
-        };
-        let last_ok = self
-            .log
-            .runs
+    /// What the clock changes on screen: the sync age, fresh 新着 rows, an aging message.
+    fn clock_state(&self) -> String {
+        let cx = cx!(self);
+        let now = cx.now;
+        let fresh = self
+            .data
+            .arrivals
             .iter()
-            .filter(is_fetch)
-            .find(|r| r.state == RunState::Done)
-            .and_then(|r| r.ended);
-        let last = self
-            .log
-            .runs
-            .iter()
-            .filter(is_fetch)
-            .find(|r| r.state != RunState::Running);
-        let failing =
-            last.is_some_and(|r| matches!(r.state, RunState::Failed | RunState::Interrupted));
-        let interval = self
-            .robots
-            .view
-            .as_ref()
-            .and_then(|v| {
-                v.linkage
-                    .iter()
-                    .find(|l| l.robot.action == LinkAction::FetchDiff && l.robot.enabled)
-            })
-            .and_then(|l| match l.robot.trigger {
-                Trigger::Every { secs } => Some(secs),
-                _ => None,
-            });
-        let limit = interval.map(|s| s * 3 + 60).unwrap_or(30 * 60) as i64;
-        let stale = last_ok.is_some_and(|t| (now - t).num_seconds() > limit);
-        SyncState {
-            last_ok,
-            failing,
-            stale,
-        }
+            .filter(|a| a.at.is_some_and(|at| (now - at).num_seconds() < FRESH_SECS))
+            .count();
+        format!("{}|{fresh}", sync_text(&cx))
     }
 
-    /// "synced …" as shown, coarse enough that an idle screen does not change for minutes.
-    pub fn sync_text(&self, now: DateTime<FixedOffset>) -> String {
-        let st = self.sync_state(now);
-        let t = self.text;
-        let mut s = match st.last_ok {
-            None => t.never_synced.to_string(),
-            Some(at) => {
-                // Counted in wall-clock minutes, so the label changes exactly on the minute —
-                // the one moment an idle screen is repainted — not at a phase set by the last run.
-                let minutes = now.timestamp().div_euclid(60) - at.timestamp().div_euclid(60);
-                format!("{} {}", t.synced, age(t, minutes * 60))
-            }
-        };
-        if st.failing {
-            s = format!("{s} [{}]", t.failing);
-        } else if st.stale {
-            s = format!("{s} [{}]", t.stale);
-        }
-        s
+    /// The id at a position of the 出荷指示 list (filtered when a filter is set).
+    pub fn visible_id(&self, pos: usize) -> Option<u64> {
+        self.orders.visible_id(pos, &cx!(self))
     }
 
-    fn clock_line(&self) -> String {
-        self.sync_text(self.now())
+    /// The ids of the 出荷指示 list, in order.
+    pub fn visible_ids(&self) -> Vec<u64> {
+        self.orders.visible_ids(&cx!(self))
+    }
+
+    /// Rows of the 出荷指示 list.
+    pub fn visible_len(&self) -> usize {
+        self.orders.visible_len(&cx!(self))
+    }
+
+    /// The instruction under the cursor on the 出荷指示 screen.
+    pub fn selected_id(&self) -> Option<u64> {
+        self.orders.selected_id(&cx!(self))
+    }
+
+    /// What an action on the 出荷指示 screen applies to: the marked rows, else the cursor's.
+    pub fn targets(&self) -> Vec<u64> {
+        self.orders.targets(&cx!(self))
+    }
+
+    /// The log rows matching the filter, newest first.
+    pub fn log_rows(&self) -> (Vec<&RunLogEntry>, Vec<&AuditEntry>) {
+        self.log.rows(&cx!(self))
+    }
+
+    /// "synced …" as the header shows it now.
+    pub fn sync_text(&self) -> String {
+        sync_text(&cx!(self))
     }
 
     /// Instruction counts per queue, as shown on the tabs.
-    /// Rows per queue: from the loaded list, or — while the list is still on its way (it is
-    /// the largest answer by far) — the server's counts, which arrive first.
     pub fn queue_counts(&self) -> HashMap<Queue, usize> {
-        let model = &self.orders.model;
-        QUEUES
-            .iter()
-            .map(|q| {
-                let n = if model.loaded {
-                    model.len(*q)
-                } else {
-                    let c = &self.counts;
-                    let n = match q {
-                        Queue::Status(s) => c.get(*s),
-                        Queue::IntakeErrors => c.intake_errors,
-                        Queue::UpstreamErrors => c.upstream_errors,
-                    };
-                    usize::try_from(n).unwrap_or(usize::MAX)
-                };
-                (*q, n)
-            })
-            .collect()
+        self.data.queue_counts()
     }
 
-    pub fn marked_ids(&self) -> HashSet<u64> {
-        self.orders.marks.iter().copied().collect()
-    }
-}
+    // ----------------------------------------------------------------------------------
+    // Drawing
 
-/// The requests of one action, each reporting `msg` when it succeeds.
-fn done_calls(reqs: Vec<Request>, msg: &str) -> Vec<Effect> {
-    reqs.into_iter()
-        .map(|r| Effect::Call(Tag::Done(msg.to_string()), r))
-        .collect()
-}
-
-/// A run-log snapshot merged with lines already updated by events: a line only moves forward
-/// (running → finished, more pages), so the more advanced version wins.
-fn merge_runs(
-    current: &VecDeque<RunLogEntry>,
-    snapshot: Vec<RunLogEntry>,
-) -> VecDeque<RunLogEntry> {
-    let mut by_seq: std::collections::BTreeMap<u64, RunLogEntry> =
-        snapshot.into_iter().map(|r| (r.seq, r)).collect();
-    for r in current {
-        let keep_ours = match by_seq.get(&r.seq) {
-            None => true,
-            Some(s) => {
-                (s.state == RunState::Running && r.state != RunState::Running)
-                    || (s.state == r.state && r.pages > s.pages)
+    pub fn render(&self, f: &mut Frame) {
+        let cx = cx!(self);
+        let area = f.area();
+        if area.width < MIN_W || area.height < MIN_H {
+            let msg = format!("{} ({}×{})", self.text.too_small, area.width, area.height);
+            f.render_widget(
+                Paragraph::new(msg)
+                    .style(self.theme.warn())
+                    .wrap(Wrap { trim: true }),
+                area,
+            );
+            return;
+        }
+        let banner = self.banner();
+        let banner_rows = banner
+            .as_ref()
+            .map_or(0, |p| p.line_count(area.width).clamp(1, 2));
+        let status = self.status_paragraph();
+        // A long message (a refusal that explains what to do) wraps onto up to three rows
+        // rather than losing its end at the terminal's edge.
+        let status_rows = status
+            .as_ref()
+            .map_or(1, |p| p.line_count(area.width).clamp(1, MAX_STATUS_ROWS));
+        let [banner_area, top, body, status_area, hints] = Layout::vertical([
+            Constraint::Length(banner_rows as u16),
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(status_rows as u16),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        if let Some(b) = banner {
+            f.render_widget(b, banner_area);
+        }
+        self.header(f, top, &cx);
+        if let Some(d) = &self.detail {
+            d.render(f, body, &cx);
+        } else {
+            match self.tab {
+                Tab::Dashboard => self.dashboard.render(f, body, &cx),
+                Tab::Orders => self.orders.render(f, body, &cx),
+                Tab::Robots => self.robots.render(f, body, &cx),
+                Tab::Setup => self.setup.render(f, body, &cx),
+                Tab::Log => self.log.render(f, body, &cx),
             }
-        };
-        if keep_ours {
-            by_seq.insert(r.seq, r.clone());
+        }
+        self.status_line(f, status_area, status);
+        self.hint_bar(f, hints);
+        if let Some(p) = &self.popup {
+            p.render(f, body, &cx);
         }
     }
-    by_seq.into_values().rev().take(LOG_KEEP).collect()
-}
 
-/// The audit log only grows: the union of both, newest first.
-fn merge_audit(current: &VecDeque<AuditEntry>, snapshot: Vec<AuditEntry>) -> VecDeque<AuditEntry> {
-    let mut by_seq: std::collections::BTreeMap<u64, AuditEntry> =
-        snapshot.into_iter().map(|a| (a.seq, a)).collect();
-    for a in current {
-        by_seq.entry(a.seq).or_insert_with(|| a.clone());
+    /// Why the console is not connected, in its own rows above the tabs (never over them).
+    fn banner(&self) -> Option<Paragraph<'static>> {
+        let why = self.connection.as_ref()?;
+        Some(
+            Paragraph::new(format!("⚠ {}", safe(&(self.text.banner)(why))))
+                .style(
+                    self.theme
+                        .error()
+                        .add_modifier(ratatui::style::Modifier::REVERSED),
+                )
+                .wrap(Wrap { trim: true }),
+        )
     }
-    by_seq.into_values().rev().take(LOG_KEEP).collect()
-}
 
-pub struct SyncState {
-    pub last_ok: Option<DateTime<FixedOffset>>,
-    pub failing: bool,
-    pub stale: bool,
-}
-
-/// Minute granularity: the text changes at most once a minute.
-pub fn age(t: &Text, secs: i64) -> String {
-    let secs = secs.max(0);
-    if secs < 60 {
-        t.within_minute.to_string()
-    } else if secs < 3600 {
-        format!("{}{}", secs / 60, t.minutes_ago)
-    } else if secs < 86400 {
-        format!("{}{}", secs / 3600, t.hours_ago)
-    } else {
-        format!("{}{}", secs / 86400, t.days_ago)
+    /// Tabs on the left (all five, shortened before any is hidden), the sync state on the
+    /// right.
+    fn header(&self, f: &mut Frame, area: Rect, cx: &Ctx) {
+        let t = self.text;
+        let tabs = |names: &[&str; 5]| {
+            let spans: Vec<Span> = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let label = format!(" {} {} ", i + 1, name);
+                    if TABS[i] == self.tab {
+                        Span::styled(label, self.theme.active_tab())
+                    } else {
+                        Span::raw(label)
+                    }
+                })
+                .collect();
+            Line::from(spans)
+        };
+        let mut right = Vec::new();
+        if self.read_only() {
+            right.push(Span::styled(
+                format!(" [{}] ", t.read_only),
+                self.theme.warn(),
+            ));
+        }
+        let st = self.data.sync_state(cx.now);
+        let style = if st.failing {
+            self.theme.error()
+        } else if st.stale || st.last_ok.is_none() {
+            self.theme.warn()
+        } else {
+            self.theme.dim()
+        };
+        right.push(Span::styled(format!(" {} ", sync_text(cx)), style));
+        let right = Line::from(right);
+        let avail = usize::from(area.width);
+        let full = tabs(&t.tabs);
+        let left = if full.width() + right.width() <= avail {
+            let title = Span::styled(format!(" {} ", t.app_title), self.theme.title());
+            // The app title only when it fits beside everything else.
+            if full.width() + title.width() + right.width() <= avail {
+                Line::from([vec![title], full.spans].concat())
+            } else {
+                full
+            }
+        } else {
+            tabs(&t.tabs_short)
+        };
+        let rw = (right.width() as u16).min(area.width.saturating_sub(left.width() as u16));
+        let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(rw)]).areas(area);
+        f.render_widget(Paragraph::new(left), l);
+        // The right side gives way first: the sync word is cut, never a tab.
+        let right_text: String = right.spans.iter().map(|s| s.content.as_ref()).collect();
+        let right = if width(&right_text) > usize::from(rw) {
+            Line::styled(fit(&right_text, usize::from(rw)), style)
+        } else {
+            right
+        };
+        f.render_widget(Paragraph::new(right).alignment(Alignment::Right), r);
     }
-}
 
-/// A trigger as the operator types it (the parser takes 手動 and manual alike).
-fn trigger_text(t: &Trigger, text: &Text) -> String {
-    match t {
-        Trigger::Manual => text.manual.into(),
-        Trigger::Every { secs } if secs % 3600 == 0 => format!("{}h", secs / 3600),
-        Trigger::Every { secs } if secs % 60 == 0 => format!("{}m", secs / 60),
-        Trigger::Every { secs } => format!("{secs}s"),
-        Trigger::Daily { times } => times
-            .iter()
-            .map(|t| t.format("%H:%M").to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-        Trigger::After { robot_id } => format!("after:{robot_id}"),
+    /// The status message as drawn, or `None` in command mode and when there is none.
+    fn status_paragraph(&self) -> Option<Paragraph<'static>> {
+        if self.command.is_some() {
+            return None;
+        }
+        let m = self.status.as_ref()?;
+        let (style, prefix) = match m.kind {
+            StatusKind::Info => (self.theme.ok(), "✓ "),
+            StatusKind::Error => (self.theme.error(), "✗ "),
+        };
+        Some(
+            Paragraph::new(format!("{prefix}{}", safe(&m.text)))
+                .style(style)
+                .wrap(Wrap { trim: true }),
+        )
+    }
+
+    fn status_line(&self, f: &mut Frame, area: Rect, message: Option<Paragraph<'static>>) {
+        if let Some(input) = &self.command {
+            let text = format!(":{}", input.value());
+            f.render_widget(Paragraph::new(safe(&text).into_owned()), area);
+            let cursor = 1 + input.visual_cursor() as u16;
+            f.set_cursor_position((area.x + cursor.min(area.width.saturating_sub(1)), area.y));
+        } else if let Some(p) = message {
+            f.render_widget(p, area);
+        }
+    }
+
+    fn hint_bar(&self, f: &mut Frame, area: Rect) {
+        let mut spans = Vec::new();
+        let mut used = 0usize;
+        for (k, d) in self.keymap.hints(self.context(), self.text.lang) {
+            let item = format!("{k} {d}  ");
+            used += width(&item);
+            if used > usize::from(area.width) {
+                break;
+            }
+            spans.push(Span::styled(k, self.theme.key()));
+            spans.push(Span::raw(format!(" {d}  ")));
+        }
+        f.render_widget(
+            Paragraph::new(Line::from(spans)).style(self.theme.dim()),
+            area,
+        );
     }
 }
 

@@ -94,7 +94,10 @@ pub enum Context {
     Nav,
     Dashboard,
     Orders,
+    /// The 出荷指示 screen on its 取込エラー queue: intake errors are not instructions.
+    IntakeQueue,
     Detail,
+    IntakeDetail,
     Robots,
     Setup,
     Log,
@@ -103,10 +106,12 @@ pub enum Context {
 
 impl Context {
     /// The screen contexts (those a user can be "in").
-    pub const SCREENS: [Context; 7] = [
+    pub const SCREENS: [Context; 9] = [
         Context::Dashboard,
         Context::Orders,
+        Context::IntakeQueue,
         Context::Detail,
+        Context::IntakeDetail,
         Context::Robots,
         Context::Setup,
         Context::Log,
@@ -115,7 +120,7 @@ impl Context {
 
     /// Whether list navigation (j/k, g/G, pages, h/l) applies here.
     pub fn has_nav(self) -> bool {
-        !matches!(self, Context::Dashboard | Context::Global | Context::Nav)
+        !matches!(self, Context::Global | Context::Nav)
     }
 }
 
@@ -255,6 +260,12 @@ const DEFAULTS: &[Binding] = {
         b(Context::Orders, Key::ch('S'), Ship, true),
         b(Context::Orders, Key::ch('C'), CancelOrder, false),
         b(Context::Orders, Key::ch('R'), Retry, false),
+        b(Context::IntakeQueue, Key::ch('/'), Filter, true),
+        b(Context::IntakeQueue, Key::code(KeyCode::Enter), Open, true),
+        b(Context::IntakeQueue, Key::ch(' '), Mark, false),
+        b(Context::IntakeQueue, Key::ch('v'), MarkRange, false),
+        b(Context::IntakeQueue, Key::ctrl('a'), MarkAll, false),
+        b(Context::IntakeQueue, Key::ch('R'), Retry, true),
         b(Context::Detail, Key::ch('r'), ToggleRaw, true),
         b(Context::Detail, Key::ch('H'), Hold, true),
         b(Context::Detail, Key::ch('U'), Release, true),
@@ -262,6 +273,8 @@ const DEFAULTS: &[Binding] = {
         b(Context::Detail, Key::ch('S'), Ship, true),
         b(Context::Detail, Key::ch('C'), CancelOrder, false),
         b(Context::Detail, Key::ch('R'), Retry, false),
+        b(Context::IntakeDetail, Key::ch('r'), ToggleRaw, true),
+        b(Context::IntakeDetail, Key::ch('R'), Retry, true),
         b(Context::Robots, Key::ch('e'), ToggleEnabled, true),
         b(Context::Robots, Key::ch('a'), ApplyTo, true),
         b(Context::Robots, Key::ch('d'), Duplicate, false),
@@ -278,7 +291,7 @@ const DEFAULTS: &[Binding] = {
         b(Context::Setup, Key::ch('E'), EasySetup, true),
         b(Context::Setup, Key::ch('p'), FetchProducts, false),
         b(Context::Log, Key::ch('/'), Filter, true),
-        b(Context::Dashboard, Key::code(KeyCode::Enter), Open, false),
+        b(Context::Dashboard, Key::code(KeyCode::Enter), Open, true),
     ]
 };
 

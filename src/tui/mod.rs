@@ -3,12 +3,17 @@
 //! when something visible changed, at most ~30 frames per second. Idle writes nothing.
 
 pub mod app;
+pub mod context;
+pub mod data;
+pub mod event;
 pub mod keymap;
 pub mod model;
+pub mod popups;
+pub mod screens;
 pub mod terminal;
 pub mod text;
 pub mod theme;
-pub mod view;
+pub mod widgets;
 
 use std::time::Duration;
 
@@ -17,16 +22,19 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use app::{App, AppEvent, Effect};
+use app::App;
+use event::{AppEvent, Effect, Failure};
 use text::Lang;
 use theme::Theme;
 
-use crate::service::Backend;
+use crate::backend::Backend;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConsoleOptions {
     pub lang: Lang,
     pub read_only: bool,
+    /// Prefilled setup forms (`shukka demo --fresh`).
+    pub defaults: context::FormDefaults,
 }
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -46,11 +54,13 @@ where
     let size = term.size()?;
     let mut app = App::new(text::text(opts.lang), Theme::from_env(), opts.read_only);
     app.size = (size.width, size.height);
+    app.defaults = opts.defaults;
     app.status = Some(app::StatusMsg {
         text: app.text.connecting.into(),
         kind: app::StatusKind::Info,
+        at: app.now(),
     });
-    term.draw(|f| view::render(&app, f))?;
+    term.draw(|f| app.render(f))?;
     let backend = match connect.await {
         Ok(b) => {
             app.status = None;
@@ -73,7 +83,7 @@ where
                 Ok(Event::Key(k)) => AppEvent::Key(k),
                 Ok(Event::Resize(w, h)) => AppEvent::Resize(w, h),
                 Ok(_) => continue,
-                Err(e) => AppEvent::TaskFailed(app::Failure::Input(e.to_string())),
+                Err(e) => AppEvent::TaskFailed(Failure::Input(e.to_string())),
             };
             if input_tx.send(msg).is_err() {
                 break;
@@ -87,8 +97,8 @@ where
         let link_tx = tx.clone();
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
-                let up = *rx.borrow();
-                if link_tx.send(AppEvent::Connection(up)).is_err() {
+                let why = rx.borrow().clone();
+                if link_tx.send(AppEvent::Connection(why)).is_err() {
                     break;
                 }
             }
@@ -129,7 +139,7 @@ where
                 }
             }
             _ = tokio::time::sleep_until(next_frame), if app.dirty => {
-                term.draw(|f| view::render(&app, f))?;
+                term.draw(|f| app.render(f))?;
                 app.dirty = false;
                 next_frame = Instant::now() + FRAME;
             }
@@ -171,7 +181,7 @@ fn watch_for_panic(task: tokio::task::JoinHandle<()>, tx: mpsc::UnboundedSender<
         if let Err(e) = task.await
             && e.is_panic()
         {
-            let _ = tx.send(AppEvent::TaskFailed(app::Failure::TaskPanicked));
+            let _ = tx.send(AppEvent::TaskFailed(Failure::TaskPanicked));
         }
     });
 }
@@ -211,10 +221,7 @@ mod tests {
         let task = tokio::spawn(async { panic!("boom in a background task") });
         watch_for_panic(task, tx.clone());
         let ev = rx.recv().await.expect("the watcher reports");
-        assert!(matches!(
-            ev,
-            AppEvent::TaskFailed(app::Failure::TaskPanicked)
-        ));
+        assert!(matches!(ev, AppEvent::TaskFailed(Failure::TaskPanicked)));
 
         let mut app = App::new(text::text(text::Lang::En), Theme { color: false }, false);
         app.update(ev);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 
-use crate::domain::{InstructionSummary, IntakeError, Status};
+use crate::domain::{InstructionSummary, IntakeErrorSummary, Status};
 use crate::futureshop::PaymentType;
 use crate::futureshop::prefecture::prefecture_ja;
 
@@ -123,7 +123,7 @@ pub struct OrdersModel {
     slots: IdMap<u32>,
     by_status: [Vec<SortKey>; 6],
     upstream_errors: Vec<SortKey>,
-    pub intake: Vec<IntakeError>,
+    pub intake: Vec<IntakeErrorSummary>,
     pub loaded: bool,
 }
 
@@ -296,6 +296,32 @@ impl OrdersModel {
             })
             .map(|e| e.id)
             .collect()
+    }
+
+    /// The `n` instructions taken in last (highest ids first): the 新着 pane before any order
+    /// arrives live.
+    pub fn newest(&self, n: usize) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.slab.iter().map(|r| r.s.id).collect();
+        let k = n.min(ids.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        ids.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
+        ids.truncate(k);
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids
+    }
+
+    /// Applies one intake-error change: recorded or refreshed (`Some`), resolved (`None`).
+    pub fn set_intake(&mut self, id: u64, e: Option<IntakeErrorSummary>) {
+        match (self.intake.iter().position(|x| x.id == id), e) {
+            (Some(pos), Some(e)) => self.intake[pos] = e,
+            (None, Some(e)) => self.intake.push(e),
+            (Some(pos), None) => {
+                self.intake.remove(pos);
+            }
+            (None, None) => {}
+        }
     }
 
     /// Orders per hour over the 24 hours before `now` (oldest first).

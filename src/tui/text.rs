@@ -4,6 +4,7 @@
 use super::keymap::Action;
 use crate::domain::ConnectionTest;
 use crate::robots::linkage::Trigger;
+use crate::server::client::DisconnectReason;
 use crate::service::{ErrorKind, ServiceError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -236,6 +237,29 @@ pub struct Text {
     pub test_status: fn(&ConnectionTest) -> String,
     pub ship_from_fields: [&'static str; 5],
     pub auth_fields: [&'static str; 6],
+    /// The tab names when the full ones and the sync state do not fit in one row.
+    pub tabs_short: [&'static str; 5],
+    pub per_hour_short: &'static str,
+    pub arrivals_title: &'static str,
+    pub col_queue: &'static str,
+    pub shipped_outside_short: &'static str,
+    /// Labels of an intake error's detail: reason, seen, what fixes it, refused by.
+    pub intake_keys: [&'static str; 4],
+    pub intake_seen: fn(&str, &str, u32) -> String,
+    pub intake_by_robot: fn(u64, u64) -> String,
+    pub intake_by_converter: fn(u64) -> String,
+    pub intake_fix_robot: &'static str,
+    pub intake_fix_converter: &'static str,
+    pub intake_preview: &'static str,
+    pub intake_unreadable: &'static str,
+    pub intake_resolved: &'static str,
+    pub setup_enter_hint: &'static str,
+    pub guide_title: fn(u8) -> String,
+    /// What the guide's step does (shown in its confirm dialog).
+    pub guide_step: fn(u8) -> &'static str,
+    pub guide_done: fn(u8) -> String,
+    /// The banner while the link to the server is down, saying why.
+    pub banner: fn(&DisconnectReason) -> String,
 }
 
 pub static JA: Text = Text {
@@ -467,6 +491,41 @@ pub static JA: Text = Text {
         "API ドメイン / URL",
         "間隔(ms)",
     ],
+    tabs_short: ["ダッシュ", "出荷指示", "ロボット", "設定", "ログ"],
+    per_hour_short: "受注数/24h",
+    arrivals_title: "新着",
+    col_queue: "キュー",
+    shipped_outside_short: "FS出荷済",
+    intake_keys: ["理由", "日時", "直し方", "拒否"],
+    intake_seen: |first, last, n| format!("初回 {first}  最終 {last}  ({n} 回)"),
+    intake_by_robot: |r, c| format!("処理ロボット ID:{r} (変換ロボット ID:{c})"),
+    intake_by_converter: |c| format!("変換ロボット ID:{c} (受注を読み取れませんでした)"),
+    intake_fix_robot: "futureshop で受注を直すか処理ロボットの条件を見直し、R で再取込",
+    intake_fix_converter: "futureshop で受注を直し (配送先・品番など)、R で再取込。直らない場合は変換ロボットの設定を確認",
+    intake_preview: "変換ロボットが読み取った受注:",
+    intake_unreadable: "変換ロボットはこの受注を読み取れません: r で受信したままのデータを表示",
+    intake_resolved: "取込エラーが解消しました (出荷指示として登録されました)",
+    setup_enter_hint: "Enter: ✗ を直す",
+    guide_title: |n| format!("セットアップ {n}"),
+    guide_step: |n| match n {
+        2 => "ID:18025 を複製し、名前を変えて有効にします",
+        4 => {
+            "かんたん設定: 【自動連携】連携ロボット一式を作成します (差分取得は複製した変換ロボットを使用)"
+        }
+        5 => "処理ロボット 1〜5 を有効にして複製した変換ロボットに適用し、6 を無効にします",
+        6 => "ステータス同期の後に処理ロボット5を入金確認へ適用する連携ロボットを作成します",
+        7 => "範囲指定 (直近7日) の取得テストを実行します",
+        _ => "",
+    },
+    guide_done: |n| format!("セットアップ {n} を実行しました"),
+    banner: |r| match r {
+        DisconnectReason::ServerGone => {
+            "サーバーとの接続が切れました (サーバーが停止)。再接続しています…".into()
+        }
+        DisconnectReason::ServerStopping => "サーバーが停止しました。再起動を待っています…".into(),
+        DisconnectReason::PermissionDenied(m) => format!("接続を拒否されました (権限): {m}"),
+        DisconnectReason::Refused(m) => format!("サーバーに拒否されました: {m}"),
+    },
 };
 
 pub static EN: Text = Text {
@@ -708,6 +767,41 @@ pub static EN: Text = Text {
         "API domain / URL",
         "Pacing (ms)",
     ],
+    tabs_short: ["Dash", "Orders", "Robots", "Setup", "Log"],
+    per_hour_short: "Orders/24h",
+    arrivals_title: "New orders",
+    col_queue: "Queue",
+    shipped_outside_short: "shipped in FS",
+    intake_keys: ["Reason", "Seen", "Fix", "By"],
+    intake_seen: |first, last, n| format!("first {first}  last {last}  ({n} time(s))"),
+    intake_by_robot: |r, c| format!("processing robot ID:{r} (converter ID:{c})"),
+    intake_by_converter: |c| format!("converter ID:{c} (the order could not be read)"),
+    intake_fix_robot: "correct the order in futureshop or the robot's conditions, then R retries",
+    intake_fix_converter: "correct the order in futureshop (destinations, SKUs, …), then R retries; if it still fails, check the converter's settings",
+    intake_preview: "The order as the converter read it:",
+    intake_unreadable: "The converter cannot read this order: r shows the data as received",
+    intake_resolved: "The intake error is resolved (the order is now an instruction)",
+    setup_enter_hint: "Enter fixes a ✗",
+    guide_title: |n| format!("Setup step {n}"),
+    guide_step: |n| match n {
+        2 => "Duplicate ID:18025, rename the copy and enable it",
+        4 => {
+            "かんたん設定: create the 【自動連携】 linkage robots (the diff fetch uses the copied converter)"
+        }
+        5 => "Enable processing robots 1–5, apply them to the copied converter, and turn 6 off",
+        6 => "Create the linkage robot applying robot 5 to 入金確認 after ステータス同期",
+        7 => "Run a test fetch (範囲指定, last 7 days)",
+        _ => "",
+    },
+    guide_done: |n| format!("Setup step {n} done"),
+    banner: |r| match r {
+        DisconnectReason::ServerGone => "Lost the server (it stopped): reconnecting…".into(),
+        DisconnectReason::ServerStopping => {
+            "The server is stopping: waiting for it to come back…".into()
+        }
+        DisconnectReason::PermissionDenied(m) => format!("Connection refused (permissions): {m}"),
+        DisconnectReason::Refused(m) => format!("The server refused this console: {m}"),
+    },
 };
 
 fn en_test_outcome(t: &ConnectionTest) -> String {

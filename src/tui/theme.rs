@@ -74,6 +74,10 @@ impl Theme {
     pub fn focus_border(&self) -> Style {
         self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
     }
+    /// An order that just arrived (bold: visible without colour too).
+    pub fn fresh(&self) -> Style {
+        self.fg(Color::Green).add_modifier(Modifier::BOLD)
+    }
     pub fn button_focused(&self) -> Style {
         Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
     }

@@ -87,6 +87,7 @@ pub fn engine_in(dir: &std::path::Path) -> shukka::engine::Engine {
             },
         },
     )
+    .expect("engine")
 }
 
 /// An engine with the whole setup guide (steps 1–6) applied against `sim`.
@@ -142,6 +143,7 @@ pub fn range_robot(engine: &shukka::engine::Engine) -> u64 {
                 range: q.order_date_start.zip(q.order_date_end),
                 trigger: Trigger::Manual,
                 enabled: true,
+                role: None,
             },
             &operator(),
         )

@@ -140,7 +140,8 @@ fn untranslated(app: &App, allowed: &str) -> Vec<String> {
 fn succeed(app: &mut App, fx: Vec<Effect>) {
     for e in fx {
         if let Effect::Call(tag, _) = e {
-            app.update(AppEvent::Reply(tag, Ok(Value::Null)));
+            let r = success(&tag);
+            app.update(AppEvent::Reply(tag, Ok(r)));
         }
     }
 }
@@ -477,7 +478,11 @@ fn english_console_explains_server_answers_in_english() {
     }
     typ(&mut a, "soon");
     assert!(key(&mut a, KeyCode::Enter).is_empty());
-    let s = status(&a);
+    // The refusal shows in the input, which stays open.
+    let s = match &a.popup {
+        Some(shukka::tui::app::Popup::Input(p)) => p.error.clone().unwrap_or_default(),
+        _ => panic!("the trigger input stays open"),
+    };
     assert!(s.starts_with("\"soon\" is not a trigger"), "{s}");
     assert!(japanese_runs(&s).is_empty(), "{s}");
 
@@ -506,12 +511,14 @@ fn english_console_explains_server_answers_in_english() {
         let mut a = app_with(Lang::En, true, false, 120, 40);
         a.update(AppEvent::Reply(
             shukka::tui::app::Tag::Test,
-            Ok(value(shukka::domain::ConnectionTest {
-                at: now(),
-                ok,
-                message: message.into(),
-                message_en: message_en.into(),
-            })),
+            Ok(shukka::service::Reply::ConnectionTest(
+                shukka::domain::ConnectionTest {
+                    at: now(),
+                    ok,
+                    message: message.into(),
+                    message_en: message_en.into(),
+                },
+            )),
         ));
         assert_eq!(status(&a), want);
     }

@@ -15,10 +15,11 @@ use shukka::engine::{CheckItem, DryRunChange, FixTarget};
 use shukka::futureshop::Amounts;
 use shukka::robots::converter::{Converter, GUIDE_NAME};
 use shukka::robots::linkage::{
-    EASY_FETCH, EASY_STATUS, EASY_TRACKING, LinkAction, LinkageRobot, RELEASE_ROBOT, Trigger,
+    EASY_FETCH, EASY_STATUS, EASY_TRACKING, LinkAction, LinkageRobot, RELEASE_ROBOT, RobotRole,
+    Trigger,
 };
 use shukka::robots::processing::{BuiltinRule, ProcessingRobot};
-use shukka::service::{InstructionDetail, LinkageRow, RobotsView};
+use shukka::service::{InstructionDetail, IntakeErrorDetail, LinkageRow, Reply, RobotsView};
 use shukka::store::{Change, Counts, StoreEvent};
 use shukka::tui::app::{App, AppEvent, Effect, Tag};
 use shukka::tui::model::{QUEUES, Queue};
@@ -241,7 +242,7 @@ pub fn counts(all: &[InstructionSummary]) -> Counts {
     c
 }
 
-pub fn intake_errors() -> Vec<IntakeError> {
+pub fn intake_error_records() -> Vec<IntakeError> {
     vec![
         IntakeError {
             id: 501,
@@ -270,6 +271,14 @@ pub fn intake_errors() -> Vec<IntakeError> {
             raw: RawJson::from_value(&json!({"orderNo": "100000000098"})),
         },
     ]
+}
+
+/// The intake errors as the list shows them (without their raw orders).
+pub fn intake_errors() -> Vec<IntakeErrorSummary> {
+    intake_error_records()
+        .iter()
+        .map(IntakeError::summary)
+        .collect()
 }
 
 pub const STANDARD: u64 = 18025;
@@ -318,6 +327,14 @@ fn linkage_robot(
     trigger: Trigger,
     enabled: bool,
 ) -> LinkageRobot {
+    let role = match id {
+        FETCH => Some(RobotRole::EasyFetch),
+        STATUS_SYNC => Some(RobotRole::EasyStatus),
+        TRACKING => Some(RobotRole::EasyTracking),
+        RELEASE => Some(RobotRole::Release),
+        PRODUCTS => Some(RobotRole::ProductMaster),
+        _ => None,
+    };
     LinkageRobot {
         id,
         name: name.into(),
@@ -329,6 +346,7 @@ fn linkage_robot(
         range: None,
         trigger,
         enabled,
+        role,
     }
 }
 
@@ -342,7 +360,7 @@ pub fn runs() -> Vec<RunLogEntry> {
         seq,
         robot_id: robot,
         robot_name: name.into(),
-        action: action.name().into(),
+        action,
         started: start,
         ended: Some(start + chrono::Duration::seconds(12)),
         window: action.is_fetch().then(|| {
@@ -954,8 +972,41 @@ pub fn dry_run_changes() -> Vec<DryRunChange> {
 // ------------------------------------------------------------------------------------------
 // Building and driving the app
 
+/// A fixture as JSON (to search its text).
 pub fn value<T: serde::Serialize>(v: T) -> serde_json::Value {
     serde_json::to_value(v).expect("fixture serializes")
+}
+
+/// The answer a server gives when the request behind `tag` succeeds, typed as it would be.
+pub fn success(tag: &Tag) -> Reply {
+    match tag {
+        Tag::Counts => Reply::Counts(counts(&summaries())),
+        Tag::Intake => Reply::IntakeErrors(intake_errors()),
+        Tag::Robots => Reply::Robots(robots_view()),
+        Tag::Checklist => Reply::Checklist(checklist()),
+        Tag::Runs => Reply::Runs(runs()),
+        Tag::Audit => Reply::Audit(audit()),
+        Tag::ShipFroms => Reply::ShipFroms(ship_froms()),
+        Tag::Auths => Reply::Auths(auths()),
+        Tag::Products => Reply::ProductCount(products().len()),
+        Tag::Detail(id) => Reply::Detail(detail(*id)),
+        Tag::IntakeError(id) => Reply::IntakeError(IntakeErrorDetail {
+            error: intake_error_records()
+                .into_iter()
+                .find(|e| e.id == *id)
+                .unwrap_or_else(|| intake_error_records().remove(0)),
+            preview: None,
+        }),
+        Tag::Done(_) | Tag::Guide(_) => Reply::Done,
+        Tag::DryRun(_) => Reply::DryRun(dry_run_changes()),
+        Tag::SavedAuth => Reply::Auth(auths().remove(0)),
+        Tag::Test => Reply::ConnectionTest(ConnectionTest {
+            at: now(),
+            ok: true,
+            message: "接続できました".into(),
+            message_en: "OK: futureshop issued a token".into(),
+        }),
+    }
 }
 
 /// An app of `w`×`h` with the fixed clock and nothing loaded.
@@ -970,15 +1021,30 @@ pub fn empty_app(lang: Lang, color: bool, read_only: bool, w: u16, h: u16) -> Ap
 pub fn load(app: &mut App, all: Vec<InstructionSummary>) {
     let c = counts(&all);
     app.update(AppEvent::Summaries(Ok(all)));
-    app.update(AppEvent::Reply(Tag::Counts, Ok(value(c))));
-    app.update(AppEvent::Reply(Tag::Intake, Ok(value(intake_errors()))));
-    app.update(AppEvent::Reply(Tag::Robots, Ok(value(robots_view()))));
-    app.update(AppEvent::Reply(Tag::Checklist, Ok(value(checklist()))));
-    app.update(AppEvent::Reply(Tag::Runs, Ok(value(runs()))));
-    app.update(AppEvent::Reply(Tag::Audit, Ok(value(audit()))));
-    app.update(AppEvent::Reply(Tag::ShipFroms, Ok(value(ship_froms()))));
-    app.update(AppEvent::Reply(Tag::Auths, Ok(value(auths()))));
-    app.update(AppEvent::Reply(Tag::Products, Ok(value(products()))));
+    app.update(AppEvent::Reply(Tag::Counts, Ok(Reply::Counts(c))));
+    app.update(AppEvent::Reply(
+        Tag::Intake,
+        Ok(Reply::IntakeErrors(intake_errors())),
+    ));
+    app.update(AppEvent::Reply(
+        Tag::Robots,
+        Ok(Reply::Robots(robots_view())),
+    ));
+    app.update(AppEvent::Reply(
+        Tag::Checklist,
+        Ok(Reply::Checklist(checklist())),
+    ));
+    app.update(AppEvent::Reply(Tag::Runs, Ok(Reply::Runs(runs()))));
+    app.update(AppEvent::Reply(Tag::Audit, Ok(Reply::Audit(audit()))));
+    app.update(AppEvent::Reply(
+        Tag::ShipFroms,
+        Ok(Reply::ShipFroms(ship_froms())),
+    ));
+    app.update(AppEvent::Reply(Tag::Auths, Ok(Reply::Auths(auths()))));
+    app.update(AppEvent::Reply(
+        Tag::Products,
+        Ok(Reply::ProductCount(products().len())),
+    ));
 }
 
 /// The fixture shop, Japanese, in colour, 80×24.
@@ -1002,18 +1068,39 @@ pub fn goto_queue(app: &mut App, q: Queue) {
 
 /// Answers the detail request of `id`.
 pub fn reply_detail(app: &mut App, id: u64) {
-    app.update(AppEvent::Reply(Tag::Detail(id), Ok(value(detail(id)))));
+    app.update(AppEvent::Reply(
+        Tag::Detail(id),
+        Ok(Reply::Detail(detail(id))),
+    ));
+}
+
+/// Answers the detail request of intake error `id`.
+pub fn reply_intake_detail(app: &mut App, id: u64) {
+    let error = intake_error_records()
+        .into_iter()
+        .find(|e| e.id == id)
+        .expect("fixture intake error");
+    app.update(AppEvent::Reply(
+        Tag::IntakeError(id),
+        Ok(Reply::IntakeError(IntakeErrorDetail {
+            error,
+            preview: None,
+        })),
+    ));
 }
 
 pub fn reply_dry_run(app: &mut App, name: &str) {
     app.update(AppEvent::Reply(
         Tag::DryRun(name.into()),
-        Ok(value(dry_run_changes())),
+        Ok(Reply::DryRun(dry_run_changes())),
     ));
 }
 
 pub fn store_event(changes: Vec<Change>) -> AppEvent {
-    AppEvent::Store(Arc::new(StoreEvent { changes }))
+    AppEvent::Store(Arc::new(StoreEvent {
+        changes,
+        counts: None,
+    }))
 }
 
 pub fn press_event(app: &mut App, e: KeyEvent) -> Vec<Effect> {
@@ -1059,7 +1146,7 @@ pub fn requests(fx: &[Effect]) -> Vec<shukka::service::Request> {
 pub fn draw(app: &App) -> Terminal<TestBackend> {
     let (w, h) = app.size;
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| shukka::tui::view::render(app, f)).expect("draw");
+    t.draw(|f| app.render(f)).expect("draw");
     t
 }
 

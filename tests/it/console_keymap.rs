@@ -59,6 +59,16 @@ fn app_in(ctx: Context, read_only: bool) -> App {
             key(&mut a, KeyCode::Enter);
             reply_detail(&mut a, 1);
         }
+        Context::IntakeQueue => {
+            ch(&mut a, '2');
+            goto_queue(&mut a, shukka::tui::model::Queue::IntakeErrors);
+        }
+        Context::IntakeDetail => {
+            ch(&mut a, '2');
+            goto_queue(&mut a, shukka::tui::model::Queue::IntakeErrors);
+            key(&mut a, KeyCode::Enter);
+            reply_intake_detail(&mut a, 501);
+        }
         Context::Robots => {
             ch(&mut a, '3');
         }
@@ -325,11 +335,11 @@ fn console_keymap_read_only_keys_never_produce_a_change() {
                 }
                 a.update(shukka::tui::app::AppEvent::Reply(
                     shukka::tui::app::Tag::Robots,
-                    Ok(serde_json::to_value(view).expect("json")),
+                    Ok(shukka::service::Reply::Robots(view)),
                 ));
                 a.update(shukka::tui::app::AppEvent::Reply(
                     shukka::tui::app::Tag::Checklist,
-                    Ok(serde_json::to_value(items).expect("json")),
+                    Ok(shukka::service::Reply::Checklist(items)),
                 ));
             }
             ch(&mut a, '4');

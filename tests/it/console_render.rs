@@ -382,10 +382,12 @@ fn console_render_hundred_thousand_rows() {
     let mut a = empty_app(Lang::Ja, true, false, 200, 50);
     load(&mut a, many(N));
     ch(&mut a, '2');
-    let h = a.orders_height();
+    // The list's height is the one drawn: tabs, queue tabs, header, borders, status, hints.
+    draw(&a);
+    let h = a.orders.list.height(0);
     assert_eq!(h, 43);
     let check = |a: &App, first: u64, last: u64, cursor: u64| {
-        let s = a.orders.scroll;
+        let s = &a.orders.list;
         assert!(s.offset <= s.cursor && s.cursor < s.offset + h, "{s:?}");
         let t = draw(a);
         let rows: Vec<String> = lines(&t)
@@ -410,7 +412,7 @@ fn console_render_hundred_thousand_rows() {
     };
     check(&a, 1, 43, 1);
     ch(&mut a, 'G');
-    assert_eq!(a.orders.scroll.cursor, (N - 1) as usize);
+    assert_eq!(a.orders.list.cursor, (N - 1) as usize);
     check(&a, N - 42, N, N);
     key(&mut a, KeyCode::PageUp);
     check(&a, N - 43, N - 1, N - 43);
@@ -556,7 +558,7 @@ fn console_render_log_cursor_stays_on_screen() {
         let mut a = app_with(Lang::Ja, true, false, w, h);
         a.update(shukka::tui::app::AppEvent::Reply(
             shukka::tui::app::Tag::Runs,
-            Ok(serde_json::to_value(many_runs(60)).expect("json")),
+            Ok(shukka::service::Reply::Runs(many_runs(60))),
         ));
         ch(&mut a, '5');
         for i in 0..60u64 {
@@ -595,7 +597,7 @@ fn console_render_robot_panes_cursor_stays_on_screen() {
         }
         a.update(shukka::tui::app::AppEvent::Reply(
             shukka::tui::app::Tag::Robots,
-            Ok(serde_json::to_value(&view).expect("json")),
+            Ok(shukka::service::Reply::Robots(view.clone())),
         ));
         ch(&mut a, '3');
         for c in &view.converters {
@@ -611,13 +613,13 @@ fn console_render_robot_panes_cursor_stays_on_screen() {
         ch(&mut a, 'l');
         for p in &view.processing {
             let t = draw(&a);
-            // "#  ID" at the start of the row: run order and id.
+            // "# ID" at the start of the row: run order and id (columns as wide as they hold).
             let pos = view
                 .processing
                 .iter()
                 .position(|x| x.id == p.id)
                 .expect("pos");
-            let needle = format!("{:<2} {:<6} ", pos + 1, p.id);
+            let needle = format!("{} {:<2} ", pos + 1, p.id);
             assert!(
                 cursor_on(&t, &needle),
                 "{w}×{h}: processing {} not on screen:\n{}",
@@ -748,14 +750,14 @@ fn console_render_long_remote_fields_are_cut_in_the_detail() {
     d.instruction.notes = Some(note.clone());
     a.update(shukka::tui::app::AppEvent::Reply(
         shukka::tui::app::Tag::Detail(1),
-        Ok(serde_json::to_value(&d).expect("json")),
+        Ok(shukka::service::Reply::Detail(d)),
     ));
     let s = screen(&draw(&a));
     assert!(s.contains('…'), "{s}");
     assert!(!s.contains("END"), "the end of the note is not drawn");
     let shown = s.matches("置き配希望").count();
     assert!(
-        shown * "置き配希望。".chars().count() <= shukka::tui::view::FIELD_CHARS + 10,
+        shown * "置き配希望。".chars().count() <= shukka::tui::widgets::FIELD_CHARS + 10,
         "{shown}"
     );
 }

@@ -492,7 +492,7 @@ fn dashboard_total(s: &vt100::Screen) -> usize {
 fn queue_tab_count(s: &vt100::Screen, queue: &str) -> Option<usize> {
     let line = s
         .rows(0, COLS)
-        .find(|l| l.contains("入金確認") && l.contains("実績連携エラー"))?;
+        .find(|l| l.contains("入金確認") && l.contains("出荷待ち") && !l.contains('│'))?;
     let mut words = line.split_whitespace();
     words.find(|w| *w == queue)?;
     words.next()?.parse().ok()
@@ -594,7 +594,9 @@ fn console(name: &str, dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Pty
 fn open_full_list(p: &mut Pty) {
     p.send("2");
     p.wait_for("a full page of 出荷待ち rows", secs(20), |s| {
-        s.contents().contains("受注コード") && table_rows(s).len() >= usize::from(ROWS) - 8
+        queue_tab_count(s, "出荷待ち").is_some()
+            && s.contents().contains("受注コード")
+            && table_rows(s).len() >= usize::from(ROWS) - 8
     });
 }
 
@@ -629,8 +631,8 @@ fn demo_dashboard_tabs_filter_quit_and_the_terminal_is_restored() {
     p.send("2");
     p.wait_for("出荷指示 with rows", secs(15), |s| {
         let t = s.contents();
-        t.contains("出荷待ち")
-            && t.contains("入金確認")
+        // The queue tabs tell this screen from the dashboard's 新着 pane.
+        queue_tab_count(s, "出荷待ち").is_some()
             && t.contains("受注コード")
             && table_rows(s).len() > 3
     });
@@ -706,6 +708,78 @@ fn demo_dashboard_tabs_filter_quit_and_the_terminal_is_restored() {
     p.assert_restored(&p.bytes_since(at_quit));
     p.assert_no_terminal_queries();
     eprintln!("demo pty test: {:?}", started.elapsed());
+}
+
+/// The setup progress `N` of `セットアップ N/7`, where the screen shows it.
+fn setup_done(s: &vt100::Screen) -> Option<usize> {
+    let t = s.contents();
+    t.match_indices("セットアップ ").find_map(|(at, m)| {
+        let rest = &t[at + m.len()..];
+        let (n, total) = rest.split_once('/')?;
+        total.starts_with('7').then_some(())?;
+        n.parse().ok()
+    })
+}
+
+/// `shukka demo --fresh`: nothing is set up, and the setup guide is walked in the console with
+/// Enter (and `y` to confirm) alone — each ✗ leads to its form or to the guide's step, the
+/// cursor moves on by itself, and the last step's test fetch brings 7/7.
+#[test]
+fn demo_fresh_walks_the_setup_guide_to_7_of_7_by_keys() {
+    let started = Instant::now();
+    let mut p = Pty::spawn(
+        "demo-fresh",
+        &[
+            "demo",
+            "--fresh",
+            "--orders",
+            "40",
+            "--orders-per-min",
+            "0",
+            "--seed",
+            "5",
+        ],
+        &[("NO_COLOR", "1")],
+    );
+    p.wait_text(&["ダッシュボード", "セットアップ: 0/7"], secs(30));
+    p.send("4");
+    p.wait_for("the guide at 0/7", secs(15), |s| setup_done(s) == Some(0));
+    let mut done = 0;
+    let mut keys = 0;
+    while done < 7 {
+        assert!(keys < 20, "too many keys for the guide");
+        p.send("\r");
+        keys += 1;
+        // Enter opened a form (prefilled with the demo shop: Enter saves it) or a confirm
+        // dialog for the guide's step (y runs it).
+        p.wait_for("a form or a confirm dialog", secs(15), |s| {
+            let t = s.contents();
+            t.contains("Enter 保存") || t.contains("実行 (y)")
+        });
+        let form = p.screen_text().contains("Enter 保存");
+        p.send(if form { "\r" } else { "y" });
+        keys += 1;
+        let before = done;
+        p.wait_for("the next item ✓", secs(60), |s| {
+            setup_done(s).is_some_and(|n| n > before)
+                && !s.contents().contains("Enter 保存")
+                && !s.contents().contains("実行 (y)")
+        });
+        done = setup_done(&p.out().parser.screen().clone()).unwrap_or(before);
+    }
+    p.wait_text(&["セットアップ 7/7"], secs(30));
+    // The orders the test fetch took in are there.
+    p.send("1");
+    p.wait_for("orders on the dashboard", secs(30), |s| {
+        dashboard_total(s) > 0
+    });
+    p.send("q");
+    let status = p.wait_exit(secs(20));
+    assert!(status.success(), "exit status {status:?}");
+    eprintln!(
+        "demo --fresh pty test: {keys} keys, {:?}",
+        started.elapsed()
+    );
 }
 
 /// Idle means no output to the terminal at all; a cursor move costs a small frame.

@@ -45,6 +45,7 @@ fn fast_engine(dir: &std::path::Path) -> Engine {
             },
         },
     )
+    .expect("engine")
 }
 
 async fn rig() -> Rig {
@@ -100,6 +101,7 @@ async fn rig() -> Rig {
                 range: None,
                 trigger: Trigger::Manual,
                 enabled: true,
+                role: None,
             },
             &op,
         )
@@ -207,6 +209,7 @@ impl Rig {
                     range: Some((from, to)),
                     trigger: Trigger::Manual,
                     enabled: true,
+                    role: None,
                 },
                 &self.op,
             )
@@ -601,6 +604,7 @@ async fn a_dry_run_reports_what_would_change_and_changes_nothing() {
                 range: None,
                 trigger: Trigger::Manual,
                 enabled: true,
+                role: None,
             },
             &rig.op,
         )
@@ -740,6 +744,7 @@ async fn the_rule_trace_records_each_decision_in_order_and_the_audit_names_the_r
                 range: None,
                 trigger: Trigger::Manual,
                 enabled: true,
+                role: None,
             },
             &rig.op,
         )
@@ -757,6 +762,7 @@ async fn the_rule_trace_records_each_decision_in_order_and_the_audit_names_the_r
                 range: None,
                 trigger: Trigger::After { robot_id: sync.id },
                 enabled: true,
+                role: None,
             },
             &rig.op,
         )

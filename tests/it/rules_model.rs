@@ -1151,6 +1151,7 @@ fn fast_engine(dir: &std::path::Path) -> Engine {
             },
         },
     )
+    .expect("engine")
 }
 
 /// Sets the store up as the case says and returns the robots as they ended up stored (user
@@ -1357,6 +1358,7 @@ async fn intake_case(
                 range: Some((date, date)),
                 trigger: Trigger::Manual,
                 enabled: true,
+                role: None,
             },
             &op,
         )

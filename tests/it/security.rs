@@ -5,9 +5,10 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
+use shukka::backend::Backend;
 use shukka::domain::*;
 use shukka::server::{self, ServeOptions};
-use shukka::service::{Backend, ErrorKind, Request};
+use shukka::service::{ErrorKind, Request};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::common::*;
@@ -386,7 +387,7 @@ async fn an_old_store_is_mended_on_open_and_a_copy_without_the_key_has_no_secret
     let copied = shukka::store::Store::open(copy.path()).expect("the copy opens");
     let err = copied.secret(1).expect_err("no key, no secret");
     assert!(err.to_string().contains("enter the secret again"), "{err}");
-    let e = shukka::engine::Engine::new(copied);
+    let e = shukka::engine::Engine::new(copied).expect("engine");
     let refused = e.client(1).expect_err("no client without the secret");
     assert!(refused.to_string().contains("secret.key"), "{refused}");
 }
@@ -1038,7 +1039,10 @@ async fn a_save_then_a_connection_test_on_one_connection_tests_what_was_saved() 
     );
     saved.expect("saved");
     let tested = tested.expect("tested");
-    assert_eq!(tested["ok"], true, "{tested}");
+    let shukka::service::Reply::ConnectionTest(tested) = tested else {
+        panic!("not a connection test: {tested:?}");
+    };
+    assert!(tested.ok, "{tested:?}");
     assert!(
         other.with_state(|s| s
             .requests()

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use shukka::backend::Backend;
 use shukka::domain::*;
 use shukka::server::client::{ConnectError, RemoteClient};
 use shukka::server::{self, ServeOptions};
-use shukka::service::{Backend, ErrorKind, InstructionDetail, Request};
+use shukka::service::{ErrorKind, InstructionDetail, Request};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::common::*;
@@ -381,7 +382,7 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     tokio::time::timeout(Duration::from_secs(5), async {
-        while *link.borrow() {
+        while link.borrow().is_none() {
             link.changed().await.expect("watch");
         }
     })
@@ -396,7 +397,7 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     // Meanwhile another process changes the store (the first server is gone, the socket is stale).
     {
         let store = shukka::store::Store::open(dir.path()).expect("reopens after SIGKILL");
-        let e = shukka::engine::Engine::new(store);
+        let e = shukka::engine::Engine::new(store).expect("engine");
         let first = before
             .iter()
             .find(|s| s.status == Status::Ready)
@@ -406,7 +407,7 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     }
     let mut child = spawn();
     tokio::time::timeout(Duration::from_secs(10), async {
-        while !*link.borrow() {
+        while link.borrow().is_some() {
             link.changed().await.expect("watch");
         }
     })
@@ -442,7 +443,7 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     ));
     for s in &after {
         assert_eq!(
-            app.orders.model.row(s.id).map(|r| r.s.clone()).as_ref(),
+            app.data.orders.row(s.id).map(|r| r.s.clone()).as_ref(),
             Some(s)
         );
     }

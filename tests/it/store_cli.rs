@@ -37,10 +37,16 @@ fn the_data_dir_is_created_owner_only_and_reopens() {
     let dir = tmp.path().join("nested/data");
     {
         let store = Store::open(&dir).expect("open");
+        assert!(
+            store.converters().expect("converters").is_empty(),
+            "the store holds what is written to it: the catalogue is the engine's"
+        );
+        let engine = shukka::engine::Engine::new(store).expect("engine");
+        let store = engine.store();
         assert_eq!(
             store.converters().expect("converters").len(),
             1,
-            "the standard converter exists from the start"
+            "the standard converter exists from the engine's start"
         );
         assert_eq!(
             store.processing_robots().expect("robots").len(),
@@ -52,6 +58,10 @@ fn the_data_dir_is_created_owner_only_and_reopens() {
     assert_eq!(mode, 0o700);
     let store = Store::open(&dir).expect("reopens");
     assert_eq!(store.converters().expect("converters")[0].id, 18025);
+    // Seeding twice changes nothing.
+    let engine = shukka::engine::Engine::new(store).expect("engine");
+    assert_eq!(engine.store().converters().expect("converters").len(), 1);
+    assert_eq!(engine.store().processing_robots().expect("robots").len(), 6);
 }
 
 /// sled writes its page-table snapshot as `snap.<lsn>.generating` and renames it when complete;
@@ -61,7 +71,7 @@ fn the_data_dir_is_created_owner_only_and_reopens() {
 fn a_snapshot_left_half_written_by_a_kill_does_not_stop_the_store_opening() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("data");
-    drop(Store::open(&dir).expect("open"));
+    drop(shukka::engine::Engine::new(Store::open(&dir).expect("open")).expect("seeded"));
     // The second open recovers from the log and writes sled's first complete snapshot.
     drop(Store::open(&dir).expect("reopen"));
     let sled_dir = dir.join("store");
@@ -359,7 +369,8 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
     );
 
     let other = tempfile::tempdir().expect("tmp");
-    let restored_engine = shukka::engine::Engine::new(Store::open(other.path()).expect("open"));
+    let restored_engine =
+        shukka::engine::Engine::new(Store::open(other.path()).expect("open")).expect("engine");
     restore_from(&restored_engine, &file)
         .await
         .expect("restore");
@@ -411,7 +422,7 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
     drop(restored);
     drop(restored_engine);
     let restored = Store::open(other.path()).expect("reopen");
-    let e = shukka::engine::Engine::new(restored);
+    let e = shukka::engine::Engine::new(restored).expect("engine");
     e.hold(shipped.id, None, "x", &operator())
         .expect_err("shipped cannot be held");
     let first = e.store().summaries(Some(Status::Ready)).expect("s")[0].clone();
@@ -421,7 +432,7 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
     let with = dir.path().join("with-secrets.jsonl");
     backup_to(&engine, &with, true).await;
     let third = tempfile::tempdir().expect("tmp");
-    let e3 = shukka::engine::Engine::new(Store::open(third.path()).expect("open"));
+    let e3 = shukka::engine::Engine::new(Store::open(third.path()).expect("open")).expect("engine");
     restore_from(&e3, &with).await.expect("restore");
     assert_eq!(
         e3.store()
@@ -540,7 +551,7 @@ async fn sync_stops_cleanly_on_sigterm() {
         "no run left running: {runs:?}"
     );
     assert!(
-        runs.iter().any(|r| r.action == "出荷指示取得(差分)"),
+        runs.iter().any(|r| r.action == LinkAction::FetchDiff),
         "the fetch did run"
     );
 }
@@ -691,7 +702,7 @@ async fn the_index_snapshot_is_used_only_when_current() {
         store.counts().instructions()
     );
     // A write after the snapshot, then an unclean stop (no new snapshot).
-    let e = shukka::engine::Engine::new(store);
+    let e = shukka::engine::Engine::new(store).expect("engine");
     e.hold(target.id, None, "確認", &operator()).expect("hold");
     drop(e);
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -752,7 +763,7 @@ async fn set_up_with_cli(sim: &shukka::sim::SimHandle) -> (tempfile::TempDir, st
 /// A backup as the CLI makes it: streamed by the engine, written by this process.
 async fn backup_to(engine: &shukka::engine::Engine, file: &std::path::Path, secrets: bool) {
     use std::io::Write;
-    let b = shukka::service::Backend::local(engine.clone(), operator());
+    let b = shukka::backend::Backend::local(engine.clone(), operator());
     let mut out = shukka::output::file::NewFile::create(file, false).expect("new file");
     b.backup(secrets, |p| out.write_all(p.as_bytes()))
         .await
@@ -766,7 +777,7 @@ async fn restore_from(
     file: &std::path::Path,
 ) -> Result<shukka::store::backup::BackupSummary, shukka::service::ServiceError> {
     use std::io::BufRead;
-    let b = shukka::service::Backend::local(engine.clone(), operator());
+    let b = shukka::backend::Backend::local(engine.clone(), operator());
     let lines = std::io::BufReader::new(std::fs::File::open(file).expect("open")).lines();
     b.restore(false, lines).await
 }

@@ -1,0 +1,175 @@
+//! Modal popups, each owning its state: help (generated from the keymap), confirm (Cancel
+//! focused), text input, the converter picker, the setup forms and dry-run results. The
+//! terminal cursor sits on the focused input so Japanese input methods draw their pre-edit
+//! text in the right place.
+
+pub mod confirm;
+pub mod dry_run;
+pub mod form;
+pub mod help;
+pub mod input;
+pub mod picker;
+
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+pub use confirm::ConfirmPopup;
+pub use dry_run::DryRunPopup;
+pub use form::{FormKind, FormPopup};
+pub use help::HelpPopup;
+pub use input::InputPopup;
+pub use picker::PickerPopup;
+
+use super::context::{Ctx, Out};
+use super::event::{Tag, done_calls};
+use crate::engine::ShipRequest;
+use crate::robots::linkage::Trigger;
+use crate::service::Request;
+
+pub enum Popup {
+    Help(HelpPopup),
+    Confirm(ConfirmPopup),
+    Input(InputPopup),
+    Picker(PickerPopup),
+    Form(FormPopup),
+    DryRun(DryRunPopup),
+}
+
+macro_rules! into_popup {
+    ($($t:ident => $v:ident),*) => {
+        $(impl From<$t> for Popup {
+            fn from(p: $t) -> Popup {
+                Popup::$v(p)
+            }
+        })*
+    };
+}
+into_popup!(HelpPopup => Help, ConfirmPopup => Confirm, InputPopup => Input,
+    PickerPopup => Picker, FormPopup => Form, DryRunPopup => DryRun);
+
+/// After a key: does the popup stay open?
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Open,
+    Close,
+}
+
+impl Popup {
+    /// A key for the popup (help gets actions from the keymap instead: see the app).
+    pub fn on_key(&mut self, k: KeyEvent, cx: &Ctx, out: &mut Out) -> Keep {
+        match self {
+            Popup::Help(_) => Keep::Open,
+            Popup::Confirm(p) => p.on_key(k, cx, out),
+            Popup::Input(p) => p.on_key(k, cx, out),
+            Popup::Picker(p) => p.on_key(k, cx, out),
+            Popup::Form(p) => p.on_key(k, cx, out),
+            Popup::DryRun(p) => p.on_key(k, cx),
+        }
+    }
+
+    pub fn render(&self, f: &mut Frame, body: Rect, cx: &Ctx) {
+        match self {
+            Popup::Help(p) => p.render(f, body, cx),
+            Popup::Confirm(p) => p.render(f, body, cx),
+            Popup::Input(p) => p.render(f, body, cx),
+            Popup::Picker(p) => p.render(f, body, cx),
+            Popup::Form(p) => p.render(f, body, cx),
+            Popup::DryRun(p) => p.render(f, body, cx),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RobotKind {
+    Converter,
+    Processing,
+    Linkage,
+}
+
+/// What a confirmed dialog or a submitted input does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Then {
+    /// Send these; report the message when they succeed.
+    Requests(Vec<Request>, String),
+    /// A setup-guide step.
+    Guide(u8),
+    Hold(Vec<(u64, u64)>),
+    Ship(u64, u64),
+    Rename {
+        kind: RobotKind,
+        id: u64,
+    },
+    Trigger(u64),
+}
+
+impl Then {
+    /// Runs with the typed value (inputs) — or refuses it, saying why (the popup stays open).
+    pub fn run(self, value: Option<String>, cx: &Ctx, out: &mut Out) -> Result<(), String> {
+        let t = cx.text;
+        let value = value.unwrap_or_default();
+        match self {
+            Then::Requests(reqs, msg) => {
+                out.clear_marks = true;
+                out.effects.extend(done_calls(reqs, &msg));
+            }
+            Then::Guide(step) => out.call(Tag::Guide(step), Request::GuideStep { step }),
+            Then::Hold(targets) => {
+                let reason = value.trim();
+                if reason.is_empty() {
+                    return Err(t.hold_reason_required.into());
+                }
+                out.clear_marks = true;
+                let n = targets.len();
+                for (id, v) in targets {
+                    out.done(
+                        (t.held_n)(n),
+                        Request::Hold {
+                            id,
+                            version: Some(v),
+                            reason: reason.into(),
+                        },
+                    );
+                }
+            }
+            Then::Ship(id, v) => {
+                let tracking: Vec<String> = value
+                    .split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if tracking.is_empty() {
+                    return Err(t.tracking_required.into());
+                }
+                out.done(
+                    t.shipped_done,
+                    Request::Ship {
+                        id,
+                        version: Some(v),
+                        ship: ShipRequest {
+                            tracking,
+                            ..Default::default()
+                        },
+                    },
+                );
+            }
+            Then::Rename { kind, id } => {
+                let name = value.trim().to_string();
+                if name.is_empty() {
+                    return Err(t.name_required.into());
+                }
+                let req = match kind {
+                    RobotKind::Converter => Request::RenameConverter { id, name },
+                    RobotKind::Processing => Request::RenameProcessing { id, name },
+                    RobotKind::Linkage => Request::RenameLinkage { id, name },
+                };
+                out.done(t.renamed, req);
+            }
+            Then::Trigger(id) => match Trigger::parse(&value) {
+                Ok(trigger) => out.done(t.trigger_changed, Request::SetTrigger { id, trigger }),
+                Err(e) => return Err((t.bad_trigger)(value.trim(), &e)),
+            },
+        }
+        Ok(())
+    }
+}
