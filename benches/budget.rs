@@ -387,6 +387,7 @@ fn main() {
             "= ⌈open/100⌉ requests",
             Some(searches == expected),
         ));
+        labels_figures(&engine, if full { 10_000 } else { 1_000 }, &mut figures);
         drop(engine);
         sim.shutdown().await;
 
@@ -444,6 +445,166 @@ fn main() {
     }
     pty_figures(&store_dir, full, &mut figures);
     print_table(&figures, n);
+}
+
+/// Figures 9 (送り状 export) and 10 (tracking import) of `n` shipments, each next to the csv
+/// crate doing the same rows (UTF-8, no store): what shukka adds is the store's reads and one
+/// commit per 500 shipments, the delivery decision, CP932 and the checks.
+fn labels_figures(engine: &shukka::engine::Engine, n: usize, figures: &mut Vec<Figure>) {
+    use shukka::domain::{Actor, Status};
+    use shukka::engine::labels::{ExportRequest, ImportRequest};
+    use shukka::labels::LabelSettings;
+    use shukka::labels::charset::{decode, encode_cp932};
+    let actor = Actor::System;
+    let store = engine.store();
+    // A template: an instruction with a shipment that can be labelled, copied n times.
+    let template = store
+        .summaries(None)
+        .expect("summaries")
+        .into_iter()
+        .filter_map(|s| store.instruction(s.id).expect("get"))
+        .find(|i| {
+            i.destinations.iter().any(|d| {
+                !d.store_pickup && d.shipped_in_futureshop.is_none() && !d.address.phone.is_empty()
+            })
+        })
+        .expect("a template instruction");
+    let mut ids = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let got = store
+            .write(|t| {
+                let mut got = Vec::new();
+                for k in chunk {
+                    let mut i = template.clone();
+                    i.order_no = format!("8{:011}", k);
+                    i.status = Status::Ready;
+                    i.hold_reasons = Default::default();
+                    i.tracking = None;
+                    let mut d = i
+                        .destinations
+                        .iter()
+                        .find(|d| !d.store_pickup && d.shipped_in_futureshop.is_none())
+                        .expect("dest")
+                        .clone();
+                    d.shipment_no = 1;
+                    d.tracking_no = None;
+                    d.label = None;
+                    d.delivery = None;
+                    i.destinations = vec![d];
+                    got.push(t.insert_instruction(i)?.id);
+                }
+                Ok::<_, shukka::store::StoreError>(got)
+            })
+            .expect("insert");
+        ids.extend(got);
+    }
+    let mut settings = engine.label_settings().expect("settings");
+    settings.carriers.insert(
+        "b2".into(),
+        [
+            (
+                "billing_customer_code".to_string(),
+                "012345678901".to_string(),
+            ),
+            ("freight_no".to_string(), "01".to_string()),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    engine
+        .set_label_settings(&LabelSettings { ..settings }, &actor)
+        .expect("label settings");
+    let t0 = Instant::now();
+    let (bytes, report) = engine
+        .export_labels(
+            &ExportRequest {
+                carrier: "b2".into(),
+                ids: ids.clone(),
+                file_name: "bench.csv".into(),
+                ..Default::default()
+            },
+            &actor,
+        )
+        .expect("export");
+    let export = t0.elapsed().as_secs_f64();
+    let (text_csv, _) = decode(&bytes).expect("decode");
+    let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text_csv.as_bytes())
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_string).collect())
+        .collect();
+    // Baseline: the csv crate writing the same cells.
+    let t0 = Instant::now();
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for r in &rows {
+        w.write_record(r).expect("write");
+    }
+    let plain = w.into_inner().expect("csv");
+    let base_export = t0.elapsed().as_secs_f64();
+    std::hint::black_box(plain);
+    figures.push(fig(
+        &format!("9. 送り状 export, {n} shipments (B2, CP932, marks committed)"),
+        format!("{} ({} rows)", ms(export), report.exported.len()),
+        format!("{} (csv crate, same cells)", ms(base_export)),
+        format!("{:.0}", export / base_export.max(1e-9)),
+        "≤ 1 s per 10,000 and ≤ 5×",
+        Some(
+            report.exported.len() == n
+                && export <= n as f64 / 10_000.0
+                && export / base_export.max(1e-9) <= 5.0,
+        ),
+    ));
+    // The carrier's issued file: the same rows with a 伝票番号 in column 4.
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .flexible(true)
+        .from_writer(Vec::new());
+    for (k, r) in rows.iter().enumerate() {
+        let mut r = r.clone();
+        if k > 0 {
+            r[3] = format!("{:012}", 300_000_000_000u64 + k as u64);
+        }
+        w.write_record(&r).expect("write");
+    }
+    let issued_text = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
+    let issued = encode_cp932(&issued_text);
+    let t0 = Instant::now();
+    let imported = engine
+        .import_tracking(&issued, &ImportRequest::default(), &actor)
+        .expect("import");
+    let import = t0.elapsed().as_secs_f64();
+    // Baseline: decoding and reading the same file with the csv crate.
+    let t0 = Instant::now();
+    let (t, _) = decode(&issued).expect("decode");
+    let read = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(t.as_bytes())
+        .records()
+        .count();
+    let base_import = t0.elapsed().as_secs_f64();
+    std::hint::black_box(read);
+    figures.push(fig(
+        &format!("10. Tracking import, {n} rows (each checked, registered, committed)"),
+        format!(
+            "{} ({} registered, {} to 出荷済み)",
+            ms(import),
+            imported.registered,
+            imported.shipped
+        ),
+        format!("{} (decode + csv read)", ms(base_import)),
+        format!("{:.0}", import / base_import.max(1e-9)),
+        "≤ 1 s per 10,000 and ≤ 5×",
+        Some(
+            imported.registered as usize == n
+                && import <= n as f64 / 10_000.0
+                && import / base_import.max(1e-9) <= 5.0,
+        ),
+    ));
 }
 
 fn print_table(figures: &[Figure], n: usize) {

@@ -154,6 +154,82 @@ impl Backend {
         backup_summary(answer?)
     }
 
+    /// A label file: its bytes (written by the caller, as the caller's user) and the report.
+    pub async fn export_labels(
+        &self,
+        req: crate::engine::labels::ExportRequest,
+    ) -> Result<(Vec<u8>, crate::labels::ExportReport), ServiceError> {
+        use base64::Engine as _;
+        let (tx, mut rx) = mpsc::channel::<String>(4);
+        let call = self.call_io(
+            Request::ExportLabels { req },
+            CallIo {
+                out: Some(tx),
+                input: None,
+            },
+        );
+        tokio::pin!(call);
+        let mut bytes = Vec::new();
+        let mut bad: Option<String> = None;
+        let take = |piece: String, bytes: &mut Vec<u8>, bad: &mut Option<String>| {
+            match base64::engine::general_purpose::STANDARD.decode(piece.trim()) {
+                Ok(b) => bytes.extend_from_slice(&b),
+                Err(e) => *bad = Some(e.to_string()),
+            }
+        };
+        let answer = loop {
+            tokio::select! {
+                piece = rx.recv() => match piece {
+                    Some(p) => take(p, &mut bytes, &mut bad),
+                    None => break (&mut call).await,
+                },
+                r = &mut call => {
+                    while let Some(p) = rx.recv().await {
+                        take(p, &mut bytes, &mut bad);
+                    }
+                    break r;
+                }
+            }
+        };
+        let report = crate::labels::ExportReport::from_reply(answer?)?;
+        if let Some(e) = bad {
+            return Err(ServiceError::new(
+                ErrorKind::Internal,
+                format!("the label file arrived damaged: {e}"),
+            ));
+        }
+        Ok((bytes, report))
+    }
+
+    /// Sends a carrier's issued-data file (read by the caller) to be registered.
+    pub async fn import_tracking(
+        &self,
+        req: crate::engine::labels::ImportRequest,
+        bytes: Vec<u8>,
+    ) -> Result<crate::labels::ImportReport, ServiceError> {
+        use base64::Engine as _;
+        let (tx, rx) = mpsc::channel::<String>(4);
+        let feeder = tokio::spawn(async move {
+            for piece in bytes.chunks(crate::service::DATA_PIECE) {
+                let text = base64::engine::general_purpose::STANDARD.encode(piece);
+                if tx.send(text).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let answer = self
+            .call_io(
+                Request::ImportTracking { req },
+                CallIo {
+                    out: None,
+                    input: Some(rx),
+                },
+            )
+            .await;
+        let _ = feeder.await;
+        crate::labels::ImportReport::from_reply(answer?)
+    }
+
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<StoreEvent>> {
         match self {
             Backend::Local { engine, .. } => engine.subscribe(),

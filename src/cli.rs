@@ -21,6 +21,10 @@ pub struct Cli {
     /// Console without any action that changes data
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Where label files (送り状) are written by default: the console's `P` and `labels export`
+    /// (default: DATA/labels/; never elsewhere inside the data directory)
+    #[arg(long, global = true, env = "SHUKKA_LABELS_DIR")]
+    pub labels_dir: Option<std::path::PathBuf>,
     /// Without a subcommand: open the console on the data directory
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -74,6 +78,9 @@ pub enum Command {
     /// Product master (商品マスタ)
     #[command(subcommand)]
     Products(ProductsCommand),
+    /// 送り状: carrier label files out, tracking numbers back in
+    #[command(subcommand)]
+    Labels(LabelsCommand),
     /// Export everything (robot configuration, audit log, tracking numbers) to a file
     Backup(BackupArgs),
     /// Replace the store's content with a backup file
@@ -430,6 +437,56 @@ pub enum ProductsCommand {
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     pub file: std::path::PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabelsCommand {
+    /// Write the label file of the ready shipments for a carrier's software (marks them 送り状発行済, moves them to 出荷作業中)
+    Export(LabelExportArgs),
+    /// Register the tracking numbers of a carrier's issued-data file (出荷済み once every shipment has one)
+    Import(LabelImportArgs),
+    /// List the carrier profiles (built in and the setup file's own)
+    Profiles,
+}
+
+#[derive(Args, Debug)]
+pub struct LabelExportArgs {
+    /// The carrier profile: b2, ehiden3, yupri, clickpost (or one of the setup file's own)
+    #[arg(long)]
+    pub carrier: String,
+    /// The queue to export (default 出荷待ち; 出荷作業中 for a second round)
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only these orders (by order number; repeatable)
+    #[arg(long = "order")]
+    pub orders: Vec<String>,
+    /// Export shipments again that already have a label (a reprint)
+    #[arg(long)]
+    pub again: bool,
+    /// 出荷予定日 (default today), e.g. 2026-12-01
+    #[arg(long)]
+    pub ship_date: Option<String>,
+    /// The file to write, as your user (default: DATA/labels/CARRIER-DATE-TIME.csv)
+    #[arg(long)]
+    pub output: Option<std::path::PathBuf>,
+    /// Replace the output file if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LabelImportArgs {
+    /// The carrier's issued-data file (B2 発行済データ, e飛伝 出荷履歴, …), read as your user
+    pub file: std::path::PathBuf,
+    /// The carrier profile, or auto to tell it from the file
+    #[arg(long, default_value = "auto")]
+    pub carrier: String,
+    /// Show what would happen, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The ship date of rows that carry none (default today)
+    #[arg(long)]
+    pub ship_date: Option<String>,
 }
 
 #[derive(Args, Debug)]

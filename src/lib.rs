@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod domain;
 pub mod engine;
 pub mod futureshop;
+pub mod labels;
 pub mod logging;
 pub mod msg;
 pub mod names;

@@ -182,6 +182,16 @@ pub enum Request {
     SyncOnce,
     /// Everything as a backup. The file is written by the caller's own process, as the
     /// caller's user: the backup travels to it as data (never a path the server opens).
+    /// 送り状 export: the label file comes back as `data` (base64 pieces).
+    ExportLabels {
+        req: crate::engine::labels::ExportRequest,
+    },
+    /// Tracking numbers from a carrier's issued-data file, sent as `data` (base64 pieces).
+    ImportTracking {
+        req: crate::engine::labels::ImportRequest,
+    },
+    /// The carrier profiles (built in and the shop's own).
+    LabelProfiles,
     Backup {
         include_secrets: bool,
     },
@@ -296,6 +306,19 @@ impl Request {
         )
     }
 
+    /// Answers with bulk data (`data` frames to the client).
+    pub fn sends_data(&self) -> bool {
+        matches!(self, Request::Backup { .. } | Request::ExportLabels { .. })
+    }
+
+    /// Takes bulk data (`data` frames from the client).
+    pub fn takes_data(&self) -> bool {
+        matches!(
+            self,
+            Request::Restore { .. } | Request::ImportTracking { .. }
+        )
+    }
+
     /// Changes state (refused in read-only consoles).
     pub fn mutates(&self) -> bool {
         !matches!(
@@ -317,6 +340,10 @@ impl Request {
                 | Request::Audit { .. }
                 | Request::Products
                 | Request::Backup { .. }
+                | Request::LabelProfiles
+                | Request::ImportTracking {
+                    req: crate::engine::labels::ImportRequest { dry_run: true, .. }
+                }
         )
     }
 }
@@ -481,6 +508,18 @@ pub enum Reply {
     Products(Vec<ProductMaster>),
     ProductCount(usize),
     Backup(backup::BackupSummary),
+    LabelExport(crate::labels::ExportReport),
+    TrackingImport(crate::labels::ImportReport),
+    LabelProfiles(Vec<ProfileInfo>),
+}
+
+/// A carrier profile as a picker shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileInfo {
+    pub id: String,
+    pub name: String,
+    /// The shop's own (or adjusted) profile.
+    pub custom: bool,
 }
 
 impl Reply {
@@ -585,6 +624,9 @@ from_reply! {
     Vec<ProductMaster> => Products,
     usize => ProductCount,
     backup::BackupSummary => Backup,
+    crate::labels::ExportReport => LabelExport,
+    crate::labels::ImportReport => TrackingImport,
+    Vec<ProfileInfo> => LabelProfiles,
 }
 
 impl FromReply for () {
@@ -812,6 +854,65 @@ pub async fn execute(
             Reply::ProductCount(engine.put_products(&products, actor)?)
         }
         Request::SyncOnce => Reply::Runs(engine.run_due_once().await?),
+        Request::ExportLabels { req } => {
+            let out = io.out.ok_or_else(|| {
+                ServiceError::new(ErrorKind::Internal, "a label export needs a data channel")
+            })?;
+            let (bytes, report) = engine.export_labels(&req, actor)?;
+            use base64::Engine as _;
+            for piece in bytes.chunks(DATA_PIECE) {
+                let text = base64::engine::general_purpose::STANDARD.encode(piece);
+                if out.send(text).await.is_err() {
+                    return Err(ServiceError::new(
+                        ErrorKind::Disconnected,
+                        "the label file could not be sent: the client went away",
+                    ));
+                }
+            }
+            Reply::LabelExport(report)
+        }
+        Request::ImportTracking { req } => {
+            let mut input = io.input.ok_or_else(|| {
+                ServiceError::new(
+                    ErrorKind::Internal,
+                    "a tracking import needs a data channel",
+                )
+            })?;
+            use base64::Engine as _;
+            let mut bytes = Vec::new();
+            while let Some(piece) = input.recv().await {
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(piece.trim())
+                    .map_err(|e| {
+                        ServiceError::new(ErrorKind::Refused, format!("malformed file data: {e}"))
+                    })?;
+                bytes.extend_from_slice(&raw);
+                if bytes.len() > MAX_IMPORT_BYTES {
+                    return Err(ServiceError::new(
+                        ErrorKind::Refused,
+                        format!(
+                            "送り状番号ファイルが {} MiB を超えます: 分けて取り込んでください",
+                            MAX_IMPORT_BYTES >> 20
+                        ),
+                    ));
+                }
+            }
+            Reply::TrackingImport(engine.import_tracking(&bytes, &req, actor)?)
+        }
+        Request::LabelProfiles => {
+            let settings = engine.label_settings()?;
+            Reply::LabelProfiles(
+                settings
+                    .all_profiles()
+                    .into_iter()
+                    .map(|p| ProfileInfo {
+                        custom: settings.profiles.iter().any(|c| c.id == p.id),
+                        id: p.id,
+                        name: p.name,
+                    })
+                    .collect(),
+            )
+        }
         Request::Backup { include_secrets } => {
             let out = io.out.ok_or_else(|| {
                 ServiceError::new(ErrorKind::Internal, "a backup needs a data channel")
@@ -829,6 +930,13 @@ pub async fn execute(
 
 /// Most lines a log request returns (a client asking for more gets this many).
 pub const MAX_LIST: usize = 10_000;
+
+/// Raw bytes per `data` piece of a label file (base64 makes it a third larger, well under a
+/// protocol part).
+pub const DATA_PIECE: usize = 256 * 1024;
+
+/// The largest tracking file taken in one import (a day of a large shop is a few MB).
+pub const MAX_IMPORT_BYTES: usize = 64 << 20;
 
 pub fn robots_view(engine: &Engine) -> Result<RobotsView, ServiceError> {
     let store = engine.store();

@@ -16,11 +16,12 @@ use crate::sim::{self, Behaviour, Settings, SimConfig};
 use crate::store::Store;
 use crate::tui::{self, ConsoleOptions};
 
-pub fn options(lang: &str, read_only: bool) -> ConsoleOptions {
+pub fn options(lang: &str, read_only: bool, labels_dir: PathBuf) -> ConsoleOptions {
     ConsoleOptions {
         lang: crate::tui::text::Lang::parse(lang).unwrap_or(crate::tui::text::Lang::Ja),
         read_only,
         defaults: Default::default(),
+        labels_dir,
     }
 }
 
@@ -184,6 +185,10 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
     let engine = Engine::new(Store::open(&dir)?)?;
     let actor = Actor::Operator(crate::user::current_user());
     let mut opts = opts;
+    if opts.labels_dir.as_os_str().is_empty() {
+        // No --labels-dir: the demo's own data directory.
+        opts.labels_dir = crate::output::label_file::labels_dir(&dir);
+    }
     if a.fresh {
         // Nothing set up: the operator walks the guide; the forms offer the simulator's shop.
         opts.defaults = demo_defaults(&sim.base_url());
@@ -309,6 +314,23 @@ pacing_ms = 0
 [sync]
 interval_minutes = 1
 no_prepayment = ["COD", "ATODENE"]
+
+[carriers.b2]
+billing_customer_code = "012345678901"
+freight_no = "01"
+
+[[delivery]]
+name = "メール便はネコポス"
+service_name = "メール便"
+max_items = 2
+carrier = "b2"
+service = "nekopos"
+
+[delivery_default]
+carrier = "b2"
+service = "hatsubarai"
+cod_payments = ["COD"]
+unknown_time = "hold"
 "#
     )
 }

@@ -3,6 +3,7 @@
 pub mod console;
 pub mod data;
 pub mod fs;
+pub mod labels;
 pub mod log;
 pub mod orders;
 pub mod robots;
@@ -97,7 +98,12 @@ pub fn parse_datetime(s: &str, what: &str) -> Result<chrono::NaiveDateTime> {
 pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
     use crate::cli::{Command, ProductsCommand, SetupCommand};
     let dir = data_dir(cli.data_dir);
-    let opts = console::options(&cli.lang, cli.read_only);
+    let labels = match (&cli.command, &cli.labels_dir) {
+        // The demo's data directory is made later; its default labels directory with it.
+        (Some(crate::cli::Command::Demo(_)), None) => PathBuf::new(),
+        _ => crate::output::label_file::configured_dir(&dir, cli.labels_dir.as_deref())?,
+    };
+    let opts = console::options(&cli.lang, cli.read_only, labels.clone());
     let Some(command) = cli.command else {
         return console::console(&dir, opts).await;
     };
@@ -172,6 +178,7 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Products(ProductsCommand::List(f)) => {
             data::list(&backend(&dir).await?, f.format).await
         }
+        Command::Labels(c) => labels::run(&backend(&dir).await?, &dir, &labels, c).await,
         Command::Backup(a) => {
             data::backup(
                 &backend(&dir).await?,

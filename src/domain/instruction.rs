@@ -165,6 +165,12 @@ pub struct Destination {
     /// futureshop reports this shipment shipped, not through shukka (see [`UpstreamShipment`]).
     #[serde(default)]
     pub shipped_in_futureshop: Option<UpstreamShipment>,
+    /// 配送方法の判定: the carrier, service and time code decided for it.
+    #[serde(default)]
+    pub delivery: Option<super::DeliveryDecision>,
+    /// The label exported for it (送り状発行済).
+    #[serde(default)]
+    pub label: Option<super::LabelRecord>,
 }
 
 impl Destination {

@@ -4,7 +4,9 @@
 mod instruction;
 mod log;
 mod setup;
+mod shipping;
 
 pub use instruction::*;
 pub use log::*;
 pub use setup::*;
+pub use shipping::*;

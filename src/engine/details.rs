@@ -206,6 +206,12 @@ fn rerun_robots(
         }
     }
     *i = w.instr;
+    decisions.extend(super::labels::decide_delivery(
+        &setup.labels,
+        i,
+        at,
+        (setup.converter.id, &setup.converter.name),
+    ));
     processing::settle(i);
     Ok(decisions)
 }

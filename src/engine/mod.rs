@@ -6,6 +6,7 @@ mod actions;
 mod config;
 mod data;
 mod details;
+pub mod labels;
 mod linkage;
 pub mod pipeline;
 pub mod reconcile;

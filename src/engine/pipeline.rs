@@ -20,6 +20,8 @@ pub struct IntakeSetup {
     /// Active for this converter, in the configured order.
     pub robots: Vec<ProcessingRobot>,
     pub no_prepayment: Vec<String>,
+    /// 配送方法の判定 (none configured: nothing is decided at intake).
+    pub labels: crate::labels::LabelSettings,
 }
 
 impl IntakeSetup {
@@ -47,6 +49,7 @@ impl IntakeSetup {
             converter,
             robots,
             no_prepayment: store.no_prepayment()?,
+            labels: store.config(super::labels::CFG_LABELS)?.unwrap_or_default(),
         })
     }
 
@@ -189,6 +192,12 @@ fn ingest_one(
         return Ok(One::Skipped);
     }
     let mut instr = w.instr;
+    super::labels::decide_delivery(
+        &setup.labels,
+        &mut instr,
+        now,
+        (setup.converter.id, &setup.converter.name),
+    );
     processing::settle(&mut instr);
     if order.is_cancelled() {
         instr.status = Status::Cancelled;

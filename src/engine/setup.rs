@@ -462,6 +462,142 @@ pub struct SetupFile {
     pub futureshop: FutureshopSection,
     #[serde(default)]
     pub sync: SyncSection,
+    /// The shop's carrier accounts: `[carriers.b2] billing_customer_code = "…"`.
+    #[serde(default)]
+    pub carriers: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    /// 配送方法の判定 rules, first match wins.
+    #[serde(default)]
+    pub delivery: Vec<crate::labels::delivery::DeliveryRule>,
+    #[serde(default)]
+    pub delivery_default: Option<DeliveryDefaultSection>,
+    /// The shop's own label profiles, or adjustments of a built-in one (`base = "b2"`).
+    #[serde(default)]
+    pub label_profiles: std::collections::BTreeMap<String, toml::Table>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryDefaultSection {
+    pub carrier: String,
+    pub service: Option<String>,
+    /// Payment types collected on delivery (default `["COD"]`).
+    #[serde(default)]
+    pub cod_payments: Vec<String>,
+    /// `hold` (default): a time wish no slot matches holds the shipment; `ignore`: the label
+    /// is printed without a time.
+    #[serde(default)]
+    pub unknown_time: Option<String>,
+}
+
+impl SetupFile {
+    /// The label settings the file describes, or None when it has no label section.
+    pub fn label_settings(
+        &self,
+    ) -> std::result::Result<Option<crate::labels::LabelSettings>, String> {
+        use crate::labels::Profile;
+        use crate::labels::delivery::Target;
+        if self.carriers.is_empty()
+            && self.delivery.is_empty()
+            && self.delivery_default.is_none()
+            && self.label_profiles.is_empty()
+        {
+            return Ok(None);
+        }
+        let mut profiles = Vec::new();
+        for (id, table) in &self.label_profiles {
+            let mut table = table.clone();
+            let base = table.remove("base");
+            let mut value = match base {
+                Some(toml::Value::String(b)) => {
+                    let p = Profile::builtin(&b)
+                        .ok_or_else(|| format!("[label_profiles.{id}] base {b:?} is not a built-in profile (b2, ehiden3, yupri, clickpost)"))?;
+                    toml::Table::try_from(&p).map_err(|e| format!("[label_profiles.{id}]: {e}"))?
+                }
+                Some(_) => return Err(format!("[label_profiles.{id}] base must be a profile id")),
+                None => toml::Table::new(),
+            };
+            for (k, v) in table {
+                // Services and other tables are merged key by key; everything else replaced.
+                match (value.get_mut(&k), v) {
+                    (Some(toml::Value::Table(old)), toml::Value::Table(new)) if k != "import" => {
+                        for (sk, sv) in new {
+                            old.insert(sk, sv);
+                        }
+                    }
+                    (_, v) => {
+                        value.insert(k, v);
+                    }
+                }
+            }
+            value.insert("id".into(), toml::Value::String(id.clone()));
+            let text =
+                toml::to_string(&value).map_err(|e| format!("[label_profiles.{id}]: {e}"))?;
+            let p = Profile::parse(&text).map_err(|e| format!("[label_profiles.{id}]: {e}"))?;
+            profiles.push(p);
+        }
+        let find = |c: &str| -> Option<Profile> {
+            profiles
+                .iter()
+                .find(|p| p.id == c)
+                .cloned()
+                .or_else(|| Profile::builtin(c))
+        };
+        let mut settings = crate::labels::LabelSettings {
+            rules: self.delivery.clone(),
+            carriers: self.carriers.clone(),
+            profiles: profiles.clone(),
+            ..Default::default()
+        };
+        for (n, r) in self.delivery.iter().enumerate() {
+            let p = find(&r.carrier).ok_or_else(|| {
+                format!(
+                    "[[delivery]] #{}: carrier {:?} has no profile",
+                    n + 1,
+                    r.carrier
+                )
+            })?;
+            if !p.services.contains_key(&r.service) {
+                return Err(format!(
+                    "[[delivery]] #{} ({}): {} has no service {:?} (it has: {})",
+                    n + 1,
+                    r.name,
+                    r.carrier,
+                    r.service,
+                    p.services.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        if let Some(d) = &self.delivery_default {
+            let p = find(&d.carrier).ok_or_else(|| {
+                format!("[delivery_default] carrier {:?} has no profile", d.carrier)
+            })?;
+            let service = d
+                .service
+                .clone()
+                .unwrap_or_else(|| p.default_service.clone());
+            if !p.services.contains_key(&service) {
+                return Err(format!(
+                    "[delivery_default]: {} has no service {service:?}",
+                    d.carrier
+                ));
+            }
+            settings.default = Some(Target {
+                carrier: d.carrier.clone(),
+                service,
+            });
+            settings.cod_payments = d.cod_payments.clone();
+            settings.unknown_time_hold = match d.unknown_time.as_deref() {
+                None | Some("hold") => true,
+                Some("ignore") => false,
+                Some(other) => {
+                    return Err(format!(
+                        "[delivery_default] unknown_time must be \"hold\" or \"ignore\", not {other:?}"
+                    ));
+                }
+            };
+        }
+        Ok(Some(settings))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -539,6 +675,7 @@ impl SetupFile {
         if f.sync.interval_minutes == 0 {
             return Err("[sync] interval_minutes must be at least 1".into());
         }
+        f.label_settings()?;
         Ok(f)
     }
 
@@ -799,6 +936,18 @@ impl Engine {
                     "商品マスタ",
                     format!("取得 {} 件 ({})", line.success, line.state.name()),
                 );
+            }
+        }
+        // 送り状: delivery rules, carrier accounts, the shop's own profiles.
+        if let Some(labels) = file
+            .label_settings()
+            .map_err(|e| EngineError::Refused(crate::msg::Msg::same(e)))?
+        {
+            if self.label_settings()? == labels {
+                report.step("送り状設定", UNCHANGED);
+            } else {
+                self.set_label_settings(&labels, actor)?;
+                report.step("送り状設定", "更新");
             }
         }
         store.flush_async().await?;

@@ -5,3 +5,4 @@
 pub mod csv;
 pub mod file;
 pub mod json;
+pub mod label_file;

@@ -128,6 +128,8 @@ pub fn convert(
                 .filter(|t| !t.trim().is_empty()),
             gift_charge: s.gift_wrapping_charge,
             shipped_in_futureshop,
+            delivery: None,
+            label: None,
         });
     }
     Ok(Instruction {

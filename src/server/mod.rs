@@ -400,7 +400,7 @@ async fn run_job(engine: Engine, caller: Arc<Caller>, out: Out, job: Job) {
     } = job;
     let op = req.op_name();
     // Bulk data going to the client (a backup) becomes `data` frames.
-    let (data_tx, forward) = if matches!(req, Request::Backup { .. }) {
+    let (data_tx, forward) = if req.sends_data() {
         let (tx, mut rx) = mpsc::channel::<String>(2);
         let o = out.clone();
         let forward = tokio::spawn(async move {
@@ -618,7 +618,7 @@ async fn connection(
         };
         match serde_json::from_str::<ClientMsg>(&line) {
             Ok(ClientMsg::Call { id, req }) => {
-                let input = if matches!(req, Request::Restore { .. }) {
+                let input = if req.takes_data() {
                     let (tx, rx) = mpsc::channel::<String>(4);
                     uploads.insert(id, tx);
                     Some(rx)

@@ -1087,6 +1087,21 @@ impl SimState {
                 s.gift_charge = if g.is_empty() { 0 } else { 220 };
             }
         }
+        if let Some(d) = req.delivery_service_name {
+            for s in &mut o.shipments {
+                s.delivery_service_name = d.clone();
+            }
+        }
+        if let Some(t) = req.preferred_delivery_time {
+            for s in &mut o.shipments {
+                s.preferred_delivery_time = t.clone();
+            }
+        }
+        if let Some(c) = req.cool {
+            for s in &mut o.shipments {
+                s.cool = c;
+            }
+        }
         if let Some(p) = req.postal_code {
             o.buyer.postal_code = p.clone();
             for s in &mut o.shipments {
@@ -1131,6 +1146,12 @@ pub struct NewOrder {
     pub postal_code: Option<String>,
     /// Shipments already shipped in the shop's admin screen.
     pub shipped_shipments: Vec<i64>,
+    /// 配送方法 (deliveryServiceName) of every shipment.
+    pub delivery_service_name: Option<String>,
+    /// お届け希望時間帯 (preferredDeliveryTime) of every shipment, as the customer chose it.
+    pub preferred_delivery_time: Option<String>,
+    /// Every shipment cool (isCoolDelivery).
+    pub cool: Option<bool>,
     /// Extra or overriding fields (dotted paths reach nested ones), served as given.
     pub extra: serde_json::Map<String, Value>,
 }

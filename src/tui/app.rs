@@ -23,7 +23,7 @@ use super::context::{Ctx, Out};
 use super::data::{Data, FRESH_SECS, LOG_KEEP};
 use super::keymap::{Action, Context, Key, Keymap};
 use super::model::{QUEUES, Queue};
-use super::popups::{DryRunPopup, HelpPopup, Keep};
+use super::popups::{CarrierPopup, DryRunPopup, HelpPopup, Keep, ReportPopup};
 use super::screens::{
     DashboardScreen, DetailScreen, LogScreen, OrdersScreen, RobotsScreen, SetupScreen, sync_text,
 };
@@ -121,6 +121,8 @@ pub struct App {
     /// None while connected; why not, otherwise.
     pub connection: Option<DisconnectReason>,
     pub defaults: FormDefaults,
+    /// Where this console writes label files (default `DATA/labels/`).
+    pub labels_dir: std::path::PathBuf,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -171,6 +173,7 @@ impl App {
             status: None,
             connection: None,
             defaults: FormDefaults::default(),
+            labels_dir: std::path::PathBuf::from("labels"),
             quit: false,
             dirty: true,
             clock_text: String::new(),
@@ -403,6 +406,44 @@ impl App {
                 }
                 Vec::new()
             }
+            AppEvent::LabelsExported(r) => {
+                match r {
+                    Ok((path, report)) => {
+                        let shown = path.display().to_string();
+                        let msg = if report.exported.is_empty() {
+                            self.text.labels_nothing.to_string()
+                        } else {
+                            (self.text.labels_written)(
+                                report.exported.len(),
+                                &shown,
+                                report.started,
+                            )
+                        };
+                        let popup = ReportPopup::export(&report, &shown, &cx!(self));
+                        self.popup = Some(Popup::Report(popup));
+                        self.info(msg);
+                    }
+                    Err(e) => self.error(e),
+                }
+                Vec::new()
+            }
+            AppEvent::TrackingImported(path, r) => {
+                match r {
+                    Ok(report) => {
+                        if !report.dry_run {
+                            self.info((self.text.labels_imported)(
+                                report.registered,
+                                report.shipped,
+                            ));
+                        }
+                        let popup = ReportPopup::import(&report, path, &cx!(self));
+                        self.popup = Some(Popup::Report(popup));
+                    }
+                    Err(e) => self.error(e),
+                }
+                self.dirty = true;
+                Vec::new()
+            }
             AppEvent::TaskFailed(f) => {
                 self.error(match f {
                     Failure::Input(e) => format!("{}: {e}", self.text.input_failed),
@@ -601,6 +642,10 @@ impl App {
             Tag::Guide(step) => {
                 <()>::from_reply(r)?;
                 self.info((t.guide_done)(step));
+            }
+            Tag::Profiles(ids) => {
+                let profiles = Vec::<crate::service::ProfileInfo>::from_reply(r)?;
+                self.popup = Some(Popup::Carrier(CarrierPopup::new(profiles, ids)));
             }
         }
         Ok(Vec::new())

@@ -1,10 +1,13 @@
 //! What reaches the console's one event loop, and what the console asks the loop to do.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
 
 use crate::domain::InstructionSummary;
+use crate::engine::labels::ExportRequest;
+use crate::labels::{ExportReport, ImportReport};
 use crate::server::client::DisconnectReason;
 use crate::service::{Reply, Request, ServiceError};
 use crate::store::StoreEvent;
@@ -26,6 +29,10 @@ pub enum AppEvent {
     Connection(Option<DisconnectReason>),
     /// A background task failed unexpectedly (shown, not fatal).
     TaskFailed(Failure),
+    /// A label file was written by this console (where), or why not.
+    LabelsExported(Result<(PathBuf, ExportReport), String>),
+    /// A carrier's file was read and sent (a trial run or for real), or why not.
+    TrackingImported(PathBuf, Result<ImportReport, String>),
 }
 
 /// What went wrong outside the app's own code.
@@ -58,6 +65,8 @@ pub enum Tag {
     Test,
     /// A step of the setup guide.
     Guide(u8),
+    /// The carrier profiles, for a label export of these instructions.
+    Profiles(Vec<u64>),
 }
 
 /// What the event loop must do for the app.
@@ -66,6 +75,13 @@ pub enum Tag {
 pub enum Effect {
     Call(Tag, Request),
     LoadSummaries,
+    /// Export labels; this console writes the file (into its labels directory).
+    ExportLabels(ExportRequest),
+    /// Read a carrier's file (as this console's user) and send it for import.
+    ImportTracking {
+        path: PathBuf,
+        dry_run: bool,
+    },
     Quit,
 }
 

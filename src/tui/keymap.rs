@@ -52,6 +52,8 @@ pub enum Action {
     TestConnection,
     EasySetup,
     FetchProducts,
+    ExportLabels,
+    ImportTracking,
 }
 
 impl Action {
@@ -78,6 +80,8 @@ impl Action {
                 | TestConnection
                 | EasySetup
                 | FetchProducts
+                | ExportLabels
+                | ImportTracking
         )
     }
 
@@ -260,6 +264,8 @@ const DEFAULTS: &[Binding] = {
         b(Context::Orders, Key::ch('S'), Ship, true),
         b(Context::Orders, Key::ch('C'), CancelOrder, false),
         b(Context::Orders, Key::ch('R'), Retry, false),
+        b(Context::Orders, Key::ch('P'), ExportLabels, true),
+        b(Context::Orders, Key::ch('I'), ImportTracking, true),
         b(Context::IntakeQueue, Key::ch('/'), Filter, true),
         b(Context::IntakeQueue, Key::code(KeyCode::Enter), Open, true),
         b(Context::IntakeQueue, Key::ch(' '), Mark, false),

@@ -35,6 +35,8 @@ pub struct ConsoleOptions {
     pub read_only: bool,
     /// Prefilled setup forms (`shukka demo --fresh`).
     pub defaults: context::FormDefaults,
+    /// Where label files go (default `DATA/labels/`).
+    pub labels_dir: std::path::PathBuf,
 }
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -55,6 +57,7 @@ where
     let mut app = App::new(text::text(opts.lang), Theme::from_env(), opts.read_only);
     app.size = (size.width, size.height);
     app.defaults = opts.defaults;
+    app.labels_dir = opts.labels_dir.clone();
     app.status = Some(app::StatusMsg {
         text: app.text.connecting.into(),
         kind: app::StatusKind::Info,
@@ -117,7 +120,7 @@ where
     });
 
     for e in app.load_all() {
-        execute(&backend, &tx, e);
+        execute(&backend, &tx, &app.labels_dir, app.text, e);
     }
     let mut next_frame = Instant::now();
     loop {
@@ -132,7 +135,7 @@ where
                     if e == Effect::Quit {
                         continue;
                     }
-                    execute(&backend, &tx, e);
+                    execute(&backend, &tx, &app.labels_dir, app.text, e);
                 }
                 if app.quit {
                     break;
@@ -158,11 +161,28 @@ where
 
 /// Runs one effect in the background; its answer comes back as an event. A panic in the task
 /// becomes a message in the status line.
-fn execute(backend: &Backend, tx: &mpsc::UnboundedSender<AppEvent>, e: Effect) {
+fn execute(
+    backend: &Backend,
+    tx: &mpsc::UnboundedSender<AppEvent>,
+    labels_dir: &std::path::Path,
+    t: &'static text::Text,
+    e: Effect,
+) {
     let b = backend.clone();
     let out = tx.clone();
     let task = match e {
         Effect::Quit => return,
+        Effect::ExportLabels(mut req) => {
+            let dir = labels_dir.to_path_buf();
+            tokio::spawn(async move {
+                let r = export_labels(&b, &dir, t, &mut req).await;
+                let _ = out.send(AppEvent::LabelsExported(r));
+            })
+        }
+        Effect::ImportTracking { path, dry_run } => tokio::spawn(async move {
+            let r = import_tracking(&b, &path, dry_run).await;
+            let _ = out.send(AppEvent::TrackingImported(path, r));
+        }),
         Effect::LoadSummaries => tokio::spawn(async move {
             let r = b.summaries().await;
             let _ = out.send(AppEvent::Summaries(r));
@@ -173,6 +193,71 @@ fn execute(backend: &Backend, tx: &mpsc::UnboundedSender<AppEvent>, e: Effect) {
         }),
     };
     watch_for_panic(task, tx.clone());
+}
+
+/// Writes the label file of an export, as this console's user, into its labels directory
+/// (the server never writes it: it sends the bytes).
+pub async fn export_labels(
+    b: &Backend,
+    dir: &std::path::Path,
+    t: &'static text::Text,
+    req: &mut crate::engine::labels::ExportRequest,
+) -> Result<(std::path::PathBuf, crate::labels::ExportReport), String> {
+    use crate::output::label_file::write_label_file;
+    crate::store::create_private_dir(dir).map_err(|e| e.to_string())?;
+    let stamp = crate::time::now_jst().format("%Y%m%d-%H%M%S");
+    // Two exports in one second get two names: the file is never overwritten.
+    let (name, path) = (1..)
+        .map(|n| match n {
+            1 => format!("{}-{stamp}.csv", req.carrier),
+            n => format!("{}-{stamp}-{n}.csv", req.carrier),
+        })
+        .map(|name| {
+            let path = dir.join(&name);
+            (name, path)
+        })
+        .find(|(_, p)| !p.exists())
+        .expect("an unused name");
+    req.file_name = name;
+    let (bytes, report) = b
+        .export_labels(req.clone())
+        .await
+        .map_err(|e| e.message.clone())?;
+    if !report.exported.is_empty() {
+        write_label_file(&path, &bytes, false)
+            .map_err(|e| (t.labels_write_failed)(&e.to_string()))?;
+    }
+    Ok((path, report))
+}
+
+/// Reads a carrier's file as this console's user and sends it for import (the server never
+/// opens a path a client names).
+pub async fn import_tracking(
+    b: &Backend,
+    path: &std::path::Path,
+    dry_run: bool,
+) -> Result<crate::labels::ImportReport, String> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if len > crate::service::MAX_IMPORT_BYTES as u64 {
+        return Err(format!(
+            "{}: larger than {} MiB",
+            path.display(),
+            crate::service::MAX_IMPORT_BYTES >> 20
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    b.import_tracking(
+        crate::engine::labels::ImportRequest {
+            carrier: None,
+            dry_run,
+            ship_date: None,
+        },
+        bytes,
+    )
+    .await
+    .map_err(|e| e.message.clone())
 }
 
 /// Reports a panic of `task` to the event loop instead of letting it vanish.

@@ -260,6 +260,32 @@ pub struct Text {
     pub guide_done: fn(u8) -> String,
     /// The banner while the link to the server is down, saying why.
     pub banner: fn(&DisconnectReason) -> String,
+    pub labels_pick_title: &'static str,
+    pub labels_pick_hint: &'static str,
+    pub labels_again_on: &'static str,
+    pub labels_exporting: &'static str,
+    pub labels_nothing: &'static str,
+    pub labels_import_title: &'static str,
+    pub labels_import_prompt: &'static str,
+    pub labels_import_hint: &'static str,
+    pub labels_apply_hint: &'static str,
+    pub labels_close_hint: &'static str,
+    /// "N shipments of QUEUE" (what an export without marks takes).
+    pub labels_targets: fn(usize, &str) -> String,
+    pub labels_written: fn(usize, &str, u64) -> String,
+    pub labels_skipped: fn(usize) -> String,
+    pub labels_adjusted: fn(usize) -> String,
+    pub labels_import_summary: fn(u64, u64, u64, u64) -> String,
+    pub labels_imported: fn(u64, u64) -> String,
+    pub labels_row_registered: &'static str,
+    pub labels_row_waiting: &'static str,
+    pub labels_row_unchanged: &'static str,
+    pub labels_row_refused: &'static str,
+    pub labels_dry_run: &'static str,
+    pub labels_no_file: &'static str,
+    pub labels_write_failed: fn(&str) -> String,
+    pub delivery_label: &'static str,
+    pub label_state: fn(&str, &str, &str) -> String,
 }
 
 pub static JA: Text = Text {
@@ -526,6 +552,41 @@ pub static JA: Text = Text {
         DisconnectReason::PermissionDenied(m) => format!("接続を拒否されました (権限): {m}"),
         DisconnectReason::Refused(m) => format!("サーバーに拒否されました: {m}"),
     },
+    labels_pick_title: "送り状発行: 配送業者",
+    labels_pick_hint: "Enter 発行  a 再発行の切替  Esc やめる",
+    labels_again_on: "再発行: 送り状発行済の配送先も出力します",
+    labels_exporting: "送り状ファイルを書き出しています…",
+    labels_nothing: "発行する出荷指示がありません",
+    labels_import_title: "送り状番号取込",
+    labels_import_prompt: "ファイル",
+    labels_import_hint: "Tab 補完  Enter 読む (まだ登録しません)  Esc やめる",
+    labels_apply_hint: "y 登録する  Esc やめる",
+    labels_close_hint: "Esc 閉じる  j/k 移動",
+    labels_targets: |n, q| format!("{q} の {n} 件"),
+    labels_written: |n, path, started| {
+        format!("{n} 件を {path} に書き出しました (出荷作業中へ {started} 件)")
+    },
+    labels_skipped: |n| format!("書き出していない配送先 {n} 件:"),
+    labels_adjusted: |n| format!("調整した配送先 {n} 件:"),
+    labels_import_summary: |reg, same, refused, shipped| {
+        format!("登録 {reg} 件・変更なし {same} 件・拒否 {refused} 件 (出荷済みへ {shipped} 件)")
+    },
+    labels_imported: |reg, shipped| {
+        format!("送り状番号を {reg} 件登録しました (出荷済みへ {shipped} 件)")
+    },
+    labels_row_registered: "登録 → 出荷済み",
+    labels_row_waiting: "登録 (他の配送先待ち)",
+    labels_row_unchanged: "登録済み",
+    labels_row_refused: "拒否",
+    labels_dry_run: "試行 (まだ何も変更していません)",
+    labels_no_file: "ファイルがありません",
+    labels_write_failed: |e| {
+        format!(
+            "{e}: 出荷指示は送り状発行済になりました。`shukka labels export --again` で出し直してください"
+        )
+    },
+    delivery_label: "配送方法",
+    label_state: |carrier, at, file| format!("送り状発行済 {carrier} {at} ({file})"),
 };
 
 pub static EN: Text = Text {
@@ -802,6 +863,41 @@ pub static EN: Text = Text {
         DisconnectReason::PermissionDenied(m) => format!("Connection refused (permissions): {m}"),
         DisconnectReason::Refused(m) => format!("The server refused this console: {m}"),
     },
+    labels_pick_title: "Print labels: carrier",
+    labels_pick_hint: "Enter export  a toggle reprint  Esc cancel",
+    labels_again_on: "Reprint: shipments already exported are exported again",
+    labels_exporting: "Writing the label file…",
+    labels_nothing: "No instruction to export",
+    labels_import_title: "Import tracking numbers",
+    labels_import_prompt: "File",
+    labels_import_hint: "Tab completes  Enter reads (registers nothing yet)  Esc cancel",
+    labels_apply_hint: "y register  Esc cancel",
+    labels_close_hint: "Esc close  j/k move",
+    labels_targets: |n, q| format!("{n} of {q}"),
+    labels_written: |n, path, started| {
+        format!("Wrote {n} label(s) to {path} ({started} moved to 出荷作業中)")
+    },
+    labels_skipped: |n| format!("Not exported ({n}):"),
+    labels_adjusted: |n| format!("Adjusted to fit ({n}):"),
+    labels_import_summary: |reg, same, refused, shipped| {
+        format!("registered {reg}, unchanged {same}, refused {refused} ({shipped} to 出荷済み)")
+    },
+    labels_imported: |reg, shipped| {
+        format!("Registered {reg} tracking number(s) ({shipped} to 出荷済み)")
+    },
+    labels_row_registered: "registered → 出荷済み",
+    labels_row_waiting: "registered (other shipments pending)",
+    labels_row_unchanged: "already registered",
+    labels_row_refused: "refused",
+    labels_dry_run: "trial run (nothing changed yet)",
+    labels_no_file: "no such file",
+    labels_write_failed: |e| {
+        format!(
+            "{e}: the shipments were marked 送り状発行済; export again with `shukka labels export --again`"
+        )
+    },
+    delivery_label: "Delivery",
+    label_state: |carrier, at, file| format!("label exported {carrier} {at} ({file})"),
 };
 
 fn en_test_outcome(t: &ConnectionTest) -> String {
@@ -892,6 +988,8 @@ pub fn action_desc(lang: Lang, a: Action) -> &'static str {
         TestConnection => ("接続テスト", "connection test"),
         EasySetup => ("かんたん設定", "かんたん設定 (standard robots)"),
         FetchProducts => ("商品マスタ取得", "fetch product master"),
+        ExportLabels => ("送り状発行", "labels"),
+        ImportTracking => ("送り状番号取込", "tracking in"),
     };
     match lang {
         Lang::Ja => ja,

@@ -45,6 +45,39 @@ pub fn fit(s: &str, w: usize) -> String {
     crate::textfmt::truncate(s, w)
 }
 
+/// `s` broken into lines of at most `w` cells (whole clusters; at a space when one is near).
+pub fn wrap(s: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for g in s.graphemes(true) {
+        let gw = g.width();
+        if used + gw > w && !line.is_empty() {
+            // Break at the last space of the line when it keeps most of it.
+            match line.rfind(' ').filter(|i| *i > line.len() / 2) {
+                Some(i) => {
+                    let rest = line[i + 1..].to_string();
+                    line.truncate(i);
+                    out.push(std::mem::take(&mut line));
+                    used = width(&rest);
+                    line = rest;
+                }
+                None => {
+                    out.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+            }
+        }
+        line.push_str(g);
+        used += gw;
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 /// `s` padded with spaces (or cut) to exactly `w` cells.
 pub fn pad(s: &str, w: usize) -> String {
     let s = fit(s, w);

@@ -864,6 +864,8 @@ pub fn detail(id: u64) -> InstructionDetail {
             gift_label: Some("御歳暮 (外のし)".into()),
             gift_charge: 220,
             shipped_in_futureshop: None,
+            delivery: None,
+            label: None,
         }],
         payment_type: Some(s.payment_type.clone()),
         amounts: Amounts {
@@ -1000,6 +1002,16 @@ pub fn success(tag: &Tag) -> Reply {
         Tag::Done(_) | Tag::Guide(_) => Reply::Done,
         Tag::DryRun(_) => Reply::DryRun(dry_run_changes()),
         Tag::SavedAuth => Reply::Auth(auths().remove(0)),
+        Tag::Profiles(_) => Reply::LabelProfiles(
+            ["b2", "ehiden3", "yupri", "clickpost"]
+                .iter()
+                .map(|id| shukka::service::ProfileInfo {
+                    id: id.to_string(),
+                    name: id.to_uppercase(),
+                    custom: false,
+                })
+                .collect(),
+        ),
         Tag::Test => Reply::ConnectionTest(ConnectionTest {
             at: now(),
             ok: true,

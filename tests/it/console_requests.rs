@@ -54,7 +54,7 @@ pub async fn console_requests_during_sync(n: usize) -> (BTreeMap<String, u64>, u
                         let _ = tx.send(AppEvent::Summaries(r));
                     });
                 }
-                Effect::Quit => {}
+                Effect::Quit | Effect::ExportLabels(_) | Effect::ImportTracking { .. } => {}
             }
         }
     };

@@ -35,6 +35,12 @@ impl InputPopup {
     pub fn on_key(&mut self, k: KeyEvent, cx: &Ctx, out: &mut Out) -> Keep {
         match k.code {
             KeyCode::Esc => Keep::Close,
+            KeyCode::Tab if self.then == Then::ImportFile => {
+                if let Some(done) = super::complete_path(self.input.value()) {
+                    self.input = Input::new(done);
+                }
+                Keep::Open
+            }
             KeyCode::Enter => {
                 let value = self.input.value().to_string();
                 match self.then.clone().run(Some(value), cx, out) {
@@ -71,7 +77,11 @@ impl InputPopup {
         if let Some(e) = &self.error {
             text.push(Line::styled(fit(&safe(e), inner_w), cx.theme.error()));
         }
-        text.push(Line::styled(cx.text.input_hint, cx.theme.dim()));
+        let hint = match self.then {
+            Then::ImportFile => cx.text.labels_import_hint,
+            _ => cx.text.input_hint,
+        };
+        text.push(Line::styled(hint, cx.theme.dim()));
         // One cell of padding inside the border: the text starts at area.x + 2.
         let b = block(
             &cx.theme,

@@ -8,6 +8,7 @@ pub mod dry_run;
 pub mod form;
 pub mod help;
 pub mod input;
+pub mod labels;
 pub mod picker;
 
 use crossterm::event::KeyEvent;
@@ -19,6 +20,7 @@ pub use dry_run::DryRunPopup;
 pub use form::{FormKind, FormPopup};
 pub use help::HelpPopup;
 pub use input::InputPopup;
+pub use labels::{CarrierPopup, ReportPopup};
 pub use picker::PickerPopup;
 
 use super::context::{Ctx, Out};
@@ -34,6 +36,8 @@ pub enum Popup {
     Picker(PickerPopup),
     Form(FormPopup),
     DryRun(DryRunPopup),
+    Carrier(CarrierPopup),
+    Report(ReportPopup),
 }
 
 macro_rules! into_popup {
@@ -46,7 +50,8 @@ macro_rules! into_popup {
     };
 }
 into_popup!(HelpPopup => Help, ConfirmPopup => Confirm, InputPopup => Input,
-    PickerPopup => Picker, FormPopup => Form, DryRunPopup => DryRun);
+    PickerPopup => Picker, FormPopup => Form, DryRunPopup => DryRun, CarrierPopup => Carrier,
+    ReportPopup => Report);
 
 /// After a key: does the popup stay open?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +70,8 @@ impl Popup {
             Popup::Picker(p) => p.on_key(k, cx, out),
             Popup::Form(p) => p.on_key(k, cx, out),
             Popup::DryRun(p) => p.on_key(k, cx),
+            Popup::Carrier(p) => p.on_key(k, cx, out),
+            Popup::Report(p) => p.on_key(k, out),
         }
     }
 
@@ -76,6 +83,8 @@ impl Popup {
             Popup::Picker(p) => p.render(f, body, cx),
             Popup::Form(p) => p.render(f, body, cx),
             Popup::DryRun(p) => p.render(f, body, cx),
+            Popup::Carrier(p) => p.render(f, body, cx),
+            Popup::Report(p) => p.render(f, body, cx),
         }
     }
 }
@@ -101,6 +110,71 @@ pub enum Then {
         id: u64,
     },
     Trigger(u64),
+    /// Read this carrier file (a trial import first).
+    ImportFile,
+}
+
+/// `~/x` as the home directory's `x`.
+pub fn expand_home(p: &str) -> std::path::PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(p),
+    }
+}
+
+/// Completes a path's last part from the directory's entries (the longest common start;
+/// a directory gets its `/`).
+pub fn complete_path(typed: &str) -> Option<String> {
+    let expanded = expand_home(typed);
+    let (dir, part) = if typed.ends_with('/') || typed.is_empty() {
+        (expanded.clone(), String::new())
+    } else {
+        (
+            expanded
+                .parent()
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        std::path::PathBuf::from(".")
+                    } else {
+                        p.to_path_buf()
+                    }
+                })
+                .unwrap_or_else(|| std::path::PathBuf::from(".")),
+            expanded
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
+    };
+    let mut names: Vec<(String, bool)> = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                e.file_type().is_ok_and(|t| t.is_dir()),
+            )
+        })
+        .filter(|(n, _)| n.starts_with(&part) && !n.starts_with('.'))
+        .collect();
+    names.sort();
+    let first = names.first()?.clone();
+    let common = names.iter().fold(first.0.clone(), |acc, (n, _)| {
+        acc.chars()
+            .zip(n.chars())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a)
+            .collect()
+    });
+    if common.len() <= part.len() && names.len() > 1 {
+        return None;
+    }
+    let head = &typed[..typed.len() - part.len()];
+    let mut done = format!("{head}{common}");
+    if names.len() == 1 && first.1 {
+        done.push('/');
+    }
+    (done != typed).then_some(done)
 }
 
 impl Then {
@@ -164,6 +238,20 @@ impl Then {
                     RobotKind::Linkage => Request::RenameLinkage { id, name },
                 };
                 out.done(t.renamed, req);
+            }
+            Then::ImportFile => {
+                let path = value.trim();
+                if path.is_empty() {
+                    return Err(t.labels_import_prompt.to_string());
+                }
+                let path = expand_home(path);
+                if !path.is_file() {
+                    return Err(format!("{}: {}", path.display(), t.labels_no_file));
+                }
+                out.effects.push(super::event::Effect::ImportTracking {
+                    path,
+                    dry_run: true,
+                });
             }
             Then::Trigger(id) => match Trigger::parse(&value) {
                 Ok(trigger) => out.done(t.trigger_changed, Request::SetTrigger { id, trigger }),

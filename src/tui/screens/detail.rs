@@ -359,6 +359,23 @@ fn instruction_lines(i: &Instruction, t: &Text, th: &Theme) -> Vec<Line<'static>
             extra.push_str(&format!("  {} {}", t.tracking_label, safe_field(tn)));
         }
         lines.push(Line::styled(extra, th.dim()));
+        if let Some(d) = &dest.delivery {
+            lines.push(kv(
+                &format!("  {}", t.delivery_label),
+                safe_field(&d.describe()),
+                th,
+            ));
+        }
+        if let Some(l) = &dest.label {
+            let at = l.at.format("%m/%d %H:%M").to_string();
+            lines.push(Line::styled(
+                format!(
+                    "    {}",
+                    (t.label_state)(&safe_field(&l.carrier), &at, &safe_field(&l.file))
+                ),
+                th.dim(),
+            ));
+        }
         if let Some(n) = &dest.instructions {
             lines.push(kv(
                 &format!("  {}", t.instructions_label),

@@ -19,6 +19,7 @@ use crate::futureshop::prefecture::prefecture_ja;
 use crate::service::Request;
 use crate::textfmt::yen;
 use crate::tui::context::{Ctx, Open, Out};
+use crate::tui::event::Tag;
 use crate::tui::keymap::Action;
 use crate::tui::model::{QUEUES, Queue, words};
 use crate::tui::popups::{ConfirmPopup, InputPopup, Then};
@@ -306,6 +307,24 @@ impl OrdersScreen {
                     );
                 }
             }
+            Action::ExportLabels => {
+                // The marked rows, else the whole queue as shown (the filter applies).
+                let ids = if self.marks.is_empty() {
+                    self.visible_ids(cx)
+                } else {
+                    self.marks.iter().copied().collect()
+                };
+                if ids.is_empty() || self.queue() == Queue::IntakeErrors {
+                    return out.error(cx.text.labels_nothing);
+                }
+                out.call(Tag::Profiles(ids), Request::LabelProfiles);
+            }
+            Action::ImportTracking => out.popup(InputPopup::new(
+                cx.text.labels_import_title.to_string(),
+                cx.text.labels_import_prompt,
+                String::new(),
+                Then::ImportFile,
+            )),
             Action::Hold
             | Action::Release
             | Action::StartWork
