@@ -400,6 +400,14 @@ fn export_one(
             reason,
         })
     };
+    if i.cancelled_after_shipment {
+        skip(
+            report,
+            None,
+            "出荷後キャンセル: futureshop でキャンセルされています。送り状は発行しません (荷物を止めてください)".into(),
+        );
+        return Ok(());
+    }
     if !matches!(i.status, Status::Ready | Status::InProgress) {
         let s = i.status;
         skip(
@@ -575,7 +583,7 @@ fn register(
             "futureshop で出荷済みの配送先です (shukka 以外で出荷): 登録しません".into(),
         ));
     }
-    if status == Status::Cancelled {
+    if status == Status::Cancelled || i.cancelled_after_shipment {
         return Ok(RowOutcome::Refused(
             "キャンセルされた出荷指示です: 荷物を止めてください (運送会社に連絡)".into(),
         ));

@@ -1027,3 +1027,72 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("変更なし 300 件"));
     server.shutdown().await;
 }
+
+/// 出荷後キャンセル: an instruction futureshop cancelled after its work started keeps its place
+/// (workflow §2), but never gets a label, again or first, nor a tracking number.
+#[test]
+fn labels_a_late_cancellation_is_never_labelled_nor_registered() {
+    let (engine, _dir) = golden_engine();
+    let (bytes, _) = export(&engine, "b2", false);
+    let (text, _) = decode(&bytes).expect("cp932");
+    let (issued, _) = b2_issued(&text, 600_000_000_000, true);
+    // Order 1 is cancelled in futureshop after its label was printed; order 4 before any label.
+    for no in ["100000000001", "100000000004"] {
+        engine
+            .store()
+            .write(|t| {
+                let id = t.instruction_id(1, no)?.expect("order");
+                let mut i = t.instruction(id)?.expect("order");
+                let v = i.version;
+                i.cancelled_after_shipment = true;
+                if no == "100000000004" {
+                    i.destinations[0].label = None;
+                }
+                t.update_instruction(v, i)?;
+                Ok::<_, shukka::store::StoreError>(())
+            })
+            .expect("late cancel");
+    }
+    let (_, again) = engine
+        .export_labels(
+            &ExportRequest {
+                carrier: "b2".into(),
+                status: Some(Status::InProgress),
+                again: true,
+                file_name: "again.csv".into(),
+                ..Default::default()
+            },
+            &operator(),
+        )
+        .expect("export");
+    assert!(!again.exported.is_empty(), "the others are reprinted");
+    for no in ["100000000001", "100000000004"] {
+        assert!(
+            !again.exported.iter().any(|e| e.order_no == no),
+            "{no} exported"
+        );
+        assert!(
+            again
+                .skipped
+                .iter()
+                .any(|s| s.order_no == no && s.reason.contains("出荷後キャンセル")),
+            "{no}: {:?}",
+            again.skipped
+        );
+    }
+    let r = engine
+        .import_tracking(&issued, &ImportRequest::default(), &operator())
+        .expect("import");
+    let row = r
+        .rows
+        .iter()
+        .find(|row| row.key == "100000000001001")
+        .expect("row of order 1");
+    assert!(
+        matches!(&row.outcome, RowOutcome::Refused(why) if why.contains("キャンセル")),
+        "{row:?}"
+    );
+    let one = engine.find_order("100000000001").expect("1");
+    assert!(one.destinations[0].tracking_no.is_none());
+    assert_ne!(one.status, Status::Shipped);
+}
