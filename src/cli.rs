@@ -66,6 +66,8 @@ pub enum Command {
     Ship(ShipArgs),
     /// Cancel an instruction (キャンセル)
     Cancel(CancelArgs),
+    /// Acknowledge a 出荷後キャンセル: what was done (stopped, return, shipped)
+    AckCancel(AckCancelArgs),
     /// List 取込エラー and 実績連携エラー
     Errors(ErrorsArgs),
     /// Re-run an intake error (取込エラー) through intake after fixing its cause
@@ -265,6 +267,17 @@ pub struct HoldArgs {
     pub order_no: String,
     #[arg(long)]
     pub reason: String,
+}
+
+#[derive(Args, Debug)]
+pub struct AckCancelArgs {
+    pub order_no: String,
+    /// stopped (倉庫で止めた), return (運送会社に返送依頼) or shipped (出荷済みのまま)
+    #[arg(long)]
+    pub action: String,
+    /// What else to record (who was called, a return number, …)
+    #[arg(long, default_value = "")]
+    pub note: String,
 }
 
 #[derive(Args, Debug)]

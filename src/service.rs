@@ -47,6 +47,14 @@ pub enum Request {
         id: u64,
         version: Option<u64>,
     },
+    /// 出荷後キャンセル: what was done about it.
+    AcknowledgeLateCancel {
+        id: u64,
+        version: Option<u64>,
+        action: crate::domain::LateCancelAction,
+        #[serde(default)]
+        note: String,
+    },
     StartWork {
         id: u64,
         version: Option<u64>,
@@ -724,6 +732,12 @@ pub async fn execute(
             reason,
         } => Reply::Instruction(engine.hold(id, version, &reason, actor)?),
         Request::Release { id, version } => Reply::Instruction(engine.release(id, version, actor)?),
+        Request::AcknowledgeLateCancel {
+            id,
+            version,
+            action,
+            note,
+        } => Reply::Instruction(engine.acknowledge_late_cancel(id, version, action, &note, actor)?),
         Request::StartWork { id, version } => {
             Reply::Instruction(engine.start_work(id, version, actor)?)
         }

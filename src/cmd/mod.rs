@@ -161,6 +161,7 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Start(a) => orders::start(&backend(&dir).await?, &a.order_no).await,
         Command::Ship(a) => orders::ship(&backend(&dir).await?, &a).await,
         Command::Cancel(a) => orders::cancel(&backend(&dir).await?, &a.order_no, &a.reason).await,
+        Command::AckCancel(a) => orders::ack_cancel(&backend(&dir).await?, &a).await,
         Command::Errors(a) => orders::errors(&backend(&dir).await?, a.format).await,
         Command::Retry(a) => orders::retry(&backend(&dir).await?, a.error_id).await,
         Command::Robots(c) => robots::run(&backend(&dir).await?, c).await,

@@ -380,6 +380,30 @@ pub async fn hold(b: &Backend, order_no: &str, reason: &str) -> Result<()> {
     Ok(())
 }
 
+pub async fn ack_cancel(b: &Backend, a: &crate::cli::AckCancelArgs) -> Result<()> {
+    let action = LateCancelAction::parse(&a.action).ok_or_else(|| {
+        eyre!(
+            "--action {:?}: one of stopped (倉庫で止めた), return (運送会社に返送依頼), shipped (出荷済みのまま)",
+            a.action
+        )
+    })?;
+    let i = resolve(b, &a.order_no).await?;
+    let i: Instruction = b
+        .get(Request::AcknowledgeLateCancel {
+            id: i.id,
+            version: Some(i.version),
+            action,
+            note: a.note.clone(),
+        })
+        .await
+        .map_err(fail)?;
+    done(
+        &i,
+        &format!("の出荷後キャンセルを確認しました ({})", action.name()),
+    );
+    Ok(())
+}
+
 pub async fn release(b: &Backend, order_no: &str) -> Result<()> {
     let i = resolve(b, order_no).await?;
     let i: Instruction = b
@@ -486,6 +510,30 @@ pub async fn errors(b: &Backend, format: Format) -> Result<()> {
         })
         .await
         .map_err(fail)?;
+    // 出荷後キャンセル not acknowledged yet: the parcel may be on its way.
+    let working: Vec<InstructionSummary> = b
+        .get(Request::Summaries {
+            status: Some(Status::InProgress),
+        })
+        .await
+        .map_err(fail)?;
+    for s in working
+        .iter()
+        .chain(shipped.iter())
+        .filter(|s| s.late_cancel_open)
+    {
+        rows.push(ErrorRow {
+            kind: "出荷後キャンセル",
+            id: s.id,
+            order_no: s.order_no.clone(),
+            reason: format!(
+                "{} のままキャンセルされました: 荷物を止め、`shukka ack-cancel {} --action …` で記録してください",
+                s.status, s.order_no
+            ),
+            when: s.updated_at.format("%Y-%m-%d %H:%M").to_string(),
+            attempts: 1,
+        });
+    }
     for s in shipped.iter().filter(|s| s.upstream_error) {
         let d: InstructionDetail = b
             .get(Request::Instruction { id: s.id })

@@ -80,6 +80,47 @@ impl PaymentFlag {
     }
 }
 
+crate::named_enum! {
+    /// What was done about a 出荷後キャンセル, as the operator who acknowledged it said.
+    pub enum LateCancelAction {
+        /// The parcel was stopped before it left.
+        Stopped = "倉庫で止めた",
+        /// The carrier was asked to bring it back.
+        ReturnRequested = "運送会社に返送依頼",
+        /// It went out anyway (the shop settles with the customer).
+        ShippedAnyway = "出荷済みのまま",
+    }
+}
+
+impl LateCancelAction {
+    /// For scripts: `stopped`, `return`, `shipped`.
+    pub fn code(self) -> &'static str {
+        match self {
+            LateCancelAction::Stopped => "stopped",
+            LateCancelAction::ReturnRequested => "return",
+            LateCancelAction::ShippedAnyway => "shipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LateCancelAction> {
+        let s = s.trim();
+        LateCancelAction::from_name(s).or_else(|| {
+            LateCancelAction::ALL
+                .into_iter()
+                .find(|a| a.code().eq_ignore_ascii_case(s))
+        })
+    }
+}
+
+/// An operator acknowledged a 出荷後キャンセル: who, when, and what was done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateCancelAck {
+    pub action: LateCancelAction,
+    pub note: String,
+    pub at: DateTime<FixedOffset>,
+    pub actor: String,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
     pub name: String,
@@ -287,6 +328,9 @@ pub struct Instruction {
     pub upstream: Upstream,
     /// futureshop cancelled it after the warehouse started (出荷後キャンセル).
     pub cancelled_after_shipment: bool,
+    /// The operator's acknowledgement of that cancellation (until then every console shows it).
+    #[serde(default)]
+    pub late_cancel_ack: Option<LateCancelAck>,
     /// futureshop's order status as last seen.
     pub upstream_status: Option<String>,
     pub trace: Vec<TraceEntry>,
@@ -316,6 +360,11 @@ impl Instruction {
             .map(|d| d.address.name.as_str())
             .filter(|n| !n.is_empty())
             .unwrap_or(self.buyer.name.as_str())
+    }
+
+    /// A 出荷後キャンセル no operator has acknowledged yet.
+    pub fn late_cancel_open(&self) -> bool {
+        self.cancelled_after_shipment && self.late_cancel_ack.is_none()
     }
 
     /// futureshop reports it shipped by someone other than shukka.
@@ -373,6 +422,7 @@ impl Instruction {
             hold_reasons: self.hold_reasons.iter().cloned().collect(),
             upstream_error: self.upstream.is_error(),
             cancelled_after_shipment: self.cancelled_after_shipment,
+            late_cancel_open: self.late_cancel_open(),
             shipped_outside: self.shipped_outside(),
             updated_at: self.updated_at,
         }
@@ -404,6 +454,9 @@ pub struct InstructionSummary {
     pub hold_reasons: Vec<String>,
     pub upstream_error: bool,
     pub cancelled_after_shipment: bool,
+    /// A 出荷後キャンセル no operator has acknowledged yet.
+    #[serde(default)]
+    pub late_cancel_open: bool,
     /// Shipped in futureshop by someone other than shukka.
     #[serde(default)]
     pub shipped_outside: bool,

@@ -79,6 +79,57 @@ impl Engine {
         Ok(out)
     }
 
+    /// An operator says what was done about a 出荷後キャンセル (stopped, return requested, shipped
+    /// anyway): the banner on every console goes, the instruction stays where it is, and the
+    /// history says who decided what.
+    pub fn acknowledge_late_cancel(
+        &self,
+        id: u64,
+        expected_version: Option<u64>,
+        action: LateCancelAction,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<Instruction> {
+        let note = note.trim().to_string();
+        super::check_text(["メモ", "note"], &note)?;
+        let reason = if note.is_empty() {
+            action.name().to_string()
+        } else {
+            format!("{}: {note}", action.name())
+        };
+        let who = actor.to_string();
+        self.transition(
+            id,
+            expected_version,
+            actor,
+            "出荷後キャンセル確認",
+            reason,
+            move |i| {
+                let no = i.order_no.clone();
+                if !i.cancelled_after_shipment {
+                    return Err(msg!(
+                        "受注 {no} は出荷後キャンセルではありません",
+                        "Order {no} was not cancelled after shipment"
+                    ));
+                }
+                if let Some(a) = &i.late_cancel_ack {
+                    let (by, what) = (&a.actor, a.action.name());
+                    return Err(msg!(
+                        "受注 {no} の出荷後キャンセルは {by} が確認済みです ({what})",
+                        "{no}: {by} acknowledged this cancellation already ({what})"
+                    ));
+                }
+                i.late_cancel_ack = Some(LateCancelAck {
+                    action,
+                    note,
+                    at: now(),
+                    actor: who,
+                });
+                Ok(())
+            },
+        )
+    }
+
     pub fn hold(
         &self,
         id: u64,

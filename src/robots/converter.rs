@@ -160,6 +160,7 @@ pub fn convert(
         tracking: None,
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,
+        late_cancel_ack: None,
         upstream_status: order.status.as_ref().map(|s| s.as_str().to_string()),
         trace: Vec::new(),
         created_at: now,

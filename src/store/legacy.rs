@@ -239,6 +239,7 @@ impl From<InstructionV1> for domain::Instruction {
                 },
             },
             cancelled_after_shipment: v.cancelled_after_shipment,
+            late_cancel_ack: None,
             upstream_status: v.upstream_status,
             trace: v
                 .trace

@@ -945,7 +945,7 @@ impl App {
         let banner = self.banner();
         let banner_rows = banner
             .as_ref()
-            .map_or(0, |p| p.line_count(area.width).clamp(1, 2));
+            .map_or(0, |p| p.line_count(area.width).clamp(1, 4));
         let status = self.status_paragraph();
         // A long message (a refusal that explains what to do) wraps onto up to three rows
         // rather than losing its end at the terminal's edge.
@@ -982,18 +982,41 @@ impl App {
         }
     }
 
-    /// Why the console is not connected, in its own rows above the tabs (never over them).
+    /// What every operator must see, in its own rows above the tabs (never over them): why the
+    /// console is not connected, and 出荷後キャンセル nobody has acknowledged.
     fn banner(&self) -> Option<Paragraph<'static>> {
-        let why = self.connection.as_ref()?;
-        Some(
-            Paragraph::new(format!("⚠ {}", safe(&(self.text.banner)(why))))
-                .style(
-                    self.theme
-                        .error()
-                        .add_modifier(ratatui::style::Modifier::REVERSED),
-                )
-                .wrap(Wrap { trim: true }),
-        )
+        let mut lines = Vec::new();
+        if let Some(why) = self.connection.as_ref() {
+            lines.push(Line::styled(
+                format!("⚠ {}", safe(&(self.text.banner)(why))),
+                self.theme
+                    .error()
+                    .add_modifier(ratatui::style::Modifier::REVERSED),
+            ));
+        }
+        let late = self.data.orders.keys(Queue::LateCancels);
+        if !late.is_empty() {
+            let nos: Vec<String> = late
+                .iter()
+                .take(3)
+                .filter_map(|(_, id, _)| self.data.orders.row(*id))
+                .map(|r| safe(&r.s.order_no).into_owned())
+                .collect();
+            let more = if late.len() > 3 { " …" } else { "" };
+            lines.push(Line::styled(
+                format!(
+                    "⚠ {}",
+                    (self.text.late_cancel_banner)(late.len(), &format!("{}{more}", nos.join(" ")))
+                ),
+                self.theme
+                    .warn()
+                    .add_modifier(ratatui::style::Modifier::REVERSED),
+            ));
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        Some(Paragraph::new(lines).wrap(Wrap { trim: true }))
     }
 
     /// Tabs on the left (all five, shortened before any is hidden), the sync state on the

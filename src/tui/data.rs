@@ -162,6 +162,8 @@ impl Data {
                         Queue::Status(s) => c.get(*s),
                         Queue::IntakeErrors => c.intake_errors,
                         Queue::UpstreamErrors => c.upstream_errors,
+                        // Known once the list has arrived (the counts do not carry it).
+                        Queue::LateCancels => 0,
                     };
                     usize::try_from(n).unwrap_or(usize::MAX)
                 };
@@ -210,10 +212,14 @@ impl Data {
     /// An error queue with entries (shown whatever the width).
     pub fn error_queues(&self) -> Vec<(Queue, usize)> {
         let counts = self.queue_counts();
-        [Queue::IntakeErrors, Queue::UpstreamErrors]
-            .into_iter()
-            .filter_map(|q| counts.get(&q).copied().filter(|n| *n > 0).map(|n| (q, n)))
-            .collect()
+        [
+            Queue::IntakeErrors,
+            Queue::UpstreamErrors,
+            Queue::LateCancels,
+        ]
+        .into_iter()
+        .filter_map(|q| counts.get(&q).copied().filter(|n| *n > 0).map(|n| (q, n)))
+        .collect()
     }
 }
 

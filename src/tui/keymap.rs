@@ -54,6 +54,7 @@ pub enum Action {
     FetchProducts,
     ExportLabels,
     ImportTracking,
+    AckLateCancel,
 }
 
 impl Action {
@@ -82,6 +83,7 @@ impl Action {
                 | FetchProducts
                 | ExportLabels
                 | ImportTracking
+                | AckLateCancel
         )
     }
 
@@ -266,6 +268,7 @@ const DEFAULTS: &[Binding] = {
         b(Context::Orders, Key::ch('R'), Retry, false),
         b(Context::Orders, Key::ch('P'), ExportLabels, true),
         b(Context::Orders, Key::ch('I'), ImportTracking, true),
+        b(Context::Orders, Key::ch('A'), AckLateCancel, false),
         b(Context::IntakeQueue, Key::ch('/'), Filter, true),
         b(Context::IntakeQueue, Key::code(KeyCode::Enter), Open, true),
         b(Context::IntakeQueue, Key::ch(' '), Mark, false),
@@ -279,6 +282,7 @@ const DEFAULTS: &[Binding] = {
         b(Context::Detail, Key::ch('S'), Ship, true),
         b(Context::Detail, Key::ch('C'), CancelOrder, false),
         b(Context::Detail, Key::ch('R'), Retry, false),
+        b(Context::Detail, Key::ch('A'), AckLateCancel, false),
         b(Context::IntakeDetail, Key::ch('r'), ToggleRaw, true),
         b(Context::IntakeDetail, Key::ch('R'), Retry, true),
         b(Context::Robots, Key::ch('e'), ToggleEnabled, true),

@@ -15,9 +15,11 @@ pub enum Queue {
     Status(Status),
     IntakeErrors,
     UpstreamErrors,
+    /// 出荷後キャンセル no operator has acknowledged (the parcel may be on its way).
+    LateCancels,
 }
 
-pub const QUEUES: [Queue; 8] = [
+pub const QUEUES: [Queue; 9] = [
     Queue::Status(Status::AwaitingPayment),
     Queue::Status(Status::Held),
     Queue::Status(Status::Ready),
@@ -26,6 +28,7 @@ pub const QUEUES: [Queue; 8] = [
     Queue::Status(Status::Cancelled),
     Queue::IntakeErrors,
     Queue::UpstreamErrors,
+    Queue::LateCancels,
 ];
 
 impl Queue {
@@ -34,7 +37,16 @@ impl Queue {
             Queue::Status(s) => s.name(),
             Queue::IntakeErrors => "取込エラー",
             Queue::UpstreamErrors => "実績連携エラー",
+            Queue::LateCancels => "出荷後キャンセル",
         }
+    }
+
+    /// A queue whose entries need someone now (shown in the error colour, pinned in sight).
+    pub fn is_alarm(self) -> bool {
+        matches!(
+            self,
+            Queue::IntakeErrors | Queue::UpstreamErrors | Queue::LateCancels
+        )
     }
 
     pub fn parse(s: &str) -> Option<Queue> {
@@ -123,6 +135,7 @@ pub struct OrdersModel {
     slots: IdMap<u32>,
     by_status: [Vec<SortKey>; 6],
     upstream_errors: Vec<SortKey>,
+    late_cancels: Vec<SortKey>,
     pub intake: Vec<IntakeErrorSummary>,
     pub loaded: bool,
 }
@@ -164,6 +177,7 @@ impl OrdersModel {
             v.clear();
         }
         self.upstream_errors.clear();
+        self.late_cancels.clear();
         self.slab.reserve(all.len());
         self.slots.reserve(all.len());
         for s in all {
@@ -177,12 +191,16 @@ impl OrdersModel {
             if s.upstream_error {
                 self.upstream_errors.push(k);
             }
+            if s.late_cancel_open {
+                self.late_cancels.push(k);
+            }
             self.slab.push(Row::new(s));
         }
         for v in &mut self.by_status {
             v.sort_unstable();
         }
         self.upstream_errors.sort_unstable();
+        self.late_cancels.sort_unstable();
         self.loaded = true;
         for s in newer {
             self.upsert(s);
@@ -199,10 +217,13 @@ impl OrdersModel {
                     return;
                 }
                 let k = self.key(slot);
-                let (st, up) = (old.s.status, old.s.upstream_error);
+                let (st, up, late) = (old.s.status, old.s.upstream_error, old.s.late_cancel_open);
                 remove_sorted(&mut self.by_status[usize::from(st.index())], &k);
                 if up {
                     remove_sorted(&mut self.upstream_errors, &k);
+                }
+                if late {
+                    remove_sorted(&mut self.late_cancels, &k);
                 }
                 self.slab[slot as usize] = Row::new(s);
                 slot
@@ -216,10 +237,13 @@ impl OrdersModel {
         };
         let k = self.key(slot);
         let r = &self.slab[slot as usize];
-        let (st, up) = (r.s.status, r.s.upstream_error);
+        let (st, up, late) = (r.s.status, r.s.upstream_error, r.s.late_cancel_open);
         insert_sorted(&mut self.by_status[usize::from(st.index())], k);
         if up {
             insert_sorted(&mut self.upstream_errors, k);
+        }
+        if late {
+            insert_sorted(&mut self.late_cancels, k);
         }
     }
 
@@ -236,6 +260,7 @@ impl OrdersModel {
         match q {
             Queue::Status(s) => &self.by_status[usize::from(s.index())],
             Queue::UpstreamErrors => &self.upstream_errors,
+            Queue::LateCancels => &self.late_cancels,
             Queue::IntakeErrors => &[],
         }
     }

@@ -260,6 +260,13 @@ pub struct Text {
     pub guide_done: fn(u8) -> String,
     /// The banner while the link to the server is down, saying why.
     pub banner: fn(&DisconnectReason) -> String,
+    /// Unacknowledged 出荷後キャンセル: how many, the first order numbers.
+    pub late_cancel_banner: fn(usize, &str) -> String,
+    pub late_cancel_title: &'static str,
+    pub picker_hint_enter: &'static str,
+    pub late_cancel_not: &'static str,
+    pub late_cancel_done: fn(&str, &str) -> String,
+    pub late_cancel_acked: fn(&str, &str, &str) -> String,
     pub labels_pick_title: &'static str,
     pub labels_pick_hint: &'static str,
     pub labels_again_on: &'static str,
@@ -544,6 +551,16 @@ pub static JA: Text = Text {
         _ => "",
     },
     guide_done: |n| format!("セットアップ {n} を実行しました"),
+    late_cancel_banner: |n, nos| {
+        format!(
+            "出荷後キャンセル {n} 件が未確認です ({nos}): 荷物を止め、出荷指示の「出荷後キャンセル」で A を押して記録してください"
+        )
+    },
+    late_cancel_title: "出荷後キャンセル: どうしましたか",
+    picker_hint_enter: "j/k 選ぶ  Enter 記録  Esc やめる",
+    late_cancel_not: "出荷後キャンセルではないか、確認済みです",
+    late_cancel_done: |no, what| format!("{no} の出荷後キャンセルを記録しました: {what}"),
+    late_cancel_acked: |who, what, at| format!("確認済み: {who} {at} — {what}"),
     banner: |r| match r {
         DisconnectReason::ServerGone => {
             "サーバーとの接続が切れました (サーバーが停止)。再接続しています…".into()
@@ -855,6 +872,16 @@ pub static EN: Text = Text {
         _ => "",
     },
     guide_done: |n| format!("Setup step {n} done"),
+    late_cancel_banner: |n, nos| {
+        format!(
+            "{n} order(s) cancelled after shipment, not acknowledged ({nos}): stop the parcel, then press A on 出荷指示 → 出荷後キャンセル"
+        )
+    },
+    late_cancel_title: "Cancelled after shipment: what was done",
+    picker_hint_enter: "j/k choose  Enter record  Esc cancel",
+    late_cancel_not: "Not cancelled after shipment, or acknowledged already",
+    late_cancel_done: |no, what| format!("{no}: cancellation after shipment recorded: {what}"),
+    late_cancel_acked: |who, what, at| format!("acknowledged: {who} {at} — {what}"),
     banner: |r| match r {
         DisconnectReason::ServerGone => "Lost the server (it stopped): reconnecting…".into(),
         DisconnectReason::ServerStopping => {
@@ -990,6 +1017,7 @@ pub fn action_desc(lang: Lang, a: Action) -> &'static str {
         FetchProducts => ("商品マスタ取得", "fetch product master"),
         ExportLabels => ("送り状発行", "labels"),
         ImportTracking => ("送り状番号取込", "tracking in"),
+        AckLateCancel => ("出荷後キャンセルを記録", "acknowledge a late cancellation"),
     };
     match lang {
         Lang::Ja => ja,

@@ -557,7 +557,11 @@ fn japanese_literals(src: &str) -> Vec<String> {
 #[test]
 fn the_console_has_no_japanese_text_outside_text_rs() {
     // Queue names are domain names (the spec's), defined where the queues are.
-    const DOMAIN: [&str; 2] = ["\"取込エラー\"", "\"実績連携エラー\""];
+    const DOMAIN: [&str; 3] = [
+        "\"取込エラー\"",
+        "\"実績連携エラー\"",
+        "\"出荷後キャンセル\"",
+    ];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/tui");
     let mut files = Vec::new();
     let mut dirs = vec![root.clone()];

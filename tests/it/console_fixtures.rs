@@ -184,6 +184,7 @@ pub fn summaries() -> Vec<InstructionSummary> {
                 hold_reasons: r.holds.iter().map(|s| s.to_string()).collect(),
                 upstream_error: r.upstream_error,
                 cancelled_after_shipment: r.cancelled_after_shipment,
+                late_cancel_open: false,
                 shipped_outside: false,
                 updated_at: now() - chrono::Duration::minutes(90),
             }
@@ -224,6 +225,7 @@ pub fn many(n: u64) -> Vec<InstructionSummary> {
             hold_reasons: Vec::new(),
             upstream_error: false,
             cancelled_after_shipment: false,
+            late_cancel_open: false,
             shipped_outside: false,
             updated_at: now(),
         })
@@ -885,6 +887,7 @@ pub fn detail(id: u64) -> InstructionDetail {
         tracking: None,
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,
+        late_cancel_ack: None,
         upstream_status: Some("AWAITING_SHIPMENT".into()),
         trace: vec![
             TraceEntry {

@@ -202,13 +202,17 @@ fn console_queues_switch_with_h_l_and_arrows() {
     ch(&mut a, 'h');
     assert_eq!(a.queue(), Queue::Status(Status::AwaitingPayment));
     assert_eq!(a.visible_len(), 4);
-    // Wraps around to the error queues.
+    // Wraps around to the queues that need someone now.
+    ch(&mut a, 'h');
+    assert_eq!(a.queue(), Queue::LateCancels);
+    assert_eq!(a.visible_len(), 0);
     ch(&mut a, 'h');
     assert_eq!(a.queue(), Queue::UpstreamErrors);
     assert_eq!(a.visible_ids(), vec![25]);
     ch(&mut a, 'h');
     assert_eq!(a.queue(), Queue::IntakeErrors);
     assert_eq!(a.visible_ids(), vec![501, 502]);
+    ch(&mut a, 'l');
     ch(&mut a, 'l');
     ch(&mut a, 'l');
     assert_eq!(a.queue(), Queue::Status(Status::AwaitingPayment));

@@ -96,6 +96,7 @@ pub(crate) fn instruction(
         tracking: None,
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,
+        late_cancel_ack: None,
         upstream_status: None,
         trace: Vec::new(),
         created_at: at(),

@@ -14,6 +14,7 @@ mod crash;
 mod delivery;
 mod futureshop_client;
 mod labels;
+mod late_cancel;
 mod pty;
 mod real_data;
 mod robot_semantics;

@@ -311,6 +311,7 @@ fn arb_intake_instruction() -> impl Strategy<Value = Instruction> {
                     tracking: None,
                     upstream: Upstream::Idle,
                     cancelled_after_shipment: false,
+                    late_cancel_ack: None,
                     upstream_status: None,
                     trace: Vec::new(),
                     created_at: t0(),

@@ -9,6 +9,7 @@ pub mod form;
 pub mod help;
 pub mod input;
 pub mod labels;
+pub mod late_cancel;
 pub mod picker;
 
 use crossterm::event::KeyEvent;
@@ -21,6 +22,7 @@ pub use form::{FormKind, FormPopup};
 pub use help::HelpPopup;
 pub use input::InputPopup;
 pub use labels::{CarrierPopup, ReportPopup};
+pub use late_cancel::LateCancelPopup;
 pub use picker::PickerPopup;
 
 use super::context::{Ctx, Out};
@@ -38,6 +40,7 @@ pub enum Popup {
     DryRun(DryRunPopup),
     Carrier(CarrierPopup),
     Report(ReportPopup),
+    LateCancel(LateCancelPopup),
 }
 
 macro_rules! into_popup {
@@ -51,7 +54,7 @@ macro_rules! into_popup {
 }
 into_popup!(HelpPopup => Help, ConfirmPopup => Confirm, InputPopup => Input,
     PickerPopup => Picker, FormPopup => Form, DryRunPopup => DryRun, CarrierPopup => Carrier,
-    ReportPopup => Report);
+    ReportPopup => Report, LateCancelPopup => LateCancel);
 
 /// After a key: does the popup stay open?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +75,7 @@ impl Popup {
             Popup::DryRun(p) => p.on_key(k, cx),
             Popup::Carrier(p) => p.on_key(k, cx, out),
             Popup::Report(p) => p.on_key(k, out),
+            Popup::LateCancel(p) => p.on_key(k, cx, out),
         }
     }
 
@@ -85,6 +89,7 @@ impl Popup {
             Popup::DryRun(p) => p.render(f, body, cx),
             Popup::Carrier(p) => p.render(f, body, cx),
             Popup::Report(p) => p.render(f, body, cx),
+            Popup::LateCancel(p) => p.render(f, body, cx),
         }
     }
 }

@@ -56,8 +56,9 @@ impl DashboardScreen {
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, cx: &Ctx) {
+        let queue_rows = shown_queues(cx).len() as u16 + 2;
         let [top, rest] =
-            Layout::vertical([Constraint::Length(10), Constraint::Min(4)]).areas(area);
+            Layout::vertical([Constraint::Length(queue_rows), Constraint::Min(4)]).areas(area);
         let [queues, right] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
         self.queues(f, queues, cx);
@@ -84,7 +85,8 @@ impl DashboardScreen {
         let counts = cx.data.queue_counts();
         let max = counts.values().copied().max().unwrap_or(0).max(1);
         let inner_w = usize::from(area.width.saturating_sub(2));
-        let label_w = QUEUES.iter().map(|q| width(q.name())).max().unwrap_or(8) + 1;
+        let shown = shown_queues(cx);
+        let label_w = shown.iter().map(|q| width(q.name())).max().unwrap_or(8) + 1;
         // The figure is never cut: its width is the widest count's.
         let num_w = counts
             .values()
@@ -94,7 +96,7 @@ impl DashboardScreen {
             + 1;
         let bar_w = inner_w.saturating_sub(label_w + num_w);
         let mut lines = Vec::new();
-        for q in QUEUES {
+        for q in shown {
             let n = counts.get(&q).copied().unwrap_or(0);
             let len = if n == 0 {
                 0
@@ -102,7 +104,7 @@ impl DashboardScreen {
                 (n * bar_w).div_ceil(max).max(1)
             };
             let style = match q {
-                Queue::IntakeErrors | Queue::UpstreamErrors if n > 0 => cx.theme.error(),
+                q if q.is_alarm() && n > 0 => cx.theme.error(),
                 Queue::Status(Status::Held | Status::AwaitingPayment) if n > 0 => cx.theme.warn(),
                 _ => cx.theme.bar(),
             };
@@ -389,4 +391,13 @@ impl DashboardScreen {
             area,
         );
     }
+}
+
+/// The queues the dashboard lists: 出荷後キャンセル only while it has entries.
+fn shown_queues(cx: &Ctx) -> Vec<Queue> {
+    let counts = cx.data.queue_counts();
+    QUEUES
+        .into_iter()
+        .filter(|q| *q != Queue::LateCancels || counts.get(q).copied().unwrap_or(0) > 0)
+        .collect()
 }

@@ -109,6 +109,7 @@ impl DetailScreen {
             | Action::StartWork
             | Action::Ship
             | Action::CancelOrder
+            | Action::AckLateCancel
             | Action::Retry => match self.target {
                 Open::Instruction(id) => instruction_action(a, &[id], cx, out),
                 Open::IntakeError(_) => out.error(cx.text.intake_not_instruction),
@@ -265,6 +266,24 @@ fn instruction_lines(i: &Instruction, t: &Text, th: &Theme) -> Vec<Line<'static>
     }
     let [k_status, k_holds, k_payment, k_date, k_buyer, k_notes] = t.detail_keys;
     lines.push(kv(k_status, status, th));
+    if let Some(a) = &i.late_cancel_ack {
+        let what = if a.note.is_empty() {
+            a.action.name().to_string()
+        } else {
+            format!("{}: {}", a.action.name(), safe_field(&a.note))
+        };
+        lines.push(Line::styled(
+            format!(
+                "  {}",
+                (t.late_cancel_acked)(
+                    &safe_field(&a.actor),
+                    &what,
+                    &a.at.format("%m/%d %H:%M").to_string()
+                )
+            ),
+            th.dim(),
+        ));
+    }
     if !i.hold_reasons.is_empty() {
         lines.push(kv(
             k_holds,

@@ -330,6 +330,7 @@ impl OrdersScreen {
             | Action::StartWork
             | Action::Ship
             | Action::CancelOrder
+            | Action::AckLateCancel
             | Action::Retry => {
                 if self.queue() == Queue::IntakeErrors {
                     out.error(cx.text.intake_not_instruction);
@@ -412,13 +413,21 @@ impl OrdersScreen {
         let counts = cx.data.queue_counts();
         let label = |q: &Queue| format!(" {} {} ", q.name(), counts.get(q).copied().unwrap_or(0));
         let avail = usize::from(area.width);
-        let total: usize = QUEUES.iter().map(|q| width(&label(q))).sum();
+        // 出荷後キャンセル has a tab only while it has entries (or is the one shown).
+        let shown: Vec<usize> = (0..QUEUES.len())
+            .filter(|i| {
+                QUEUES[*i] != Queue::LateCancels
+                    || *i == self.queue
+                    || counts.get(&QUEUES[*i]).copied().unwrap_or(0) > 0
+            })
+            .collect();
+        let total: usize = shown.iter().map(|i| width(&label(&QUEUES[*i]))).sum();
         let active = self.queue;
         let style = |i: usize, q: &Queue| {
             let n = counts.get(q).copied().unwrap_or(0);
             if i == active {
                 cx.theme.active_tab()
-            } else if n > 0 && matches!(q, Queue::IntakeErrors | Queue::UpstreamErrors) {
+            } else if n > 0 && q.is_alarm() {
                 cx.theme.error()
             } else {
                 Style::new()
@@ -426,24 +435,27 @@ impl OrdersScreen {
         };
         let mut spans = Vec::new();
         if total <= avail {
-            for (i, q) in QUEUES.iter().enumerate() {
-                spans.push(Span::styled(label(q), style(i, q)));
+            for i in &shown {
+                let q = &QUEUES[*i];
+                spans.push(Span::styled(label(q), style(*i, q)));
             }
             f.render_widget(Paragraph::new(Line::from(spans)), area);
             return;
         }
-        let pinned: Vec<usize> = QUEUES
+        let pinned: Vec<usize> = shown
             .iter()
-            .enumerate()
-            .filter(|(i, q)| {
-                *i != active
-                    && matches!(q, Queue::IntakeErrors | Queue::UpstreamErrors)
-                    && counts.get(q).copied().unwrap_or(0) > 0
+            .copied()
+            .filter(|i| {
+                let q = &QUEUES[*i];
+                *i != active && q.is_alarm() && counts.get(q).copied().unwrap_or(0) > 0
             })
-            .map(|(i, _)| i)
             .collect();
         let pinned_w: usize = pinned.iter().map(|i| width(&label(&QUEUES[*i]))).sum();
-        let rest: Vec<usize> = (0..QUEUES.len()).filter(|i| !pinned.contains(i)).collect();
+        let rest: Vec<usize> = shown
+            .iter()
+            .copied()
+            .filter(|i| !pinned.contains(i))
+            .collect();
         let room = avail.saturating_sub(pinned_w + 2);
         let widths: Vec<usize> = rest.iter().map(|i| width(&label(&QUEUES[*i]))).collect();
         let at = rest.iter().position(|i| *i == active).unwrap_or(0);
@@ -772,6 +784,18 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
         targets.iter().map(|(id, v)| f(*id, Some(*v))).collect()
     };
     match a {
+        Action::AckLateCancel => {
+            if n > 1 {
+                out.error(t.one_at_a_time);
+                return;
+            }
+            match cx.data.summary(targets[0].0) {
+                Some(s) if s.late_cancel_open => out.popup(
+                    crate::tui::popups::LateCancelPopup::new(s.id, s.version, s.order_no.clone()),
+                ),
+                _ => out.error(t.late_cancel_not),
+            }
+        }
         Action::Hold => out.popup(InputPopup::new(
             (t.hold_title)(&names, n),
             t.prompt_hold,
