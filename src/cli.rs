@@ -83,6 +83,9 @@ pub enum Command {
     /// 送り状: carrier label files out, tracking numbers back in
     #[command(subcommand)]
     Labels(LabelsCommand),
+    /// Alerts: the notification targets, and a test message to one
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Export everything (robot configuration, audit log, tracking numbers) to a file
     Backup(BackupArgs),
     /// Replace the store's content with a backup file
@@ -450,6 +453,14 @@ pub enum ProductsCommand {
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     pub file: std::path::PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NotifyCommand {
+    /// The targets of the setup file's [[notify]], with what each has been sent and its errors
+    List,
+    /// Send a test message to one target now
+    Test { name: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod msg;
 pub mod names;
 pub mod normalize;
+pub mod notify;
 pub mod output;
 pub mod paths;
 pub mod rawjson;

@@ -174,6 +174,9 @@ pub enum Request {
     ApplySetup {
         file: String,
         secret: String,
+        /// Each `[[notify]]` target's secret, in the file's order.
+        #[serde(default)]
+        notify_secrets: Vec<Option<String>>,
     },
     Runs {
         limit: usize,
@@ -200,6 +203,12 @@ pub enum Request {
     },
     /// The carrier profiles (built in and the shop's own).
     LabelProfiles,
+    /// The notification targets, their state (no secret).
+    NotifyTargets,
+    /// A test message to one target now.
+    NotifyTest {
+        name: String,
+    },
     Backup {
         include_secrets: bool,
     },
@@ -349,6 +358,7 @@ impl Request {
                 | Request::Products
                 | Request::Backup { .. }
                 | Request::LabelProfiles
+                | Request::NotifyTargets
                 | Request::ImportTracking {
                     req: crate::engine::labels::ImportRequest { dry_run: true, .. }
                 }
@@ -519,6 +529,9 @@ pub enum Reply {
     LabelExport(crate::labels::ExportReport),
     TrackingImport(crate::labels::ImportReport),
     LabelProfiles(Vec<ProfileInfo>),
+    NotifyTargets(Vec<crate::engine::notify::TargetView>),
+    /// What the receiver said to a test message.
+    NotifySent(String),
 }
 
 /// A carrier profile as a picker shows it.
@@ -635,6 +648,8 @@ from_reply! {
     crate::labels::ExportReport => LabelExport,
     crate::labels::ImportReport => TrackingImport,
     Vec<ProfileInfo> => LabelProfiles,
+    Vec<crate::engine::notify::TargetView> => NotifyTargets,
+    String => NotifySent,
 }
 
 impl FromReply for () {
@@ -851,14 +866,30 @@ pub async fn execute(
             interval_secs,
             actor,
         )?),
-        Request::ApplySetup { file, secret } => {
+        Request::ApplySetup {
+            file,
+            secret,
+            notify_secrets,
+        } => {
             let parsed = crate::engine::SetupFile::parse(&file)
                 .map_err(|e| ServiceError::new(ErrorKind::Refused, e))?;
-            Reply::SetupApplied(
-                engine
-                    .apply_setup(&parsed, Secret::new(secret), actor)
-                    .await?,
-            )
+            let mut report = engine
+                .apply_setup(&parsed, Secret::new(secret), actor)
+                .await?;
+            if let Some(n) = parsed
+                .notify_settings()
+                .map_err(|e| ServiceError::new(ErrorKind::Refused, e))?
+            {
+                let secrets = notify_secrets
+                    .into_iter()
+                    .map(|s| s.map(Secret::new))
+                    .collect();
+                engine.set_notify(&n, secrets, actor)?;
+                report
+                    .steps
+                    .push(("通知先".into(), format!("{} 件", n.targets.len())));
+            }
+            Reply::SetupApplied(report)
         }
         Request::Runs { limit } => Reply::Runs(store.runs(limit.min(MAX_LIST))?),
         Request::Audit { limit } => Reply::Audit(store.audit(limit.min(MAX_LIST))?),
@@ -913,6 +944,8 @@ pub async fn execute(
             }
             Reply::TrackingImport(engine.import_tracking(&bytes, &req, actor)?)
         }
+        Request::NotifyTargets => Reply::NotifyTargets(engine.notify_targets()?),
+        Request::NotifyTest { name } => Reply::NotifySent(engine.notify_test(&name, actor).await?),
         Request::LabelProfiles => {
             let settings = engine.label_settings()?;
             Reply::LabelProfiles(

@@ -5,6 +5,7 @@ pub mod data;
 pub mod fs;
 pub mod labels;
 pub mod log;
+pub mod notify;
 pub mod orders;
 pub mod robots;
 pub mod setup;
@@ -179,6 +180,7 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Products(ProductsCommand::List(f)) => {
             data::list(&backend(&dir).await?, f.format).await
         }
+        Command::Notify(c) => notify::run(&backend(&dir).await?, c).await,
         Command::Labels(c) => labels::run(&backend(&dir).await?, &dir, &labels, c).await,
         Command::Backup(a) => {
             data::backup(

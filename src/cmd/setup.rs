@@ -17,10 +17,17 @@ pub async fn apply(b: &Backend, file: &Path) -> Result<()> {
     let text = std::fs::read_to_string(file)?;
     let base = file.parent().unwrap_or(Path::new("."));
     let secret = parsed.secret(base).map_err(|e| eyre!(e))?;
+    let notify_secrets = parsed
+        .notify_secrets(base)
+        .map_err(|e| eyre!(e))?
+        .into_iter()
+        .map(|s| s.map(|s| s.expose().to_string()))
+        .collect();
     let report: crate::engine::setup::ApplyReport = b
         .get(Request::ApplySetup {
             file: text,
             secret: secret.expose().to_string(),
+            notify_secrets,
         })
         .await
         .map_err(fail)?;

@@ -373,6 +373,30 @@ impl Engine {
             }
             report.rows.push(row);
         }
+        if !req.dry_run && report.refused > 0 {
+            let orders: Vec<String> = report
+                .rows
+                .iter()
+                .filter(|r| matches!(r.outcome, RowOutcome::Refused(_)))
+                .map(|r| r.order_no.clone())
+                .filter(|o| !o.is_empty())
+                .collect();
+            let (n, carrier) = (report.refused, report.carrier_name.clone());
+            let ja = format!(
+                "送り状番号取込 ({carrier}) で {n} 行を拒否しました — 理由は取込結果 (shukka labels import --dry-run で再確認) を見て、荷物と番号を確かめてください"
+            );
+            let en = format!(
+                "Tracking import ({carrier}): {n} row(s) refused — see the import's report (shukka labels import --dry-run) and check those parcels"
+            );
+            self.store().write(|t| {
+                t.alert(crate::notify::Alert::new(
+                    crate::notify::AlertKind::ImportRefused,
+                    ja,
+                    en,
+                    orders,
+                ))
+            })?;
+        }
         Ok(report)
     }
 }

@@ -323,6 +323,7 @@ impl Engine {
                     let version = i.version;
                     let from = i.status;
                     let seen_before = i.upstream_status.clone();
+                    let was_late = i.cancelled_after_shipment;
                     i.upstream_status = o.status.as_ref().map(|s| s.as_str().to_string());
                     let at = now();
                     let changed = reconcile(&mut i, o, at);
@@ -332,6 +333,15 @@ impl Engine {
                             t.update_instruction(version, i)?;
                         }
                         continue;
+                    }
+                    if i.cancelled_after_shipment && !was_late {
+                        let (no, st) = (i.order_no.clone(), i.status);
+                        t.alert(crate::notify::Alert::new(
+                            crate::notify::AlertKind::LateCancel,
+                            format!("出荷後キャンセル 受注 {no} ({st}): futureshop でキャンセルされました — 荷物を止め、shukka で A (記録)"),
+                            format!("Cancelled after shipment, order {no} ({st}): stop the parcel, then press A in shukka to record what was done"),
+                            vec![no],
+                        ))?;
                     }
                     i.updated_at = at;
                     i.updated_by = actor.to_string();
@@ -482,6 +492,15 @@ impl Engine {
                         "futureshop が出荷実績を受け付けました".to_string(),
                     )
                 };
+                if matches!(upstream, Upstream::Refused { .. }) {
+                    let no = i.order_no.clone();
+                    t.alert(crate::notify::Alert::new(
+                        crate::notify::AlertKind::UploadError,
+                        format!("実績連携エラー 受注 {no}: {what} — futureshop の受注を確認し、「出荷指示 → 実績連携エラー」で R (再送)"),
+                        format!("Shipping result refused, order {no}: {what} — check the order in futureshop, then R on 出荷指示 → 実績連携エラー"),
+                        vec![no],
+                    ))?;
+                }
                 i.upstream = upstream;
                 i.updated_at = at;
                 i.updated_by = actor.to_string();

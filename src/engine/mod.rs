@@ -8,6 +8,7 @@ mod data;
 mod details;
 pub mod labels;
 mod linkage;
+pub mod notify;
 pub mod pipeline;
 pub mod reconcile;
 pub mod scheduler;

@@ -370,6 +370,18 @@ fn refuse(
         raw: order.raw.clone(),
     })?;
     if e.attempts == 1 {
+        t.alert(crate::notify::Alert::new(
+            crate::notify::AlertKind::IntakeError,
+            format!(
+                "取込エラー 受注 {}: {reason} — 原因を直して「出荷指示 → 取込エラー」で R (再取込)",
+                e.order_no
+            ),
+            format!(
+                "Intake error, order {}: {reason} — fix the cause, then R on 出荷指示 → 取込エラー",
+                e.order_no
+            ),
+            vec![e.order_no.clone()],
+        ))?;
         t.audit(audit_entry(
             &setup.actor(),
             Target::IntakeError {

@@ -84,6 +84,8 @@ impl Engine {
     pub async fn run_scheduler(&self, tick: Duration, grace: Duration) {
         let mut stop = self.stop_signal();
         let mut tasks: JoinSet<()> = JoinSet::new();
+        // Alerts go out beside the robots: one pass at a time, never holding a robot up.
+        let mut notifier: Option<tokio::task::JoinHandle<()>> = None;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -98,6 +100,14 @@ impl Engine {
                 if let Err(e) = done {
                     tracing::error!(error = %e, "a robot run panicked");
                 }
+            }
+            if notifier.as_ref().is_none_or(|n| n.is_finished()) {
+                let engine = self.clone();
+                notifier = Some(tokio::spawn(async move {
+                    if let Err(e) = engine.notify_once().await {
+                        tracing::warn!(error = %e, "notifications not sent this time");
+                    }
+                }));
             }
             let due = match self.due_robots() {
                 Ok(due) => due,

@@ -473,6 +473,183 @@ pub struct SetupFile {
     /// The shop's own label profiles, or adjustments of a built-in one (`base = "b2"`).
     #[serde(default)]
     pub label_profiles: std::collections::BTreeMap<String, toml::Table>,
+    /// Where alerts go (`[[notify]]`).
+    #[serde(default)]
+    pub notify: Vec<NotifySection>,
+    #[serde(default)]
+    pub notify_watch: Option<NotifyWatchSection>,
+}
+
+/// One `[[notify]]` target. Its secret (webhook URL, Chatwork token, SMTP password) comes
+/// from `*_env` or `*_file`, never from the file itself.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySection {
+    pub name: String,
+    /// webhook | slack | chatwork | smtp | command
+    pub kind: String,
+    pub events: Vec<String>,
+    /// ja (default) or en
+    pub lang: Option<String>,
+    pub digest_seconds: Option<u64>,
+    pub retry_seconds: Option<u64>,
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub url_file: Option<std::path::PathBuf>,
+    pub token_env: Option<String>,
+    pub token_file: Option<std::path::PathBuf>,
+    pub room_id: Option<String>,
+    pub api_base: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub tls: Option<String>,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    pub password_file: Option<std::path::PathBuf>,
+    pub from: Option<String>,
+    pub to: Vec<String>,
+    pub command: Vec<String>,
+}
+
+/// Where a `[[notify]]` secret is read from: (environment variable, file); None: it has none.
+type SecretSource = Option<(Option<String>, Option<std::path::PathBuf>)>;
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyWatchSection {
+    pub failures_in_a_row: Option<u32>,
+    pub stale_minutes: Option<u64>,
+}
+
+impl NotifySection {
+    /// The target, checked, and where its secret comes from.
+    fn target(&self) -> std::result::Result<(crate::notify::NotifyTarget, SecretSource), String> {
+        use crate::notify::{AlertKind, Channel, NotifyTarget, SmtpTls};
+        let name = self.name.trim();
+        let at = format!("[[notify]] {name:?}");
+        if name.is_empty() {
+            return Err("[[notify]] needs a name".into());
+        }
+        if self.url.is_some() {
+            return Err(format!(
+                "{at}: url must not be written in the file (it is a secret): use url_env or url_file"
+            ));
+        }
+        let mut events = Vec::new();
+        for e in &self.events {
+            events.push(AlertKind::parse(e).ok_or_else(|| {
+                format!("{at}: unknown event {e:?} (intake_error, upload_error, robot_failing, fetch_stale, late_cancel, import_refused)")
+            })?);
+        }
+        let en = match self.lang.as_deref() {
+            None | Some("ja") => false,
+            Some("en") => true,
+            Some(l) => return Err(format!("{at}: lang must be \"ja\" or \"en\", not {l:?}")),
+        };
+        let one_of = |env: &Option<String>, file: &Option<std::path::PathBuf>, what: &str| {
+            if env.is_some() == file.is_some() {
+                Err(format!(
+                    "{at}: needs exactly one of {what}_env or {what}_file"
+                ))
+            } else {
+                Ok(Some((env.clone(), file.clone())))
+            }
+        };
+        let (channel, secret) = match self.kind.as_str() {
+            "webhook" => (
+                Channel::Webhook,
+                one_of(&self.url_env, &self.url_file, "url")?,
+            ),
+            "slack" => (
+                Channel::Slack,
+                one_of(&self.url_env, &self.url_file, "url")?,
+            ),
+            "chatwork" => (
+                Channel::Chatwork {
+                    room_id: self
+                        .room_id
+                        .clone()
+                        .filter(|r| !r.trim().is_empty())
+                        .ok_or_else(|| format!("{at}: chatwork needs room_id"))?,
+                    api_base: self
+                        .api_base
+                        .clone()
+                        .unwrap_or_else(|| "https://api.chatwork.com/v2".into()),
+                },
+                one_of(&self.token_env, &self.token_file, "token")?,
+            ),
+            "smtp" => {
+                let tls = match self.tls.as_deref() {
+                    None | Some("starttls") => SmtpTls::Starttls,
+                    Some("tls") => SmtpTls::Tls,
+                    Some("none") => SmtpTls::None,
+                    Some(t) => {
+                        return Err(format!(
+                            "{at}: tls must be starttls, tls or none, not {t:?}"
+                        ));
+                    }
+                };
+                if self.to.is_empty() {
+                    return Err(format!("{at}: smtp needs to = [\"…\"]"));
+                }
+                let secret = if self.password_env.is_some() || self.password_file.is_some() {
+                    one_of(&self.password_env, &self.password_file, "password")?
+                } else {
+                    None
+                };
+                (
+                    Channel::Smtp {
+                        host: self
+                            .host
+                            .clone()
+                            .ok_or_else(|| format!("{at}: smtp needs host"))?,
+                        port: self.port.unwrap_or(match tls {
+                            SmtpTls::Tls => 465,
+                            SmtpTls::Starttls => 587,
+                            SmtpTls::None => 25,
+                        }),
+                        tls,
+                        username: self.username.clone().unwrap_or_default(),
+                        from: self
+                            .from
+                            .clone()
+                            .ok_or_else(|| format!("{at}: smtp needs from"))?,
+                        to: self.to.clone(),
+                    },
+                    secret,
+                )
+            }
+            "command" => {
+                if self.command.is_empty() {
+                    return Err(format!(
+                        "{at}: command needs command = [\"/path/to/program\", …]"
+                    ));
+                }
+                (
+                    Channel::Command {
+                        argv: self.command.clone(),
+                    },
+                    None,
+                )
+            }
+            k => {
+                return Err(format!(
+                    "{at}: kind must be webhook, slack, chatwork, smtp or command, not {k:?}"
+                ));
+            }
+        };
+        Ok((
+            NotifyTarget {
+                name: name.to_string(),
+                channel,
+                events,
+                en,
+                digest_secs: self.digest_seconds.unwrap_or(60),
+                retry_secs: self.retry_seconds.unwrap_or(30),
+            },
+            secret,
+        ))
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -676,7 +853,66 @@ impl SetupFile {
             return Err("[sync] interval_minutes must be at least 1".into());
         }
         f.label_settings()?;
+        f.notify_settings()?;
         Ok(f)
+    }
+
+    /// The `[[notify]]` targets (None: the file has none, the stored ones stay).
+    pub fn notify_settings(
+        &self,
+    ) -> std::result::Result<Option<crate::notify::NotifySettings>, String> {
+        if self.notify.is_empty() && self.notify_watch.is_none() {
+            return Ok(None);
+        }
+        let mut s = crate::notify::NotifySettings::default();
+        for n in &self.notify {
+            s.targets.push(n.target()?.0);
+        }
+        if let Some(w) = &self.notify_watch {
+            if let Some(n) = w.failures_in_a_row {
+                s.failures_in_a_row = n.max(1);
+            }
+            if let Some(m) = w.stale_minutes {
+                s.stale_minutes = m.max(1);
+            }
+        }
+        Ok(Some(s))
+    }
+
+    /// Each `[[notify]]` target's secret, read from its environment variable or file.
+    pub fn notify_secrets(
+        &self,
+        base_dir: &Path,
+    ) -> std::result::Result<Vec<Option<Secret>>, String> {
+        let mut out = Vec::new();
+        for n in &self.notify {
+            let (t, source) = n.target()?;
+            let at = format!("[[notify]] {:?}", t.name);
+            out.push(match source {
+                None => None,
+                Some((Some(var), _)) => Some(
+                    std::env::var(&var)
+                        .ok()
+                        .filter(|v| !v.trim().is_empty())
+                        .map(|v| Secret::new(v.trim()))
+                        .ok_or_else(|| {
+                            format!("{at}: the environment variable {var} is not set")
+                        })?,
+                ),
+                Some((None, Some(path))) => {
+                    let path = if path.is_relative() {
+                        base_dir.join(path)
+                    } else {
+                        path
+                    };
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{at}: cannot read {}: {e}", path.display()))?;
+                    Some(Secret::new(text.trim()))
+                }
+                Some((None, None)) => None,
+            });
+        }
+        Ok(out)
     }
 
     pub fn load(path: &Path) -> std::result::Result<SetupFile, String> {

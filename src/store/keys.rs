@@ -19,6 +19,10 @@ pub const AUDIT_BY_INSTRUCTION: u8 = b'H';
 pub const META: u8 = b'm';
 /// Instructions whose order detail is still to be read (value: the API認証設定 id).
 pub const DETAIL_PENDING: u8 = b'd';
+/// Alerts waiting for (or already given to) their notification targets, by sequence.
+pub const ALERT: u8 = b'n';
+/// Per notification target: what it was sent last and when it may be tried again.
+pub const NOTIFY_STATE: u8 = b'N';
 
 pub fn id_key(prefix: u8, id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);

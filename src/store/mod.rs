@@ -203,7 +203,8 @@ pub const SEQ_RUN: &str = "run";
 pub const SEQ_ROBOT: &str = "robot";
 pub const SEQ_SHIP_FROM: &str = "ship_from";
 pub const SEQ_AUTH: &str = "auth";
-const SEQS: [(&str, u64); 7] = [
+pub const SEQ_ALERT: &str = "alert";
+const SEQS: [(&str, u64); 8] = [
     (SEQ_INSTRUCTION, 1),
     (SEQ_INTAKE, 1),
     (SEQ_AUDIT, 1),
@@ -212,6 +213,7 @@ const SEQS: [(&str, u64); 7] = [
     (SEQ_ROBOT, 18026),
     (SEQ_SHIP_FROM, 1),
     (SEQ_AUTH, 1),
+    (SEQ_ALERT, 1),
 ];
 
 /// Configuration keys.
@@ -1161,6 +1163,33 @@ impl Store {
     }
 
     /// Run log, newest first.
+    /// Alerts after `after` (oldest first), at most `limit`.
+    pub fn alerts_after(&self, after: u64, limit: usize) -> Result<Vec<crate::notify::Alert>> {
+        let mut out = Vec::new();
+        for kv in self
+            .inner
+            .data
+            .range(id_key(ALERT, after.saturating_add(1))..id_key(ALERT, u64::MAX))
+            .take(limit)
+        {
+            let (k, v) = kv?;
+            out.push(dec(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// The newest alert's sequence number (0: none yet).
+    pub fn last_alert_id(&self) -> Result<u64> {
+        match self.inner.data.scan_prefix([ALERT]).next_back() {
+            Some(kv) => Ok(be_u64(&kv?.0[1..]).unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    pub fn notify_state(&self, target: &str) -> Result<Option<crate::notify::TargetState>> {
+        self.get(&str_key(NOTIFY_STATE, target))
+    }
+
     pub fn runs(&self, limit: usize) -> Result<Vec<RunLogEntry>> {
         let mut out = Vec::new();
         for kv in self.inner.data.scan_prefix([RUN]).rev().take(limit) {
@@ -1560,6 +1589,21 @@ impl Txn<'_> {
         self.put(id_key(AUDIT, e.seq), &e)?;
         self.changes.push(Change::Audit(Box::new(e.clone())));
         Ok(e)
+    }
+
+    /// Queues an alert for the notification targets (committed with the change it reports).
+    pub fn alert(&mut self, mut a: crate::notify::Alert) -> Result<crate::notify::Alert> {
+        a.id = self.next_id(SEQ_ALERT);
+        self.put(id_key(ALERT, a.id), &a)?;
+        Ok(a)
+    }
+
+    pub fn notify_state(&self, target: &str) -> Result<Option<crate::notify::TargetState>> {
+        self.get(&str_key(NOTIFY_STATE, target))
+    }
+
+    pub fn put_notify_state(&mut self, target: &str, s: &crate::notify::TargetState) -> Result<()> {
+        self.put(str_key(NOTIFY_STATE, target), s)
     }
 
     /// Writes a run-log line (new lines get a sequence number).

@@ -55,6 +55,20 @@ async fn late_cancel_is_acknowledged_once_with_what_was_done_and_audited() {
     assert_eq!(i.status, Status::InProgress, "it stays where it is");
     assert!(i.late_cancel_open());
     assert!(i.summary().late_cancel_open);
+    // An alert is queued with the change, once (a second status sync finds nothing new).
+    run(&engine, robot_id(&engine, EASY_STATUS)).await;
+    let alerts = engine.store().alerts_after(0, 100).expect("alerts");
+    let late: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.kind == shukka::notify::AlertKind::LateCancel)
+        .collect();
+    assert_eq!(late.len(), 1, "{alerts:?}");
+    assert_eq!(late[0].orders, std::slice::from_ref(&no));
+    assert!(
+        late[0].ja.contains("荷物を止め"),
+        "what to do: {}",
+        late[0].ja
+    );
 
     // Only a late cancellation can be acknowledged.
     let other = engine

@@ -15,6 +15,7 @@ mod delivery;
 mod futureshop_client;
 mod labels;
 mod late_cancel;
+mod notify;
 mod pty;
 mod real_data;
 mod robot_semantics;
