@@ -210,9 +210,34 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
         }
         demo_rules(&engine, &actor)?;
     }
+    // Now and then the shop cancels an order the warehouse already works on (出荷後キャンセル),
+    // so that the banner and its queue can be seen.
+    let late = (!a.fresh).then(|| {
+        let (engine, sim) = (engine.clone(), sim.control());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(120));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let picked = engine
+                    .store()
+                    .ids_in(crate::domain::Status::InProgress)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|id| engine.store().instruction(id).ok().flatten())
+                    .find(|i| !i.cancelled_after_shipment);
+                if let Some(i) = picked {
+                    let _ = sim.with_state(|s| s.cancel(&i.order_no));
+                }
+            }
+        })
+    });
     let sched = spawn_scheduler(&engine);
     let backend = Backend::local(engine.clone(), actor);
     let result = tui::run(backend, opts).await;
+    if let Some(t) = late {
+        t.abort();
+    }
     engine.request_stop();
     let _ = tokio::time::timeout(Duration::from_secs(10), sched).await;
     sim.shutdown().await;

@@ -294,7 +294,14 @@ impl Engine {
             plan.push((n, p.parse_key(&r.key)));
         }
         let mut outcomes: Vec<Option<ImportedRow>> = vec![None; file.rows.len()];
-        for chunk in plan.chunks(BATCH) {
+        // A trial run is one transaction (never committed), so that a later row sees what an
+        // earlier one would have done, as in the real run.
+        let batch = if req.dry_run {
+            plan.len().max(1)
+        } else {
+            BATCH
+        };
+        for chunk in plan.chunks(batch) {
             let apply = |t: &mut Txn<'_>| -> Result<Vec<(usize, ImportedRow)>> {
                 let mut done = Vec::new();
                 for (n, parsed) in chunk {

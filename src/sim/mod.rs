@@ -77,6 +77,16 @@ fn self_signed() -> std::io::Result<SelfSigned> {
     })
 }
 
+/// The simulated shop's state, shareable with tasks (it does not keep the server running).
+#[derive(Clone)]
+pub struct SimControl(http::Shared);
+
+impl SimControl {
+    pub fn with_state<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
+        f(&mut http::lock(&self.0))
+    }
+}
+
 /// A running simulator. Dropping it stops the server.
 pub struct SimHandle {
     pub addr: SocketAddr,
@@ -178,6 +188,11 @@ impl SimHandle {
     /// Runs `f` on the shop's state (tests play the shop through this, or through `/__sim/`).
     pub fn with_state<R>(&self, f: impl FnOnce(&mut SimState) -> R) -> R {
         f(&mut http::lock(&self.state))
+    }
+
+    /// The shop's state for a task beside the simulator (the demo's own shop actions).
+    pub fn control(&self) -> SimControl {
+        SimControl(self.state.clone())
     }
 
     pub fn set_faults(&self, faults: Faults) {

@@ -1097,3 +1097,55 @@ fn labels_a_late_cancellation_is_never_labelled_nor_registered() {
     assert!(one.destinations[0].tracking_no.is_none());
     assert_ne!(one.status, Status::Shipped);
 }
+
+/// A trial import says what the real one will do, however long the file: a later row sees
+/// what an earlier one would have registered (the two shipments of one order 500 rows apart).
+#[test]
+fn labels_a_trial_import_of_a_long_file_says_what_the_real_one_does() {
+    let (engine, _dir) = golden_engine();
+    let (bytes, _) = export(&engine, "b2", false);
+    let (text, _) = decode(&bytes).expect("cp932");
+    let (_, numbers) = b2_issued(&text, 700_000_000_000, true);
+    let num = |k: &str| {
+        numbers
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, t)| t.clone())
+            .expect("number")
+    };
+    let mut lines = vec!["お客様管理番号,送り状種類,クール区分,伝票番号".to_string()];
+    lines.push(format!("100000000005001,0,0,{}", num("100000000005001")));
+    for n in 0..520 {
+        lines.push(format!("9{:011}001,0,0,{:012}", n, 800_000_000_000u64 + n));
+    }
+    lines.push(format!("100000000005002,0,0,{}", num("100000000005002")));
+    let body = encode_cp932(&format!("{}\r\n", lines.join("\r\n")));
+    let outcome = |dry_run: bool| {
+        let r = engine
+            .import_tracking(
+                &body,
+                &ImportRequest {
+                    dry_run,
+                    ..Default::default()
+                },
+                &operator(),
+            )
+            .expect("import");
+        r.rows
+            .iter()
+            .find(|row| row.key == "100000000005002")
+            .map(|row| row.outcome.clone())
+            .expect("the last row")
+    };
+    let trial = outcome(true);
+    assert_eq!(
+        trial,
+        RowOutcome::Registered { shipped: true },
+        "trial: {trial:?}"
+    );
+    assert_eq!(
+        outcome(false),
+        trial,
+        "the real run did what the trial said"
+    );
+}
