@@ -873,13 +873,26 @@ pub async fn execute(
         } => {
             let parsed = crate::engine::SetupFile::parse(&file)
                 .map_err(|e| ServiceError::new(ErrorKind::Refused, e))?;
+            let notify = parsed
+                .notify_settings()
+                .map_err(|e| ServiceError::new(ErrorKind::Refused, e))?;
+            // A command target runs a program as the server's user: only that user may set one.
+            if caller.role < Role::Owner
+                && notify.as_ref().is_some_and(|n| {
+                    n.targets
+                        .iter()
+                        .any(|t| matches!(t.channel, crate::notify::Channel::Command { .. }))
+                })
+            {
+                return Err(ServiceError::new(
+                    ErrorKind::Forbidden,
+                    "[[notify]] kind = \"command\" runs a program as the server's user: only that user may set one (apply this file as the server's user, or use a webhook)",
+                ));
+            }
             let mut report = engine
                 .apply_setup(&parsed, Secret::new(secret), actor)
                 .await?;
-            if let Some(n) = parsed
-                .notify_settings()
-                .map_err(|e| ServiceError::new(ErrorKind::Refused, e))?
-            {
+            if let Some(n) = notify {
                 let secrets = notify_secrets
                     .into_iter()
                     .map(|s| s.map(Secret::new))

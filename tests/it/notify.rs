@@ -524,3 +524,38 @@ failures_in_a_row = 5
         "Debug is redacted"
     );
 }
+
+/// A command target runs a program as the server's user: an admin (who may change the rest of
+/// the setup) may not set one; the server's own user may.
+#[tokio::test]
+async fn notify_a_command_target_is_for_the_servers_own_user_only() {
+    use shukka::service::{CallIo, Caller, ErrorKind, Request, Role, execute};
+    let sim = start_sim(0, 10).await;
+    let (engine, _dir) = engine_with_setup(&sim).await;
+    let file = format!(
+        "{}\n[[notify]]\nname = \"script\"\nkind = \"command\"\ncommand = [\"/bin/true\"]\n",
+        setup_toml(&sim, "UNUSED")
+    );
+    let req = || Request::ApplySetup {
+        file: file.clone(),
+        secret: "demo-secret".into(),
+        notify_secrets: vec![None],
+    };
+    let admin = Caller {
+        actor: Actor::Operator("admin1".into()),
+        role: Role::Admin,
+    };
+    let err = execute(&engine, &admin, req(), CallIo::default())
+        .await
+        .expect_err("an admin may not");
+    assert_eq!(err.kind, ErrorKind::Forbidden, "{err}");
+    assert!(
+        engine.notify_settings().expect("s").targets.is_empty(),
+        "nothing stored"
+    );
+    let owner = Caller::owner(operator());
+    execute(&engine, &owner, req(), CallIo::default())
+        .await
+        .expect("the owner may");
+    assert_eq!(engine.notify_settings().expect("s").targets.len(), 1);
+}
