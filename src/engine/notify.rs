@@ -221,7 +221,8 @@ impl Engine {
         let mut watch: Watch = store.config(CFG_WATCH)?.unwrap_or_default();
         let before = serde_json::to_string(&watch).unwrap_or_default();
         let robots = store.linkage_robots()?;
-        let runs = store.runs(2_000)?;
+        // Enough lines for a few robots × `failures_in_a_row` (read every tick: kept small).
+        let runs = store.runs(300)?;
         let n = s.failures_in_a_row.max(1) as usize;
         let mut alerts = Vec::new();
         for r in robots.iter().filter(|r| r.enabled) {

@@ -174,3 +174,21 @@ pub fn open_orders(sim: &SimHandle) -> usize {
             .count()
     })
 }
+
+/// The store's sled database opened directly (to damage or inspect it). sled lets go of its
+/// file lock a moment after the last handle is dropped (its background thread ends): wait for
+/// it, as `Store::open` does.
+pub fn raw_sled(store_dir: &std::path::Path) -> sled::Db {
+    let mut tries = 0;
+    loop {
+        match sled::open(store_dir) {
+            Ok(db) => return db,
+            Err(e) if tries < 100 => {
+                tries += 1;
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("sled: {e:?}"),
+        }
+    }
+}

@@ -109,7 +109,7 @@ async fn an_unreadable_store_is_an_error_for_the_scheduler() {
     assert!(engine.due_robots().is_ok());
     drop(engine);
     {
-        let db = sled::open(dir.path().join("store")).expect("sled");
+        let db = raw_sled(&dir.path().join("store"));
         let data = db.open_tree("data").expect("tree");
         let mut key = vec![b'k'];
         key.extend_from_slice(&fetch.to_be_bytes());

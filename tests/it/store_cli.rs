@@ -133,7 +133,7 @@ fn a_snapshot_left_half_written_by_a_kill_does_not_stop_the_store_opening() {
 fn a_closing_sled_handle_is_waited_for_and_a_held_one_refused() {
     let tmp = tempfile::tempdir().expect("tmp");
     drop(Store::open(tmp.path()).expect("open"));
-    let raw = sled::open(tmp.path().join("store")).expect("sled");
+    let raw = raw_sled(&tmp.path().join("store"));
     let closer = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(200));
         drop(raw);
@@ -142,7 +142,7 @@ fn a_closing_sled_handle_is_waited_for_and_a_held_one_refused() {
     closer.join().expect("closer");
     drop(store);
 
-    let _held = sled::open(tmp.path().join("store")).expect("sled");
+    let _held = raw_sled(&tmp.path().join("store"));
     match Store::open(tmp.path()) {
         Err(shukka::store::StoreError::Locked(_)) => {}
         Err(other) => panic!("a held sled file is reported as locked: {other}"),
@@ -567,7 +567,7 @@ async fn a_schema_1_store_is_migrated_on_open() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     // Make it look like schema 1: the version key and the on-disk index keys it had.
     {
-        let db = sled::open(dir.path().join("store")).expect("sled");
+        let db = raw_sled(&dir.path().join("store"));
         let data = db.open_tree("data").expect("tree");
         data.insert(b"mschema", &1u64.to_be_bytes())
             .expect("insert");
@@ -587,7 +587,7 @@ async fn a_schema_1_store_is_migrated_on_open() {
         "the order index is rebuilt"
     );
     drop(store);
-    let db = sled::open(dir.path().join("store")).expect("sled");
+    let db = raw_sled(&dir.path().join("store"));
     let data = db.open_tree("data").expect("tree");
     assert_eq!(
         data.get(b"mschema").expect("get").map(|v| v.to_vec()),
