@@ -40,7 +40,14 @@ pub async fn deliver(
             struct Slack<'a> {
                 text: &'a str,
             }
-            post_json(need()?.expose(), &Slack { text: &d.text }).await
+            // Slack reads `<!channel>` and `<@U…>` in text: what came from an order is escaped
+            // as Slack asks (&, <, >), so it can never ping anyone.
+            let text = d
+                .text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;");
+            post_json(need()?.expose(), &Slack { text: &text }).await
         }
         Channel::Chatwork { room_id, api_base } => {
             let url = format!(

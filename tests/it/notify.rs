@@ -133,6 +133,14 @@ async fn notify_slack_chatwork_and_webhook_get_their_own_bodies() {
     engine
         .raise(alert(AlertKind::LateCancel, "100000000002"))
         .expect("raise");
+    engine
+        .raise(shukka::notify::Alert::new(
+            AlertKind::IntakeError,
+            "品番 <!channel> & <@U123> が商品マスタにありません".into(),
+            "SKU <!channel> is unknown".into(),
+            vec!["100000000003".into()],
+        ))
+        .expect("raise");
     let sent = engine.notify_once().await.expect("pass");
     assert_eq!(sent.len(), 3, "{sent:?}");
     assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
@@ -144,10 +152,14 @@ async fn notify_slack_chatwork_and_webhook_get_their_own_bodies() {
     let v: serde_json::Value = serde_json::from_str(&slack.body).expect("slack json");
     let text = v["text"].as_str().expect("text");
     assert!(
-        text.contains("通知 2 件")
+        text.contains("通知 3 件")
             && text.contains("100000000001")
             && text.contains("[出荷後キャンセル]"),
         "{text}"
+    );
+    assert!(
+        text.contains("&lt;!channel&gt; &amp; &lt;@U123&gt;") && !text.contains("<!channel>"),
+        "nobody is pinged by an order's text: {text}"
     );
     let cw = got
         .iter()
