@@ -444,7 +444,76 @@ fn main() {
         }
     }
     pty_figures(&store_dir, full, &mut figures);
+    churn_figure(&store_dir, if full { 10 } else { 3 }, &mut figures);
     print_table(&figures, n);
+}
+
+/// Figure 11, growth under churn (issue 16's measurement): every instruction changes status
+/// once per round (held with a reason, then back), in commits of 500 as robots and operators
+/// make them; the store's size after each round next to its size before.
+fn churn_figure(store_dir: &Path, rounds: usize, figures: &mut Vec<Figure>) {
+    use shukka::domain::Status;
+    let store = Store::open(store_dir).expect("store");
+    let ids: Vec<u64> = store
+        .summaries(None)
+        .expect("summaries")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    store.flush().expect("flush");
+    let start = dir_size(store_dir);
+    let mut sizes = Vec::new();
+    let t0 = Instant::now();
+    for round in 0..rounds {
+        for chunk in ids.chunks(500) {
+            store
+                .write(|t| {
+                    for id in chunk {
+                        let Some(mut i) = t.instruction(*id)? else {
+                            continue;
+                        };
+                        let v = i.version;
+                        if round % 2 == 0 {
+                            i.hold_reasons.insert("churn".into());
+                            i.status = Status::Held;
+                        } else {
+                            i.hold_reasons.remove("churn");
+                            i.status = Status::Ready;
+                        }
+                        t.update_instruction(v, i)?;
+                    }
+                    Ok::<_, shukka::store::StoreError>(())
+                })
+                .expect("round");
+        }
+        store.flush().expect("flush");
+        sizes.push(dir_size(store_dir));
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    drop(store);
+    let mib = |b: u64| b as f64 / 1_048_576.0;
+    let last = sizes.last().copied().unwrap_or(start);
+    let ratio = last as f64 / start.max(1) as f64;
+    figures.push(fig(
+        &format!(
+            "11. Growth under churn: {} instructions × {rounds} rounds of one status change each",
+            ids.len()
+        ),
+        format!(
+            "{:.0} MiB after the rounds ({}; {:.1} s)",
+            mib(last),
+            sizes
+                .iter()
+                .map(|b| format!("{:.0}", mib(*b)))
+                .collect::<Vec<_>>()
+                .join(" → "),
+            secs
+        ),
+        format!("{:.0} MiB before the rounds", mib(start)),
+        format!("{ratio:.2}"),
+        "≤ 1.5× (issue 16)",
+        Some(ratio <= 1.5),
+    ));
 }
 
 /// Figures 9 (送り状 export) and 10 (tracking import) of `n` shipments, each next to the csv
