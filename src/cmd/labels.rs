@@ -145,17 +145,7 @@ pub fn describe_export(r: &ExportReport, path: &Path) -> String {
 }
 
 async fn import(b: &Backend, a: LabelImportArgs) -> Result<()> {
-    let meta =
-        std::fs::metadata(&a.file).map_err(|e| eyre!("cannot read {}: {e}", a.file.display()))?;
-    if meta.len() > crate::service::MAX_IMPORT_BYTES as u64 {
-        return Err(eyre!(
-            "{} is larger than {} MiB: split it",
-            a.file.display(),
-            crate::service::MAX_IMPORT_BYTES >> 20
-        ));
-    }
-    let bytes =
-        std::fs::read(&a.file).map_err(|e| eyre!("cannot read {}: {e}", a.file.display()))?;
+    let bytes = crate::output::label_file::read_carrier_file(&a.file).map_err(|e| eyre!(e))?;
     let ship_date = match &a.ship_date {
         Some(s) => Some(parse_date(s, "--ship-date")?),
         None => None,

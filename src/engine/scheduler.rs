@@ -10,6 +10,9 @@ use super::{Engine, Result, RunOptions, now};
 use crate::domain::RunLogEntry;
 use crate::robots::linkage::{LinkageRobot, Trigger};
 
+/// How often the scheduler makes a notification pass.
+const NOTIFY_EVERY: Duration = Duration::from_secs(5);
+
 impl Engine {
     /// Enabled robots whose time trigger is due now and that are not running. A store that
     /// cannot be read is an error, never "nothing is due".
@@ -84,8 +87,10 @@ impl Engine {
     pub async fn run_scheduler(&self, tick: Duration, grace: Duration) {
         let mut stop = self.stop_signal();
         let mut tasks: JoinSet<()> = JoinSet::new();
-        // Alerts go out beside the robots: one pass at a time, never holding a robot up.
+        // Alerts go out beside the robots: one pass at a time, never holding a robot up, and
+        // not on every tick (a digest waits a minute anyway; the watch reads the run log).
         let mut notifier: Option<tokio::task::JoinHandle<()>> = None;
+        let mut last_pass: Option<std::time::Instant> = None;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -101,7 +106,10 @@ impl Engine {
                     tracing::error!(error = %e, "a robot run panicked");
                 }
             }
-            if notifier.as_ref().is_none_or(|n| n.is_finished()) {
+            if notifier.as_ref().is_none_or(|n| n.is_finished())
+                && last_pass.is_none_or(|t| t.elapsed() >= NOTIFY_EVERY)
+            {
+                last_pass = Some(std::time::Instant::now());
                 let engine = self.clone();
                 notifier = Some(tokio::spawn(async move {
                     if let Err(e) = engine.notify_once().await {

@@ -887,29 +887,14 @@ impl SetupFile {
         let mut out = Vec::new();
         for n in &self.notify {
             let (t, source) = n.target()?;
-            let at = format!("[[notify]] {:?}", t.name);
             out.push(match source {
-                None => None,
-                Some((Some(var), _)) => Some(
-                    std::env::var(&var)
-                        .ok()
-                        .filter(|v| !v.trim().is_empty())
-                        .map(|v| Secret::new(v.trim()))
-                        .ok_or_else(|| {
-                            format!("{at}: the environment variable {var} is not set")
-                        })?,
-                ),
-                Some((None, Some(path))) => {
-                    let path = if path.is_relative() {
-                        base_dir.join(path)
-                    } else {
-                        path
-                    };
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("{at}: cannot read {}: {e}", path.display()))?;
-                    Some(Secret::new(text.trim()))
-                }
-                Some((None, None)) => None,
+                None | Some((None, None)) => None,
+                Some((env, file)) => Some(read_secret(
+                    env.as_deref(),
+                    file.as_deref(),
+                    base_dir,
+                    &format!("[[notify]] {:?}'s secret", t.name),
+                )?),
             });
         }
         Ok(out)
@@ -923,35 +908,13 @@ impl SetupFile {
 
     /// Reads the secret from the environment variable or file the setup names.
     pub fn secret(&self, base_dir: &Path) -> std::result::Result<Secret, String> {
-        if let Some(var) = &self.futureshop.client_secret_env {
-            return std::env::var(var)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| Secret::new(v.trim()))
-                .ok_or_else(|| {
-                    format!("the environment variable {var} (client_secret_env) is not set")
-                });
-        }
-        let path = self
-            .futureshop
-            .client_secret_file
-            .clone()
-            .unwrap_or_default();
-        let path = if path.is_relative() {
-            base_dir.join(path)
-        } else {
-            path
-        };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read the client secret file {}: {e}", path.display()))?;
-        let s = text.trim();
-        if s.is_empty() {
-            return Err(format!(
-                "the client secret file {} is empty",
-                path.display()
-            ));
-        }
-        Ok(Secret::new(s))
+        let f = &self.futureshop;
+        read_secret(
+            f.client_secret_env.as_deref(),
+            f.client_secret_file.as_deref(),
+            base_dir,
+            "the client secret (client_secret_env / client_secret_file)",
+        )
     }
 }
 
@@ -1243,4 +1206,34 @@ impl Engine {
     pub fn checklist(&self) -> Result<Vec<CheckItem>> {
         checklist(self.store())
     }
+}
+
+/// A secret named by a setup file: the environment variable, else the file (relative to the
+/// setup file's directory), trimmed; empty is an error, naming `what`.
+fn read_secret(
+    env: Option<&str>,
+    file: Option<&Path>,
+    base_dir: &Path,
+    what: &str,
+) -> std::result::Result<Secret, String> {
+    if let Some(var) = env {
+        return std::env::var(var)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| Secret::new(v.trim()))
+            .ok_or_else(|| format!("{what}: the environment variable {var} is not set"));
+    }
+    let path = file.unwrap_or(Path::new(""));
+    let path = if path.is_relative() {
+        base_dir.join(path)
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("{what}: cannot read {}: {e}", path.display()))?;
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(format!("{what}: {} is empty", path.display()));
+    }
+    Ok(Secret::new(s))
 }

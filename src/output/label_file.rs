@@ -57,3 +57,37 @@ pub fn write_label_file(path: &Path, bytes: &[u8], force: bool) -> Result<(), Ou
     })?;
     out.commit()
 }
+
+/// Reads a carrier's file the way every caller does (as the caller's own user), refusing one
+/// larger than an import may be before reading it.
+pub fn read_carrier_file(path: &Path) -> Result<Vec<u8>, String> {
+    let max = crate::service::MAX_IMPORT_BYTES;
+    let len = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if len > max as u64 {
+        return Err(format!(
+            "{} is larger than {} MiB: split it",
+            path.display(),
+            max >> 20
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// `LABELS/b2-20261201-153000.csv`, or `…-2.csv`, `…-3.csv` when that name is taken: a label
+/// file is never written over another.
+pub fn unused_file(labels: &Path, carrier: &str, now: chrono::NaiveDateTime) -> PathBuf {
+    let first = default_file(labels, carrier, now);
+    if !first.exists() {
+        return first;
+    }
+    let stem = first
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    (2..)
+        .map(|n| labels.join(format!("{stem}-{n}.csv")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}

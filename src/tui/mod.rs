@@ -205,19 +205,11 @@ pub async fn export_labels(
 ) -> Result<(std::path::PathBuf, crate::labels::ExportReport), String> {
     use crate::output::label_file::write_label_file;
     crate::store::create_private_dir(dir).map_err(|e| e.to_string())?;
-    let stamp = crate::time::now_jst().format("%Y%m%d-%H%M%S");
-    // Two exports in one second get two names: the file is never overwritten.
-    let (name, path) = (1..)
-        .map(|n| match n {
-            1 => format!("{}-{stamp}.csv", req.carrier),
-            n => format!("{}-{stamp}-{n}.csv", req.carrier),
-        })
-        .map(|name| {
-            let path = dir.join(&name);
-            (name, path)
-        })
-        .find(|(_, p)| !p.exists())
-        .expect("an unused name");
+    let path = crate::output::label_file::unused_file(dir, &req.carrier, crate::time::now_jst());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     req.file_name = name;
     let (bytes, report) = b
         .export_labels(req.clone())
@@ -237,17 +229,7 @@ pub async fn import_tracking(
     path: &std::path::Path,
     dry_run: bool,
 ) -> Result<crate::labels::ImportReport, String> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .len();
-    if len > crate::service::MAX_IMPORT_BYTES as u64 {
-        return Err(format!(
-            "{}: larger than {} MiB",
-            path.display(),
-            crate::service::MAX_IMPORT_BYTES >> 20
-        ));
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = crate::output::label_file::read_carrier_file(path)?;
     b.import_tracking(
         crate::engine::labels::ImportRequest {
             carrier: None,

@@ -192,3 +192,17 @@ pub fn raw_sled(store_dir: &std::path::Path) -> sled::Db {
         }
     }
 }
+
+/// The shukka binary on a data directory, as a user runs it (the test secret in its
+/// environment, no colour).
+pub async fn shukka(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("FS_TEST_SECRET", "demo-secret")
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .expect("the binary runs")
+}

@@ -835,18 +835,6 @@ fn labels_import_refuses_what_it_must_and_says_why() {
     assert!(err.to_string().contains("CP932"), "{err}");
 }
 
-async fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("FS_TEST_SECRET", "demo-secret")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("the binary runs")
-}
-
 /// "From 出荷待ち to 出荷済み for 300 orders with two files and two commands": the CLI writes
 /// the label file itself (owner-only, in DATA/labels/ by default, never over a file), and
 /// reads the carrier's file itself.
@@ -877,21 +865,21 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
         ),
     )
     .expect("write");
-    let out = cli(&dir, &["setup", "apply", setup.to_str().expect("path")]).await;
+    let out = shukka(&dir, &["setup", "apply", setup.to_str().expect("path")]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = cli(&dir, &["sync", "--once"]).await;
+    let out = shukka(&dir, &["sync", "--once"]).await;
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let ready = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).lines().count();
-    let before = ready(&cli(&dir, &["orders", "--status", "出荷待ち", "--format", "csv"]).await);
-    let all = cli(&dir, &["orders", "--format", "csv"]).await;
+    let before = ready(&shukka(&dir, &["orders", "--status", "出荷待ち", "--format", "csv"]).await);
+    let all = shukka(&dir, &["orders", "--format", "csv"]).await;
     assert!(
         before > 300,
         "300 orders ready (+ the header): {before}\n{}",
@@ -907,7 +895,7 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
         .await
         .expect("server");
     // Command 1: the label file.
-    let out = cli(&dir, &["labels", "export", "--carrier", "b2"]).await;
+    let out = shukka(&dir, &["labels", "export", "--carrier", "b2"]).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -923,7 +911,7 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
     let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "owner-only");
     // Never over an existing file.
-    let out = cli(
+    let out = shukka(
         &dir,
         &[
             "labels",
@@ -938,7 +926,7 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
     // Not into the store's own directory.
-    let out = cli(
+    let out = shukka(
         &dir,
         &[
             "labels",
@@ -961,7 +949,7 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
     let first = file.clone();
     let (t, _) = decode(&std::fs::read(&first).expect("read")).expect("cp932");
     let one = t.lines().nth(1).expect("a row")[..12].to_string();
-    let out = cli(
+    let out = shukka(
         &dir,
         &[
             "--labels-dir",
@@ -984,7 +972,7 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(std::fs::read_dir(&shared).expect("shared").count(), 1);
-    let out = cli(
+    let out = shukka(
         &dir,
         &[
             "--labels-dir",
@@ -1010,7 +998,7 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
     let back = tmp.path().join("発行済データ.csv");
     std::fs::write(&back, issued).expect("write");
     // Command 2: the tracking numbers.
-    let out = cli(&dir, &["labels", "import", back.to_str().expect("p")]).await;
+    let out = shukka(&dir, &["labels", "import", back.to_str().expect("p")]).await;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -1021,10 +1009,11 @@ async fn labels_cli_two_files_two_commands_for_300_orders() {
         stdout.contains("登録 300 件・変更なし 0 件・拒否 0 件 (出荷済みへ 300 件)"),
         "{stdout}"
     );
-    let shipped = ready(&cli(&dir, &["orders", "--status", "出荷済み", "--format", "csv"]).await);
+    let shipped =
+        ready(&shukka(&dir, &["orders", "--status", "出荷済み", "--format", "csv"]).await);
     assert_eq!(shipped, 301, "300 出荷済み (+ the header)");
     // Again: a no-op, said so.
-    let out = cli(&dir, &["labels", "import", back.to_str().expect("p")]).await;
+    let out = shukka(&dir, &["labels", "import", back.to_str().expect("p")]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("変更なし 300 件"));
     server.shutdown().await;
 }

@@ -115,31 +115,20 @@ async fn late_cancel_is_acknowledged_once_with_what_was_done_and_audited() {
     assert!(err.to_string().contains("確認済み"), "{err}");
 }
 
-async fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("the binary runs")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_cancel_is_listed_by_errors_and_acknowledged_from_the_command_line() {
     let (_sim, engine, dir, no) = late_cancelled().await;
     drop(engine);
-    let errors = cli(dir.path(), &["errors"]).await;
+    let errors = shukka(dir.path(), &["errors"]).await;
     let text = String::from_utf8_lossy(&errors.stdout).into_owned();
     assert!(
         text.contains("出荷後キャンセル") && text.contains(&no),
         "{text}"
     );
-    let bad = cli(dir.path(), &["ack-cancel", &no, "--action", "forgot"]).await;
+    let bad = shukka(dir.path(), &["ack-cancel", &no, "--action", "forgot"]).await;
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("stopped"));
-    let ok = cli(
+    let ok = shukka(
         dir.path(),
         &[
             "ack-cancel",
@@ -157,7 +146,7 @@ async fn late_cancel_is_listed_by_errors_and_acknowledged_from_the_command_line(
         String::from_utf8_lossy(&ok.stderr)
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("倉庫で止めた"));
-    let errors = cli(dir.path(), &["errors"]).await;
+    let errors = shukka(dir.path(), &["errors"]).await;
     assert!(
         !String::from_utf8_lossy(&errors.stdout).contains("出荷後キャンセル"),
         "acknowledged: no longer listed"

@@ -1,7 +1,6 @@
 //! The store (permissions, lock, backup/restore) and the command line, with the real binary.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Output;
 
 use base64::Engine as _;
@@ -10,18 +9,6 @@ use shukka::sim::NewOrder;
 use shukka::store::Store;
 
 use crate::common::*;
-
-async fn shukka(dir: &Path, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env("FS_TEST_SECRET", "demo-secret")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .expect("the binary runs")
-}
 
 fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -2,6 +2,8 @@
 //! is (colour *and* a word), the 新着 pane — orders as they arrive, the newest highlighted for a
 //! few seconds, Enter opens one — and the linkage robots' last and next runs.
 
+use std::collections::HashMap;
+
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -56,12 +58,13 @@ impl DashboardScreen {
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, cx: &Ctx) {
-        let queue_rows = shown_queues(cx).len() as u16 + 2;
+        let counts = cx.data.queue_counts();
+        let queue_rows = shown_queues(&counts).len() as u16 + 2;
         let [top, rest] =
             Layout::vertical([Constraint::Length(queue_rows), Constraint::Min(4)]).areas(area);
         let [queues, right] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
-        self.queues(f, queues, cx);
+        self.queues(f, queues, &counts, cx);
         let [spark, info] =
             Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(right);
         self.per_hour(f, spark, cx);
@@ -81,11 +84,10 @@ impl DashboardScreen {
     }
 
     /// Queue sizes as horizontal bars (labels in display cells, CJK-safe).
-    fn queues(&self, f: &mut Frame, area: Rect, cx: &Ctx) {
-        let counts = cx.data.queue_counts();
+    fn queues(&self, f: &mut Frame, area: Rect, counts: &HashMap<Queue, usize>, cx: &Ctx) {
         let max = counts.values().copied().max().unwrap_or(0).max(1);
         let inner_w = usize::from(area.width.saturating_sub(2));
-        let shown = shown_queues(cx);
+        let shown = shown_queues(counts);
         let label_w = shown.iter().map(|q| width(q.name())).max().unwrap_or(8) + 1;
         // The figure is never cut: its width is the widest count's.
         let num_w = counts
@@ -394,8 +396,7 @@ impl DashboardScreen {
 }
 
 /// The queues the dashboard lists: 出荷後キャンセル only while it has entries.
-fn shown_queues(cx: &Ctx) -> Vec<Queue> {
-    let counts = cx.data.queue_counts();
+fn shown_queues(counts: &HashMap<Queue, usize>) -> Vec<Queue> {
     QUEUES
         .into_iter()
         .filter(|q| *q != Queue::LateCancels || counts.get(q).copied().unwrap_or(0) > 0)
