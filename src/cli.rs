@@ -86,6 +86,9 @@ pub enum Command {
     /// Alerts: the notification targets, and a test message to one
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// 同梱: orders of one customer proposed to travel in one parcel, and the decisions
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Export everything (robot configuration, audit log, tracking numbers) to a file
     Backup(BackupArgs),
     /// Replace the store's content with a backup file
@@ -453,6 +456,25 @@ pub enum ProductsCommand {
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     pub file: std::path::PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BundleCommand {
+    /// The open groups (同梱候補 and 同梱する) side by side; --all for the decided ones too
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One group, its members side by side
+    Show { id: u64 },
+    /// 同梱する: one label for the group (the first order's row lists every order's items)
+    Merge { id: u64 },
+    /// 同梱しない: release the orders; this combination is never proposed again
+    Split { id: u64 },
+    /// Back to 同梱候補 (until the group's label is exported)
+    Undo { id: u64 },
 }
 
 #[derive(Subcommand, Debug)]

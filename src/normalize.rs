@@ -49,6 +49,116 @@ pub fn phone_digits(s: &str) -> String {
     d
 }
 
+/// A name or e-mail for comparison: width folded, without spaces, ASCII lower-cased
+/// (`山田　太郎` and `山田 太郎` are one name; `Taro@Example.jp` and `taro@example.jp` one mail).
+pub fn name_key(s: &str) -> String {
+    fold_width(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// An address for comparison: `東京都千代田区丸の内１丁目２番３号 コーポ１０１`,
+/// `東京都千代田区丸の内1-2-3コーポ101` and `…丸の内一丁目2番地3 コーポ101` are one address.
+/// Width is folded, spaces dropped, 丁目/番地/番/号 and the dashes people type between numbers
+/// (including ー and の) become `-`; kanji numbers before 丁目/番地/番/号 become digits.
+pub fn address_key(s: &str) -> String {
+    let folded: Vec<char> = fold_width(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let mut out = String::with_capacity(folded.len());
+    let mut i = 0;
+    let is_num = |c: char| c.is_ascii_digit();
+    while i < folded.len() {
+        let c = folded[i];
+        // Kanji numbers directly before a block word (一丁目, 十二番地).
+        if kanji_digit(c).is_some() {
+            let start = i;
+            let mut j = i;
+            while j < folded.len() && kanji_digit(folded[j]).is_some() {
+                j += 1;
+            }
+            if block_word_at(&folded, j).is_some() {
+                out.push_str(&kanji_number(&folded[start..j]).to_string());
+                i = j;
+                continue;
+            }
+        }
+        if let Some(len) = block_word_at(&folded, i)
+            && out.chars().last().is_some_and(is_num)
+        {
+            out.push('-');
+            i += len;
+            continue;
+        }
+        let prev_num = out.chars().last().is_some_and(is_num);
+        let next_num = folded.get(i + 1).copied().is_some_and(is_num);
+        if prev_num && next_num && matches!(c, '-' | 'ー' | 'ｰ' | 'の') {
+            out.push('-');
+            i += 1;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    // `1-2-3-` (号 at the end) and `1--2` (番地 followed by a dash) are `1-2-3` and `1-2`.
+    let mut clean = String::with_capacity(out.len());
+    for c in out.chars() {
+        if c == '-' && clean.ends_with('-') {
+            continue;
+        }
+        clean.push(c);
+    }
+    let mut chars: Vec<char> = clean.chars().collect();
+    // A dash left before a non-number (`3-コーポ`) or at the end says nothing.
+    let mut k = 0;
+    while k < chars.len() {
+        if chars[k] == '-' && chars.get(k + 1).is_none_or(|n| !n.is_ascii_digit()) {
+            chars.remove(k);
+        } else {
+            k += 1;
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// The length of 丁目 / 番地 / 番 / 号 starting at `i`, if one does.
+fn block_word_at(s: &[char], i: usize) -> Option<usize> {
+    let at = |k: usize| s.get(i + k).copied();
+    match (at(0), at(1)) {
+        (Some('丁'), Some('目')) => Some(2),
+        (Some('番'), Some('地')) => Some(2),
+        (Some('番'), _) | (Some('号'), _) => Some(1),
+        _ => None,
+    }
+}
+
+fn kanji_digit(c: char) -> Option<u32> {
+    "〇一二三四五六七八九十"
+        .chars()
+        .position(|k| k == c)
+        .map(|p| p as u32)
+}
+
+/// 一 → 1, 十二 → 12, 二十三 → 23, 三〇 → 30.
+fn kanji_number(s: &[char]) -> u32 {
+    let mut total = 0;
+    let mut current = 0;
+    for c in s {
+        match kanji_digit(*c) {
+            Some(10) => {
+                total += current.max(1) * 10;
+                current = 0;
+            }
+            Some(d) => current = current * 10 + d,
+            None => {}
+        }
+    }
+    total + current
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +186,28 @@ mod tests {
         assert_eq!(phone_digits("０３（１２３４）５６７８"), "0312345678");
         assert_eq!(phone_digits("+81 90-1234-5678"), "09012345678");
         assert_eq!(fold_width("ＡＢＣ　１"), "ABC 1");
+    }
+
+    #[test]
+    fn addresses_in_every_form() {
+        let want = "東京都千代田区丸の内1-2-3コーポ101";
+        for s in [
+            "東京都千代田区丸の内1-2-3 コーポ101",
+            "東京都千代田区丸の内１－２－３　コーポ１０１",
+            "東京都千代田区丸の内1丁目2番3号 コーポ101",
+            "東京都千代田区丸の内一丁目2番地3 コーポ101",
+            "東京都千代田区丸の内1丁目2-3コーポ101",
+            "東京都千代田区丸の内1ー2ー3 コーポ101",
+            "東京都千代田区丸の内1の2の3 コーポ101",
+        ] {
+            assert_eq!(address_key(s), want, "{s:?}");
+        }
+        // Different numbers stay different; コーポ keeps its ー.
+        assert_ne!(address_key("丸の内1-2-3"), address_key("丸の内1-2-4"));
+        assert_eq!(address_key("十二丁目3番"), "12-3");
+        assert_eq!(address_key("二十三番地"), "23");
+        assert_eq!(address_key("コーポ"), "コーポ");
+        assert_eq!(name_key("山田　太郎"), name_key("山田 太郎"));
+        assert_eq!(name_key("Taro@Example.JP"), "taro@example.jp");
     }
 }

@@ -203,6 +203,20 @@ pub enum Request {
     },
     /// The carrier profiles (built in and the shop's own).
     LabelProfiles,
+    /// 同梱 groups: the open ones, or every one with `all`.
+    Bundles {
+        #[serde(default)]
+        all: bool,
+    },
+    /// One 同梱 group with its members side by side.
+    Bundle {
+        id: u64,
+    },
+    /// 同梱する / 同梱しない / back to 同梱候補.
+    DecideBundle {
+        id: u64,
+        decision: crate::domain::BundleDecision,
+    },
     /// The notification targets, their state (no secret).
     NotifyTargets,
     /// A test message to one target now.
@@ -359,6 +373,8 @@ impl Request {
                 | Request::Backup { .. }
                 | Request::LabelProfiles
                 | Request::NotifyTargets
+                | Request::Bundles { .. }
+                | Request::Bundle { .. }
                 | Request::ImportTracking {
                     req: crate::engine::labels::ImportRequest { dry_run: true, .. }
                 }
@@ -530,6 +546,8 @@ pub enum Reply {
     TrackingImport(crate::labels::ImportReport),
     LabelProfiles(Vec<ProfileInfo>),
     NotifyTargets(Vec<crate::engine::notify::TargetView>),
+    Bundles(Vec<crate::engine::bundle::BundleView>),
+    Bundle(crate::engine::bundle::BundleView),
     /// What the receiver said to a test message.
     NotifySent(String),
 }
@@ -649,6 +667,8 @@ from_reply! {
     crate::labels::ImportReport => TrackingImport,
     Vec<ProfileInfo> => LabelProfiles,
     Vec<crate::engine::notify::TargetView> => NotifyTargets,
+    Vec<crate::engine::bundle::BundleView> => Bundles,
+    crate::engine::bundle::BundleView => Bundle,
     String => NotifySent,
 }
 
@@ -958,6 +978,11 @@ pub async fn execute(
             Reply::TrackingImport(engine.import_tracking(&bytes, &req, actor)?)
         }
         Request::NotifyTargets => Reply::NotifyTargets(engine.notify_targets()?),
+        Request::Bundles { all } => Reply::Bundles(engine.bundles(all)?),
+        Request::Bundle { id } => Reply::Bundle(engine.bundle(id)?),
+        Request::DecideBundle { id, decision } => {
+            Reply::Bundle(engine.decide_bundle(id, decision, actor)?)
+        }
         Request::NotifyTest { name } => Reply::NotifySent(engine.notify_test(&name, actor).await?),
         Request::LabelProfiles => {
             let settings = engine.label_settings()?;

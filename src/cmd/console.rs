@@ -165,6 +165,8 @@ pub async fn demo(a: DemoArgs, opts: ConsoleOptions) -> Result<()> {
             new_orders_per_min: a.orders_per_min.max(0.0),
             behaviour: Behaviour {
                 payment_delay: chrono::Duration::seconds(30),
+                // Now and then a customer orders twice: 同梱候補 on the dashboard.
+                repeat_rate: 0.08,
                 ..Behaviour::default()
             },
             ..Settings::default()
@@ -339,6 +341,7 @@ pacing_ms = 0
 [sync]
 interval_minutes = 1
 no_prepayment = ["COD", "ATODENE"]
+bundle = true
 
 [carriers.b2]
 billing_customer_code = "012345678901"

@@ -1,5 +1,6 @@
 //! Implementations of the command-line subcommands (parsing lives in `cli.rs`).
 
+pub mod bundle;
 pub mod console;
 pub mod data;
 pub mod fs;
@@ -181,6 +182,7 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
             data::list(&backend(&dir).await?, f.format).await
         }
         Command::Notify(c) => notify::run(&backend(&dir).await?, c).await,
+        Command::Bundle(c) => bundle::run(&backend(&dir).await?, c).await,
         Command::Labels(c) => labels::run(&backend(&dir).await?, &dir, &labels, c).await,
         Command::Backup(a) => {
             data::backup(

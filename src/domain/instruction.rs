@@ -331,6 +331,12 @@ pub struct Instruction {
     /// The operator's acknowledgement of that cancellation (until then every console shows it).
     #[serde(default)]
     pub late_cancel_ack: Option<LateCancelAck>,
+    /// The 同梱 group it belongs to while that group is open (proposed or merged).
+    #[serde(default)]
+    pub bundle: Option<u64>,
+    /// Instructions an operator said 同梱しない with: never proposed together again.
+    #[serde(default)]
+    pub bundle_never: BTreeSet<u64>,
     /// futureshop's order status as last seen.
     pub upstream_status: Option<String>,
     pub trace: Vec<TraceEntry>,
@@ -424,6 +430,7 @@ impl Instruction {
             cancelled_after_shipment: self.cancelled_after_shipment,
             late_cancel_open: self.late_cancel_open(),
             shipped_outside: self.shipped_outside(),
+            bundle: self.bundle,
             updated_at: self.updated_at,
         }
     }
@@ -460,6 +467,9 @@ pub struct InstructionSummary {
     /// Shipped in futureshop by someone other than shukka.
     #[serde(default)]
     pub shipped_outside: bool,
+    /// The 同梱 group it is in.
+    #[serde(default)]
+    pub bundle: Option<u64>,
     pub updated_at: DateTime<FixedOffset>,
 }
 

@@ -179,6 +179,13 @@ impl Engine {
             "保留解除",
             "手動で解除".into(),
             |i| match i.status {
+                _ if i.hold_reasons.contains(BUNDLE_CANDIDATE) => {
+                    let g = i.bundle.unwrap_or_default();
+                    Err(msg!(
+                        "同梱候補 G{g} の出荷指示です: 同梱する・同梱しないを決めてください (詳細画面で B、または shukka bundle merge {g} / split {g})",
+                        "This instruction is in bundle candidates G{g}: decide whether it ships with the others (B in the detail view, or shukka bundle merge {g} / split {g})"
+                    ))
+                }
                 Status::Held => {
                     i.hold_reasons.clear();
                     i.status = if i.payment.settled() {

@@ -3,7 +3,7 @@
 //! the tracking import (each row registered, unchanged or refused with the reason; audited;
 //! committed in batches, flushed once).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -204,6 +204,8 @@ impl Engine {
         let first_ship_from = ship_froms.values().min_by_key(|s| s.id).cloned();
         let mut rows: Vec<Row> = Vec::new();
         let at = now();
+        // A merged 同梱 group is exported whole, once, wherever its first member is met.
+        let mut groups_done: HashSet<u64> = HashSet::new();
         for chunk in ids.chunks(BATCH) {
             self.store().write(|t| {
                 for id in chunk {
@@ -214,6 +216,22 @@ impl Engine {
                         .ship_from_id
                         .and_then(|s| ship_froms.get(&s))
                         .or(first_ship_from.as_ref());
+                    if let Some(b) = super::bundle::merged_group(t, &i)? {
+                        if groups_done.insert(b.id) {
+                            let ctx = ExportCtx {
+                                settings: &settings,
+                                profile,
+                                account: &account,
+                                ship_from,
+                                ship_date,
+                                req,
+                                actor,
+                                at,
+                            };
+                            export_group(t, b, &ctx, &mut rows, &mut report)?;
+                        }
+                        continue;
+                    }
                     export_one(
                         t,
                         i,
@@ -555,6 +573,185 @@ fn export_one(
     Ok(())
 }
 
+/// What every shipment of one export shares.
+struct ExportCtx<'a> {
+    settings: &'a LabelSettings,
+    profile: &'a crate::labels::Profile,
+    account: &'a BTreeMap<String, String>,
+    ship_from: Option<&'a ShipFrom>,
+    ship_date: NaiveDate,
+    req: &'a ExportRequest,
+    actor: &'a Actor,
+    at: DateTime<FixedOffset>,
+}
+
+/// Exports a merged 同梱 group as one row: the first member's key and address, every
+/// member's items; every member is marked with that label and moves to 出荷作業中. Amounts
+/// are never added up (a group holds no cash-on-delivery order).
+fn export_group(
+    t: &mut Txn<'_>,
+    mut b: Bundle,
+    c: &ExportCtx<'_>,
+    rows: &mut Vec<Row>,
+    report: &mut ExportReport,
+) -> Result<()> {
+    let g = b.id;
+    let mut members = Vec::new();
+    for id in &b.members {
+        if let Some(i) = t.instruction(*id)? {
+            members.push(i);
+        }
+    }
+    let skip_all = |report: &mut ExportReport, members: &[Instruction], reason: String| {
+        for m in members {
+            report.skipped.push(Skipped {
+                order_no: m.order_no.clone(),
+                shipment_no: None,
+                reason: format!("同梱 G{g}: {reason}"),
+            });
+        }
+    };
+    if members.len() < 2 || members.len() != b.members.len() {
+        skip_all(
+            report,
+            &members,
+            "グループの出荷指示が揃っていません (同梱の取消か同梱しないで決め直してください)"
+                .into(),
+        );
+        return Ok(());
+    }
+    for m in &members {
+        let no = &m.order_no;
+        let problem = if m.cancelled_after_shipment || m.status == Status::Cancelled {
+            Some(format!(
+                "受注 {no} はキャンセルされています: shukka bundle split {g} で分けてから発行してください"
+            ))
+        } else if !matches!(m.status, Status::Ready | Status::InProgress) {
+            Some(format!(
+                "受注 {no} が {} です: 全員が出荷待ちになってから 1 枚で発行します",
+                m.status
+            ))
+        } else if m.open_destinations().count() != 1 {
+            Some(format!("受注 {no} の配送先が 1 つではありません"))
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            skip_all(report, &members, p);
+            return Ok(());
+        }
+    }
+    if b.state == BundleState::Exported && !c.req.again {
+        let l = members[0].open_destinations().find_map(|d| d.label.clone());
+        let when = l
+            .as_ref()
+            .map(|l| format!("{}, {}, {}", l.carrier, l.at.format("%m/%d %H:%M"), l.file))
+            .unwrap_or_default();
+        skip_all(
+            report,
+            &members,
+            format!("送り状発行済 ({when}): 再発行は --again"),
+        );
+        return Ok(());
+    }
+    // One parcel: the first member's shipment carrying everyone's items.
+    let mut combined = members[0].clone();
+    let Some(pos) = combined.destinations.iter().position(|d| d.is_open()) else {
+        return Ok(());
+    };
+    let items: Vec<Item> = members
+        .iter()
+        .flat_map(|m| m.open_destinations().flat_map(|d| d.items.clone()))
+        .collect();
+    combined.destinations[pos].items = items;
+    let d = &combined.destinations[pos];
+    let decision = match c.settings.decide(&combined, d, Some(&c.profile.id)) {
+        Outcome::Label(dec) => dec,
+        Outcome::NoLabel(why) | Outcome::Hold(why) => {
+            skip_all(report, &members, why);
+            return Ok(());
+        }
+        Outcome::Unconfigured => {
+            skip_all(report, &members, "配送方法を判定できません".into());
+            return Ok(());
+        }
+    };
+    if decision.cod {
+        skip_all(
+            report,
+            &members,
+            "代金引換は同梱しません (代引金額を合算しないため)".into(),
+        );
+        return Ok(());
+    }
+    let input = RowInput {
+        instruction: &combined,
+        destination: d,
+        decision: &decision,
+        ship_from: c.ship_from,
+        account: c.account,
+        ship_date: c.ship_date,
+        cod_amount: 0,
+        cod_tax: 0,
+    };
+    let row = match build_row(c.profile, &input) {
+        Ok(row) => row,
+        Err(why) => {
+            skip_all(report, &members, why);
+            return Ok(());
+        }
+    };
+    let together: Vec<String> = members.iter().map(|m| m.order_no.clone()).collect();
+    let together = together.join("・");
+    for mut m in members {
+        let Some(mpos) = m.destinations.iter().position(|d| d.is_open()) else {
+            continue;
+        };
+        let md = &mut m.destinations[mpos];
+        md.label = Some(LabelRecord {
+            carrier: c.profile.id.clone(),
+            file: c.req.file_name.clone(),
+            key: row.key.clone(),
+            at: c.at,
+            actor: c.actor.to_string(),
+        });
+        md.delivery = Some(decision.clone());
+        report.exported.push(ExportedShipment {
+            order_no: m.order_no.clone(),
+            shipment_no: md.shipment_no,
+            key: row.key.clone(),
+            service: decision.service_label.clone(),
+            warnings: row.warnings.clone(),
+        });
+        let (version, from) = (m.version, m.status);
+        if m.status == Status::Ready {
+            m.status = Status::InProgress;
+            report.started += 1;
+        }
+        m.updated_at = c.at;
+        m.updated_by = c.actor.to_string();
+        let to = m.status;
+        let stored = t.update_instruction(version, m)?;
+        t.audit(audit_entry(
+            c.actor,
+            super::instruction_target(&stored),
+            "送り状発行",
+            Some(from),
+            Some(to),
+            format!(
+                "{} {}: {} {} (同梱 G{g}: 受注 {together} を 1 枚で)",
+                c.profile.id, c.req.file_name, row.key, decision.service_label
+            ),
+        ))?;
+    }
+    b.state = BundleState::Exported;
+    b.updated_at = c.at;
+    b.updated_by = c.actor.to_string();
+    t.put_bundle(b)?;
+    rows.push(row);
+    Ok(())
+}
+
 /// Registers one tracking number (inside the batch's transaction).
 #[allow(clippy::too_many_arguments)] // one row's context
 fn register(
@@ -584,12 +781,11 @@ fn register(
             )));
         }
     };
-    let Some(mut i) = t.instruction(id)? else {
+    let Some(i) = t.instruction(id)? else {
         return Ok(RowOutcome::Refused(format!(
             "受注 {order_no} の出荷指示がありません"
         )));
     };
-    let status = i.status;
     let Some(pos) = i
         .destinations
         .iter()
@@ -599,9 +795,63 @@ fn register(
             "受注 {order_no} に配送先 {shipment_no} はありません"
         )));
     };
+    if let Some(outcome) = refuse_tracking(&i, pos, tracking) {
+        return Ok(outcome);
+    }
+    // The label of a merged 同梱 group is the first member's: its number is every member's.
+    let mut others = Vec::new();
+    if let Some(b) = super::bundle::merged_group(t, &i)?
+        && b.primary() == Some(i.id)
+    {
+        for m in b.members.iter().skip(1) {
+            let Some(o) = t.instruction(*m)? else {
+                continue;
+            };
+            let Some(opos) = o.destinations.iter().position(|d| d.is_open()) else {
+                continue;
+            };
+            match refuse_tracking(&o, opos, tracking) {
+                Some(RowOutcome::Unchanged) => {}
+                Some(RowOutcome::Refused(why)) => {
+                    let no = &o.order_no;
+                    return Ok(RowOutcome::Refused(format!(
+                        "同梱 G{} の受注 {no}: {why} (登録しません)",
+                        b.id
+                    )));
+                }
+                _ => others.push((o, opos)),
+            }
+        }
+    }
+    let note = if others.is_empty() {
+        String::new()
+    } else {
+        let nos: Vec<&str> = others.iter().map(|(o, _)| o.order_no.as_str()).collect();
+        format!(" (同梱: 受注 {} にも登録)", nos.join("・"))
+    };
+    let done = apply_tracking(t, i, pos, tracking, ship_date, profile, actor, &note)?;
+    for (o, opos) in others {
+        let no = order_no.to_string();
+        apply_tracking(
+            t,
+            o,
+            opos,
+            tracking,
+            ship_date,
+            profile,
+            actor,
+            &format!(" (同梱: 受注 {no} の送り状)"),
+        )?;
+    }
+    Ok(RowOutcome::Registered { shipped: done })
+}
+
+/// Why a tracking number cannot go on `i`'s destination `pos` (or that it is there already).
+fn refuse_tracking(i: &Instruction, pos: usize, tracking: &str) -> Option<RowOutcome> {
+    let status = i.status;
     let d = &i.destinations[pos];
     if let Some(existing) = &d.tracking_no {
-        return Ok(if existing == tracking {
+        return Some(if existing == tracking {
             RowOutcome::Unchanged
         } else {
             RowOutcome::Refused(format!(
@@ -610,20 +860,38 @@ fn register(
         });
     }
     if d.shipped_in_futureshop.is_some() {
-        return Ok(RowOutcome::Refused(
+        return Some(RowOutcome::Refused(
             "futureshop で出荷済みの配送先です (shukka 以外で出荷): 登録しません".into(),
         ));
     }
     if status == Status::Cancelled || i.cancelled_after_shipment {
-        return Ok(RowOutcome::Refused(
+        return Some(RowOutcome::Refused(
             "キャンセルされた出荷指示です: 荷物を止めてください (運送会社に連絡)".into(),
         ));
     }
     if !matches!(status, Status::Ready | Status::InProgress) {
-        return Ok(RowOutcome::Refused(format!(
+        return Some(RowOutcome::Refused(format!(
             "{status} の出荷指示には登録しません (出荷待ち・出荷作業中のみ)"
         )));
     }
+    None
+}
+
+/// Puts the number on the destination; the instruction is 出荷済み once every open
+/// destination has one. Returns whether it is.
+#[allow(clippy::too_many_arguments)] // one row's context
+fn apply_tracking(
+    t: &mut Txn<'_>,
+    mut i: Instruction,
+    pos: usize,
+    tracking: &str,
+    ship_date: NaiveDate,
+    profile: &crate::labels::Profile,
+    actor: &Actor,
+    note: &str,
+) -> Result<bool> {
+    let status = i.status;
+    let shipment_no = i.destinations[pos].shipment_no;
     let version = i.version;
     i.destinations[pos].tracking_no = Some(tracking.to_string());
     i.destinations[pos].upstream_accepted = false;
@@ -654,9 +922,9 @@ fn register(
         Some(status),
         Some(to),
         format!(
-            "{} 配送先 {shipment_no}: 送り状番号 {tracking} (出荷日 {ship_date})",
+            "{} 配送先 {shipment_no}: 送り状番号 {tracking} (出荷日 {ship_date}){note}",
             profile.id
         ),
     ))?;
-    Ok(RowOutcome::Registered { shipped: done })
+    Ok(done)
 }

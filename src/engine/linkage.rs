@@ -150,6 +150,17 @@ impl Engine {
             Ok::<_, crate::store::StoreError>(line)
         })?;
         store.flush_async().await?;
+        // 同梱候補を保留 looks at the queues as the run left them.
+        if matches!(
+            robot.action,
+            LinkAction::FetchDiff
+                | LinkAction::FetchRange
+                | LinkAction::StatusSync
+                | LinkAction::ApplyProcessingRobot
+        ) && let Err(e) = self.bundle_pass()
+        {
+            tracing::warn!(robot = robot.id, error = %e, "同梱候補の確認に失敗しました");
+        }
         drop(claim);
         drop(gate);
         if opts.chain && line.state == RunState::Done {

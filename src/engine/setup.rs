@@ -538,7 +538,7 @@ impl NotifySection {
         let mut events = Vec::new();
         for e in &self.events {
             events.push(AlertKind::parse(e).ok_or_else(|| {
-                format!("{at}: unknown event {e:?} (intake_error, upload_error, robot_failing, fetch_stale, late_cancel, import_refused)")
+                format!("{at}: unknown event {e:?} (intake_error, upload_error, robot_failing, fetch_stale, late_cancel, import_refused, bundle_candidate)")
             })?);
         }
         let en = match self.lang.as_deref() {
@@ -822,6 +822,9 @@ pub struct SyncSection {
     pub overlap_minutes: u64,
     pub first_lookback_days: u64,
     pub no_prepayment: Vec<String>,
+    /// 同梱候補を保留 (processing robot 7) on (true) or off (false) for the fetch's
+    /// converter; left as it is when not given.
+    pub bundle: Option<bool>,
 }
 
 impl Default for SyncSection {
@@ -831,6 +834,7 @@ impl Default for SyncSection {
             overlap_minutes: 10,
             first_lookback_days: 7,
             no_prepayment: vec!["COD".into()],
+            bundle: None,
         }
     }
 }
@@ -1105,6 +1109,29 @@ impl Engine {
                 changed.join("、")
             },
         );
+
+        // 同梱候補を保留, when the file says.
+        if let Some(on) = file.sync.bundle {
+            let id = crate::robots::BuiltinRule::BundleCandidates.number();
+            let r = store.processing_robot(id)?;
+            let mut done = Vec::new();
+            if r.as_ref().is_some_and(|r| r.enabled != on) {
+                self.set_processing_enabled(id, on, actor)?;
+                done.push(if on { "有効化" } else { "無効化" });
+            }
+            if on && r.as_ref().is_some_and(|r| !r.applied_to.contains(&conv.id)) {
+                self.apply_processing(id, conv.id, true, actor)?;
+                done.push("適用");
+            }
+            report.step(
+                "同梱候補を保留 (処理ロボット 7)",
+                if done.is_empty() {
+                    UNCHANGED.to_string()
+                } else {
+                    done.join("、")
+                },
+            );
+        }
 
         // 6. the custom release robot.
         let done = self.guide_step_release(actor)?;

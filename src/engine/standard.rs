@@ -60,10 +60,29 @@ impl Engine {
                 })
             })
             .collect();
-        if !fresh && legacy.is_empty() {
+        // Built-ins added by a later build (7 同梱候補を保留): off, at the end of the order.
+        let mut added = Vec::new();
+        if !fresh {
+            for r in BuiltinRule::ALL {
+                if store.processing_robot(r.number())?.is_none() {
+                    added.push(r);
+                }
+            }
+        }
+        if !fresh && legacy.is_empty() && added.is_empty() {
             return Ok(());
         }
         store.write(|t| {
+            if !added.is_empty() {
+                let mut order: Vec<u64> = t.config(CFG_RULE_ORDER)?.unwrap_or_default();
+                for r in &added {
+                    t.put_processing(&ProcessingRobot::builtin(*r))?;
+                    if !order.contains(&r.number()) {
+                        order.push(r.number());
+                    }
+                }
+                t.put_config(CFG_RULE_ORDER, &order)?;
+            }
             if fresh {
                 t.put_converter(&Converter::standard())?;
                 let mut order = Vec::new();

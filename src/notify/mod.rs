@@ -39,6 +39,8 @@ pub enum AlertKind {
     LateCancel,
     /// A tracking import with refused rows.
     ImportRefused,
+    /// 同梱候補: orders that may travel in one parcel wait for an operator.
+    BundleCandidate,
     /// `shukka notify test`.
     Test,
 }
@@ -68,6 +70,8 @@ impl AlertKind {
             (AlertKind::LateCancel, true) => "cancelled after shipment",
             (AlertKind::ImportRefused, false) => "送り状番号取込の拒否",
             (AlertKind::ImportRefused, true) => "tracking rows refused",
+            (AlertKind::BundleCandidate, false) => "同梱候補",
+            (AlertKind::BundleCandidate, true) => "bundle candidates",
             (AlertKind::Test, false) => "テスト",
             (AlertKind::Test, true) => "test",
         }

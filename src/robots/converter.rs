@@ -161,6 +161,8 @@ pub fn convert(
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,
         late_cancel_ack: None,
+        bundle: None,
+        bundle_never: Default::default(),
         upstream_status: order.status.as_ref().map(|s| s.as_str().to_string()),
         trace: Vec::new(),
         created_at: now,

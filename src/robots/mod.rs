@@ -2,6 +2,7 @@
 //! 連携 (linkage actions with triggers). Definitions and pure logic only: the engine runs them,
 //! the store keeps them.
 
+pub mod bundle;
 pub mod converter;
 pub mod linkage;
 pub mod processing;

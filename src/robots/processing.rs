@@ -19,16 +19,19 @@ pub enum BuiltinRule {
     UnpaidToPaymentHold,
     FutureshopRelease,
     GenericRelease,
+    /// 同梱候補を保留: acts on groups after each fetch (see `robots::bundle`), not per order.
+    BundleCandidates,
 }
 
 impl BuiltinRule {
-    pub const ALL: [BuiltinRule; 6] = [
+    pub const ALL: [BuiltinRule; 7] = [
         BuiltinRule::RequireProductMaster,
         BuiltinRule::NoDuplicateOrderNo,
         BuiltinRule::PaymentStatusCheck,
         BuiltinRule::UnpaidToPaymentHold,
         BuiltinRule::FutureshopRelease,
         BuiltinRule::GenericRelease,
+        BuiltinRule::BundleCandidates,
     ];
 
     /// The catalogue number, which is also the robot's ID.
@@ -40,6 +43,7 @@ impl BuiltinRule {
             BuiltinRule::UnpaidToPaymentHold => 4,
             BuiltinRule::FutureshopRelease => 5,
             BuiltinRule::GenericRelease => 6,
+            BuiltinRule::BundleCandidates => 7,
         }
     }
 
@@ -57,6 +61,7 @@ impl BuiltinRule {
                 "futureshopの出荷指示を対象に入金済みかつ、エラーが無くなったら出荷待ちへ移動 (連携ロボット用)"
             }
             BuiltinRule::GenericRelease => "エラーが無くなったら出荷待ちへ移動",
+            BuiltinRule::BundleCandidates => "同梱候補を保留",
         }
     }
 
@@ -76,6 +81,9 @@ impl BuiltinRule {
                 "入金済(または入金不要)で保留理由が無ければ出荷待ちへ"
             }
             BuiltinRule::GenericRelease => "保留理由が無ければ出荷待ちへ (入金状況は見ない)",
+            BuiltinRule::BundleCandidates => {
+                "同じ注文者・同じ配送先・同じ配送方法と支払方法の未発行の出荷指示をまとめ、担当者が同梱するか決めるまで保留 (同梱候補)"
+            }
         }
     }
 }
@@ -316,6 +324,8 @@ fn run_builtin(rule: BuiltinRule, id: u64, w: &mut Working, env: &Env<'_>) -> Op
                 None
             }
         }
+        // Groups are formed across orders, after the fetch's pages are in.
+        BuiltinRule::BundleCandidates => None,
     }
 }
 

@@ -97,6 +97,9 @@ pub struct Behaviour {
     pub cancel_rate: f64,
     /// Share of older orders the shop already shipped and closed in its admin screen.
     pub shipped_elsewhere_rate: f64,
+    /// Share of new orders placed by the customer of the order just before (同梱 candidates),
+    /// their address written another way. 0 keeps every seeded shop as it was.
+    pub repeat_rate: f64,
 }
 
 impl Default for Behaviour {
@@ -107,6 +110,7 @@ impl Default for Behaviour {
             store_pickup_rate: 0.02,
             cancel_rate: 0.03,
             shipped_elsewhere_rate: 0.04,
+            repeat_rate: 0.0,
         }
     }
 }
@@ -400,6 +404,81 @@ pub fn generate<R: Rng>(rng: &mut R, spec: OrderSpec<'_>) -> SimOrder {
     }
     advance(&mut o, spec.now);
     o
+}
+
+/// `o` becomes a second order by `prev`'s customer: the same buyer, recipient (the address
+/// written another way, as people do), payment type and delivery wishes, one shipment.
+/// Returns false (and changes nothing) when `prev` is not a plain one-parcel order.
+pub fn repeat_customer<R: Rng>(rng: &mut R, o: &mut SimOrder, prev: &SimOrder) -> bool {
+    let [p] = prev.shipments.as_slice() else {
+        return false;
+    };
+    if p.store_pickup || o.shipments.is_empty() {
+        return false;
+    }
+    o.buyer = prev.buyer.clone();
+    o.payment_type = prev.payment_type.clone();
+    o.payment_charge = prev.payment_charge;
+    o.buyer_orders = (prev.buyer_orders.0 + 1, prev.buyer_orders.1 + 1);
+    // The payment follows the payment type now: paid at checkout, paid a little later, or
+    // collected on delivery.
+    if is_paid_at_checkout(&o.payment_type) {
+        o.receipt_date = Some(o.date.date());
+        o.pay_at = None;
+    } else if !is_prepaid(&o.payment_type) {
+        o.receipt_date = None;
+        o.pay_at = None;
+    } else if o.receipt_date.is_none() && o.pay_at.is_none() {
+        o.pay_at = Some(o.date + Duration::minutes(2));
+    }
+    o.shipments.truncate(1);
+    let s = &mut o.shipments[0];
+    s.address = respell(rng, &p.address);
+    s.delivery_service_name = p.delivery_service_name.clone();
+    s.cool = p.cool;
+    s.store_pickup = false;
+    s.preferred_delivery_date = p.preferred_delivery_date;
+    s.preferred_delivery_time = p.preferred_delivery_time.clone();
+    s.gift_label = p.gift_label.clone();
+    s.gift_charge = p.gift_charge;
+    true
+}
+
+/// The same address as a customer might type it another time: 丁目/番地 or dashes,
+/// full-width digits, the postal code and phone without hyphens.
+pub fn respell<R: Rng>(rng: &mut R, a: &SimPerson) -> SimPerson {
+    let mut a = a.clone();
+    let parts: Vec<&str> = a.address2.split('-').collect();
+    if let [c, b, g] = parts.as_slice() {
+        a.address2 = match rng.gen_range(0..4) {
+            0 => format!("{c}丁目{b}番{g}号"),
+            1 => format!("{c}丁目{b}-{g}"),
+            2 => to_full_width(&a.address2),
+            _ => format!(
+                "{}丁目{b}番地{g}",
+                ["〇", "一", "二", "三", "四", "五", "六", "七", "八", "九"]
+                    .get(c.parse::<usize>().unwrap_or(0))
+                    .unwrap_or(&"〇")
+            ),
+        };
+    }
+    if rng.gen_bool(0.5) {
+        a.postal_code = a.postal_code.replace('-', "");
+    }
+    if rng.gen_bool(0.5) {
+        a.phone = to_full_width(&a.phone);
+    }
+    a
+}
+
+fn to_full_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0'..='9' => char::from_u32(c as u32 + 0xfee0).unwrap_or(c),
+            '-' => '－',
+            c => c,
+        })
+        .collect()
 }
 
 /// Applies every scheduled event due at `now`. Returns true when the order changed.

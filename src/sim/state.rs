@@ -143,6 +143,9 @@ pub struct SimState {
     limiter: RateLimiter,
     rng: StdRng,
     fault_rng: StdRng,
+    /// Decides repeat customers, apart from `rng` so that shops without them stay the same.
+    repeat_rng: StdRng,
+    last_order: Option<String>,
     requests: Vec<RequestRecord>,
     request_total: u64,
     shipping_received: Vec<ShippingReceived>,
@@ -183,6 +186,8 @@ impl SimState {
             limiter: RateLimiter::default(),
             rng,
             fault_rng: StdRng::seed_from_u64(seed ^ 0x5eed_fa17),
+            repeat_rng: StdRng::seed_from_u64(seed ^ 0x0d0b_1e0d),
+            last_order: None,
             requests: Vec::new(),
             request_total: 0,
             shipping_received: Vec::new(),
@@ -208,7 +213,24 @@ impl SimState {
                 behaviour: self.settings.behaviour,
             },
         );
-        self.insert(o)
+        let mut o = o;
+        let rate = self.settings.behaviour.repeat_rate;
+        if rate > 0.0 && self.repeat_rng.gen_bool(rate.min(1.0)) {
+            let prev = self
+                .last_order
+                .as_deref()
+                .and_then(|n| self.order(n))
+                .cloned();
+            if let Some(prev) = prev
+                && prev.status != "CANCELLED"
+                && !prev.shipments.iter().any(order::SimShipment::shipped)
+            {
+                order::repeat_customer(&mut self.repeat_rng, &mut o, &prev);
+            }
+        }
+        let no = self.insert(o);
+        self.last_order = Some(no.clone());
+        no
     }
 
     fn insert(&mut self, mut o: SimOrder) -> String {
@@ -988,6 +1010,18 @@ impl SimState {
         );
         o.pay_at = None;
         o.cancel_at = None;
+        if let Some(prev) = req.repeat_of.as_deref() {
+            let prev = self
+                .order(prev)
+                .cloned()
+                .ok_or_else(|| ApiError::bad("NotFound", "repeat_of: no such order"))?;
+            if !order::repeat_customer(&mut self.repeat_rng, &mut o, &prev) {
+                return Err(ApiError::bad(
+                    "InvalidRepeat",
+                    "repeat_of: that order is not one parcel to an address",
+                ));
+            }
+        }
         if let Some(pt) = req.payment_type {
             o.payment_charge = if pt == "COD" { 330 } else { 0 };
             o.payment_type = pt;
@@ -1152,6 +1186,9 @@ pub struct NewOrder {
     pub preferred_delivery_time: Option<String>,
     /// Every shipment cool (isCoolDelivery).
     pub cool: Option<bool>,
+    /// The customer of this order orders again: same buyer, recipient (address written
+    /// another way), payment type and delivery wishes.
+    pub repeat_of: Option<String>,
     /// Extra or overriding fields (dotted paths reach nested ones), served as given.
     pub extra: serde_json::Map<String, Value>,
 }

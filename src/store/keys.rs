@@ -23,6 +23,8 @@ pub const DETAIL_PENDING: u8 = b'd';
 pub const ALERT: u8 = b'n';
 /// Per notification target: what it was sent last and when it may be tried again.
 pub const NOTIFY_STATE: u8 = b'N';
+/// 同梱 groups, by id.
+pub const BUNDLE: u8 = b'b';
 
 pub fn id_key(prefix: u8, id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);

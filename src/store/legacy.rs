@@ -240,6 +240,8 @@ impl From<InstructionV1> for domain::Instruction {
             },
             cancelled_after_shipment: v.cancelled_after_shipment,
             late_cancel_ack: None,
+            bundle: None,
+            bundle_never: Default::default(),
             upstream_status: v.upstream_status,
             trace: v
                 .trace

@@ -204,7 +204,8 @@ pub const SEQ_ROBOT: &str = "robot";
 pub const SEQ_SHIP_FROM: &str = "ship_from";
 pub const SEQ_AUTH: &str = "auth";
 pub const SEQ_ALERT: &str = "alert";
-const SEQS: [(&str, u64); 8] = [
+pub const SEQ_BUNDLE: &str = "bundle";
+const SEQS: [(&str, u64); 9] = [
     (SEQ_INSTRUCTION, 1),
     (SEQ_INTAKE, 1),
     (SEQ_AUDIT, 1),
@@ -214,6 +215,7 @@ const SEQS: [(&str, u64); 8] = [
     (SEQ_SHIP_FROM, 1),
     (SEQ_AUTH, 1),
     (SEQ_ALERT, 1),
+    (SEQ_BUNDLE, 1),
 ];
 
 /// Configuration keys.
@@ -1098,6 +1100,15 @@ impl Store {
         self.scan(&[AUTH])
     }
 
+    /// Every 同梱 group, oldest first.
+    pub fn bundles(&self) -> Result<Vec<Bundle>> {
+        self.scan(&[BUNDLE])
+    }
+
+    pub fn bundle(&self, id: u64) -> Result<Option<Bundle>> {
+        self.get(&id_key(BUNDLE, id))
+    }
+
     pub fn auth(&self, id: u64) -> Result<Option<ApiAuth>> {
         self.get(&id_key(AUTH, id))
     }
@@ -1600,6 +1611,19 @@ impl Txn<'_> {
 
     pub fn notify_state(&self, target: &str) -> Result<Option<crate::notify::TargetState>> {
         self.get(&str_key(NOTIFY_STATE, target))
+    }
+
+    pub fn bundle(&self, id: u64) -> Result<Option<Bundle>> {
+        self.get(&id_key(BUNDLE, id))
+    }
+
+    /// Writes a 同梱 group (a new one gets its id).
+    pub fn put_bundle(&mut self, mut b: Bundle) -> Result<Bundle> {
+        if b.id == 0 {
+            b.id = self.next_id(SEQ_BUNDLE);
+        }
+        self.put(id_key(BUNDLE, b.id), &b)?;
+        Ok(b)
     }
 
     pub fn put_notify_state(&mut self, target: &str, s: &crate::notify::TargetState) -> Result<()> {

@@ -643,6 +643,13 @@ impl App {
                 <()>::from_reply(r)?;
                 self.info((t.guide_done)(step));
             }
+            Tag::Bundle(said) => {
+                let view = crate::engine::bundle::BundleView::from_reply(r)?;
+                if let Some(said) = said {
+                    self.info(said);
+                }
+                self.popup = Some(Popup::Bundle(crate::tui::popups::BundlePopup::new(view)));
+            }
             Tag::Profiles(ids) => {
                 let profiles = Vec::<crate::service::ProfileInfo>::from_reply(r)?;
                 self.popup = Some(Popup::Carrier(CarrierPopup::new(profiles, ids)));

@@ -67,6 +67,8 @@ pub enum Tag {
     Guide(u8),
     /// The carrier profiles, for a label export of these instructions.
     Profiles(Vec<u64>),
+    /// A 同梱 group for its popup (after a decision: what was decided).
+    Bundle(Option<String>),
 }
 
 /// What the event loop must do for the app.

@@ -55,6 +55,8 @@ pub enum Action {
     ExportLabels,
     ImportTracking,
     AckLateCancel,
+    /// The 同梱 group, side by side, to decide.
+    Bundle,
 }
 
 impl Action {
@@ -269,6 +271,7 @@ const DEFAULTS: &[Binding] = {
         b(Context::Orders, Key::ch('P'), ExportLabels, true),
         b(Context::Orders, Key::ch('I'), ImportTracking, true),
         b(Context::Orders, Key::ch('A'), AckLateCancel, false),
+        b(Context::Orders, Key::ch('B'), Bundle, false),
         b(Context::IntakeQueue, Key::ch('/'), Filter, true),
         b(Context::IntakeQueue, Key::code(KeyCode::Enter), Open, true),
         b(Context::IntakeQueue, Key::ch(' '), Mark, false),
@@ -283,6 +286,7 @@ const DEFAULTS: &[Binding] = {
         b(Context::Detail, Key::ch('C'), CancelOrder, false),
         b(Context::Detail, Key::ch('R'), Retry, false),
         b(Context::Detail, Key::ch('A'), AckLateCancel, false),
+        b(Context::Detail, Key::ch('B'), Bundle, false),
         b(Context::IntakeDetail, Key::ch('r'), ToggleRaw, true),
         b(Context::IntakeDetail, Key::ch('R'), Retry, true),
         b(Context::Robots, Key::ch('e'), ToggleEnabled, true),

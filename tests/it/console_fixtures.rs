@@ -186,6 +186,7 @@ pub fn summaries() -> Vec<InstructionSummary> {
                 cancelled_after_shipment: r.cancelled_after_shipment,
                 late_cancel_open: false,
                 shipped_outside: false,
+                bundle: None,
                 updated_at: now() - chrono::Duration::minutes(90),
             }
         })
@@ -227,6 +228,7 @@ pub fn many(n: u64) -> Vec<InstructionSummary> {
             cancelled_after_shipment: false,
             late_cancel_open: false,
             shipped_outside: false,
+            bundle: None,
             updated_at: now(),
         })
         .collect()
@@ -888,6 +890,8 @@ pub fn detail(id: u64) -> InstructionDetail {
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,
         late_cancel_ack: None,
+        bundle: None,
+        bundle_never: Default::default(),
         upstream_status: Some("AWAITING_SHIPMENT".into()),
         trace: vec![
             TraceEntry {
@@ -1005,6 +1009,7 @@ pub fn success(tag: &Tag) -> Reply {
         Tag::Done(_) | Tag::Guide(_) => Reply::Done,
         Tag::DryRun(_) => Reply::DryRun(dry_run_changes()),
         Tag::SavedAuth => Reply::Auth(auths().remove(0)),
+        Tag::Bundle(_) => Reply::Bundle(bundle_view()),
         Tag::Profiles(_) => Reply::LabelProfiles(
             ["b2", "ehiden3", "yupri", "clickpost"]
                 .iter()
@@ -1267,4 +1272,51 @@ pub fn find_row(t: &Terminal<TestBackend>, needle: &str) -> Option<u16> {
         .iter()
         .position(|l| l.contains(needle))
         .map(|y| y as u16)
+}
+
+/// A 同梱 group of the fixture's first two orders, not yet decided.
+pub fn bundle_view() -> shukka::engine::bundle::BundleView {
+    let members: Vec<shukka::engine::bundle::BundleMember> = [1u64, 2]
+        .iter()
+        .map(|id| {
+            let s = summary(*id);
+            shukka::engine::bundle::BundleMember {
+                id: s.id,
+                version: s.version,
+                order_no: s.order_no.clone(),
+                order_date: s.order_date,
+                status: Held,
+                payment: s.payment,
+                payment_type: s.payment_type.clone(),
+                buyer: s.buyer.clone(),
+                buyer_mail: "taro@example.jp".into(),
+                recipient: s.recipient.clone(),
+                postal: "〒100-0001".into(),
+                address: "TOKYO 千代田区千代田1-1".into(),
+                phone: "090-1234-5678".into(),
+                delivery: "宅配便".into(),
+                wish: String::new(),
+                gift: String::new(),
+                items: s.skus.iter().map(|k| format!("{k} × 1")).collect(),
+                amount: s.amount,
+                notes: String::new(),
+                hold_reasons: vec!["同梱候補".into()],
+            }
+        })
+        .collect();
+    shukka::engine::bundle::BundleView {
+        bundle: Bundle {
+            id: 1,
+            auth_id: 1,
+            members: members.iter().map(|m| m.id).collect(),
+            order_nos: members.iter().map(|m| m.order_no.clone()).collect(),
+            state: BundleState::Candidate,
+            basis: "山田 太郎 → 山田 太郎 〒100-0001 / 宅配便 / BANK_TRANSFER".into(),
+            created_at: now(),
+            updated_at: now(),
+            updated_by: "ロボット ID:7 同梱候補を保留".into(),
+            note: String::new(),
+        },
+        members,
+    }
 }

@@ -16,11 +16,12 @@ use crate::common::*;
 use crate::console_fixtures::*;
 use crate::labels::{b2_issued, golden_engine};
 
-type Events = tokio::sync::broadcast::Receiver<std::sync::Arc<shukka::store::StoreEvent>>;
+pub(crate) type Events =
+    tokio::sync::broadcast::Receiver<std::sync::Arc<shukka::store::StoreEvent>>;
 
 /// Runs effects the way the console's event loop does (the console's own file I/O and the
 /// store's change events included) until nothing is in flight.
-async fn drive(
+pub(crate) async fn drive(
     app: &mut App,
     backend: &Backend,
     events: &mut Events,

@@ -97,6 +97,8 @@ pub(crate) fn instruction(
         upstream: Upstream::Idle,
         cancelled_after_shipment: false,
         late_cancel_ack: None,
+        bundle: None,
+        bundle_never: Default::default(),
         upstream_status: None,
         trace: Vec::new(),
         created_at: at(),

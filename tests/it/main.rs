@@ -1,5 +1,6 @@
 //! Integration tests: everything runs for real on loopback (simulator, HTTP, sled, pty).
 
+mod bundle;
 mod common;
 mod console_english;
 mod console_fixtures;

@@ -410,7 +410,7 @@ async fn the_order_of_builtin_rules_changes_the_outcome() {
     }
     // 6 before 4: 6 finds nothing to release, then 4 holds the unpaid order.
     rig.engine
-        .set_rule_order(&[1, 2, 3, 6, 4, 5], &rig.op)
+        .set_rule_order(&[1, 2, 3, 6, 4, 5, 7], &rig.op)
         .expect("order");
     let (no, at) = rig.unpaid_bank_transfer();
     rig.fetch(rig.conv, at, at).await;
@@ -482,7 +482,7 @@ async fn the_order_of_user_rules_changes_the_outcome() {
 
     // The condition first: it sees the order's own (empty) note, so nothing is held.
     rig.engine
-        .set_rule_order(&[hold_urgent, set_urgent, 1, 2, 3, 4, 5, 6], &rig.op)
+        .set_rule_order(&[hold_urgent, set_urgent, 1, 2, 3, 4, 5, 6, 7], &rig.op)
         .expect("order");
     let (no, at) = rig.order(paid());
     rig.fetch(rig.conv, at, at).await;
@@ -664,7 +664,7 @@ async fn the_rule_trace_records_each_decision_in_order_and_the_audit_names_the_r
         rig.enable_and_apply(r);
     }
     rig.engine
-        .set_rule_order(&[1, 2, 3, yamato, 4, 5, 6], &rig.op)
+        .set_rule_order(&[1, 2, 3, yamato, 4, 5, 6, 7], &rig.op)
         .expect("order");
     let (no, at) = rig.unpaid_bank_transfer();
     rig.fetch(rig.conv, at, at).await;

@@ -312,6 +312,8 @@ fn arb_intake_instruction() -> impl Strategy<Value = Instruction> {
                     upstream: Upstream::Idle,
                     cancelled_after_shipment: false,
                     late_cancel_ack: None,
+                    bundle: None,
+                    bundle_never: Default::default(),
                     upstream_status: None,
                     trace: Vec::new(),
                     created_at: t0(),
@@ -420,7 +422,7 @@ fn user_robot(
     }
 }
 
-/// The six built-ins and up to three user rules, each with its switches, in a random order.
+/// The six per-order built-ins (7 off) and up to three user rules, each with its switches, in a random order.
 fn arb_robots() -> impl Strategy<Value = Vec<ProcessingRobot>> {
     (
         prop::collection::vec(arb_switches(), 6),
@@ -436,6 +438,8 @@ fn arb_robots() -> impl Strategy<Value = Vec<ProcessingRobot>> {
                     ..ProcessingRobot::builtin(rule)
                 })
                 .collect();
+            // 7 (同梱候補を保留) groups orders across a fetch: its own tests are in bundle.rs.
+            all.push(ProcessingRobot::builtin(BuiltinRule::BundleCandidates));
             for (n, (rule, (enabled, applied_to))) in user.into_iter().enumerate() {
                 all.push(user_robot(n, rule, enabled, applied_to));
             }
@@ -446,7 +450,7 @@ fn arb_robots() -> impl Strategy<Value = Vec<ProcessingRobot>> {
 
 fn arb_one_robot() -> impl Strategy<Value = ProcessingRobot> {
     prop_oneof![
-        prop::sample::select(&BuiltinRule::ALL[..]).prop_map(|r| ProcessingRobot {
+        prop::sample::select(&BuiltinRule::ALL[..6]).prop_map(|r| ProcessingRobot {
             enabled: true,
             applied_to: [CONV_A].into(),
             ..ProcessingRobot::builtin(r)
@@ -771,6 +775,8 @@ fn model_step(robot: &ProcessingRobot, i: &mut Instruction, world: &World, intak
                 Step::default()
             }
         }
+        // 7: acts on groups across orders after a fetch, never on one order.
+        RuleKind::Builtin(BuiltinRule::BundleCandidates) => Step::default(),
         RuleKind::User(rule) => {
             if !model_rule_matches(rule, i) {
                 return Step::default();

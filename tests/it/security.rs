@@ -554,6 +554,7 @@ async fn operators_work_the_queues_and_only_admins_change_the_setup() {
                 "4".into(),
                 "5".into(),
                 "6".into(),
+                "7".into(),
             ],
             false,
             true,
@@ -1197,7 +1198,7 @@ async fn rule_order_lists_every_robot_once_and_long_text_is_refused() {
         "unchanged"
     );
     engine
-        .set_rule_order(&[6, 5, 4, 3, 2, 1], &op)
+        .set_rule_order(&[7, 6, 5, 4, 3, 2, 1], &op)
         .expect("a full order");
     let ids: Vec<u64> = engine
         .store()
@@ -1206,7 +1207,7 @@ async fn rule_order_lists_every_robot_once_and_long_text_is_refused() {
         .iter()
         .map(|r| r.id)
         .collect();
-    assert_eq!(ids, vec![6, 5, 4, 3, 2, 1], "stored exactly as given");
+    assert_eq!(ids, vec![7, 6, 5, 4, 3, 2, 1], "stored exactly as given");
 
     let ready = engine
         .store()

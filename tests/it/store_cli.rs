@@ -37,8 +37,8 @@ fn the_data_dir_is_created_owner_only_and_reopens() {
         );
         assert_eq!(
             store.processing_robots().expect("robots").len(),
-            6,
-            "built-in catalogue 1–6"
+            7,
+            "built-in catalogue 1–7"
         );
     }
     let mode = std::fs::metadata(&dir).expect("meta").permissions().mode() & 0o777;
@@ -48,7 +48,7 @@ fn the_data_dir_is_created_owner_only_and_reopens() {
     // Seeding twice changes nothing.
     let engine = shukka::engine::Engine::new(store).expect("engine");
     assert_eq!(engine.store().converters().expect("converters").len(), 1);
-    assert_eq!(engine.store().processing_robots().expect("robots").len(), 6);
+    assert_eq!(engine.store().processing_robots().expect("robots").len(), 7);
 }
 
 /// sled writes its page-table snapshot as `snap.<lsn>.generating` and renames it when complete;
@@ -83,7 +83,7 @@ fn a_snapshot_left_half_written_by_a_kill_does_not_stop_the_store_opening() {
 
     let store = Store::open(&dir).expect("the store opens despite an unfinished snapshot");
     assert_eq!(store.converters().expect("converters")[0].id, 18025);
-    assert_eq!(store.processing_robots().expect("robots").len(), 6);
+    assert_eq!(store.processing_robots().expect("robots").len(), 7);
     assert!(!unfinished.exists(), "the unfinished snapshot was removed");
     assert!(
         std::fs::read_dir(&sled_dir)

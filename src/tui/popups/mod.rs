@@ -3,6 +3,7 @@
 //! terminal cursor sits on the focused input so Japanese input methods draw their pre-edit
 //! text in the right place.
 
+pub mod bundle;
 pub mod confirm;
 pub mod dry_run;
 pub mod form;
@@ -16,6 +17,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
+pub use bundle::BundlePopup;
 pub use confirm::ConfirmPopup;
 pub use dry_run::DryRunPopup;
 pub use form::{FormKind, FormPopup};
@@ -41,6 +43,7 @@ pub enum Popup {
     Carrier(CarrierPopup),
     Report(ReportPopup),
     LateCancel(LateCancelPopup),
+    Bundle(BundlePopup),
 }
 
 macro_rules! into_popup {
@@ -54,7 +57,7 @@ macro_rules! into_popup {
 }
 into_popup!(HelpPopup => Help, ConfirmPopup => Confirm, InputPopup => Input,
     PickerPopup => Picker, FormPopup => Form, DryRunPopup => DryRun, CarrierPopup => Carrier,
-    ReportPopup => Report, LateCancelPopup => LateCancel);
+    ReportPopup => Report, LateCancelPopup => LateCancel, BundlePopup => Bundle);
 
 /// After a key: does the popup stay open?
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +79,7 @@ impl Popup {
             Popup::Carrier(p) => p.on_key(k, cx, out),
             Popup::Report(p) => p.on_key(k, out),
             Popup::LateCancel(p) => p.on_key(k, cx, out),
+            Popup::Bundle(p) => p.on_key(k, cx, out),
         }
     }
 
@@ -90,6 +94,7 @@ impl Popup {
             Popup::Carrier(p) => p.render(f, body, cx),
             Popup::Report(p) => p.render(f, body, cx),
             Popup::LateCancel(p) => p.render(f, body, cx),
+            Popup::Bundle(p) => p.render(f, body, cx),
         }
     }
 }

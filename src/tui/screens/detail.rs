@@ -110,6 +110,7 @@ impl DetailScreen {
             | Action::Ship
             | Action::CancelOrder
             | Action::AckLateCancel
+            | Action::Bundle
             | Action::Retry => match self.target {
                 Open::Instruction(id) => instruction_action(a, &[id], cx, out),
                 Open::IntakeError(_) => out.error(cx.text.intake_not_instruction),
@@ -296,6 +297,9 @@ fn instruction_lines(i: &Instruction, t: &Text, th: &Theme) -> Vec<Line<'static>
             ),
             th,
         ));
+    }
+    if let Some(g) = i.bundle {
+        lines.push(Line::styled(format!("  {}", (t.bundle_in)(g)), th.warn()));
     }
     lines.push(kv(
         k_payment,

@@ -331,6 +331,7 @@ impl OrdersScreen {
             | Action::Ship
             | Action::CancelOrder
             | Action::AckLateCancel
+            | Action::Bundle
             | Action::Retry => {
                 if self.queue() == Queue::IntakeErrors {
                     out.error(cx.text.intake_not_instruction);
@@ -784,6 +785,16 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
         targets.iter().map(|(id, v)| f(*id, Some(*v))).collect()
     };
     match a {
+        Action::Bundle => {
+            if n > 1 {
+                out.error(t.one_at_a_time);
+                return;
+            }
+            match cx.data.summary(targets[0].0).and_then(|s| s.bundle) {
+                Some(g) => out.call(Tag::Bundle(None), Request::Bundle { id: g }),
+                None => out.error(t.bundle_not),
+            }
+        }
         Action::AckLateCancel => {
             if n > 1 {
                 out.error(t.one_at_a_time);
