@@ -147,8 +147,15 @@ fn main() {
         let ours_rate = stored as f64 / ingest;
         // Baseline: the same serialized instructions, plain inserts in batches of 100.
         let mut serialized: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        // For figure 7: the orders' own JSON, and what schema 3 (lz4 records, JSON summaries)
+        // would hold of them.
+        let (mut raw_json, mut schema3) = (0usize, 0usize);
         for s in store2.summaries(None).expect("summaries") {
             let i = store2.instruction(s.id).expect("get").expect("exists");
+            raw_json += i.raw.get().len();
+            schema3 += lz4_flex::compress_prepend_size(&rmp_serde::to_vec_named(&i).expect("mp"))
+                .len()
+                + serde_json::to_vec(&s).expect("json").len();
             serialized.push((
                 s.id.to_be_bytes().to_vec(),
                 serde_json::to_vec(&i).expect("json"),
@@ -206,13 +213,14 @@ fn main() {
                 per100k(du_after_sync),
                 per100k(du_reopen)
             ),
-            format!("{:.0} MiB raw JSON of the orders", {
-                let raw: usize = summaries.len() * 2600;
-                raw as f64 / 1_048_576.0 * 100_000.0 / stored.max(1) as f64
-            }),
-            "-".into(),
-            "report",
-            None,
+            format!(
+                "{:.0} MiB the orders' JSON; {:.0} MiB schema 3's records (live bytes, lz4)",
+                per100k(raw_json as u64),
+                per100k(schema3 as u64)
+            ),
+            format!("{:.2}", size_reopen as f64 / raw_json.max(1) as f64),
+            "≤ 120 MiB (issue 16)",
+            Some(per100k(size_after_sync) <= 120.0 && per100k(size_reopen) <= 120.0),
         ));
         sim.shutdown().await;
 
@@ -491,17 +499,27 @@ fn churn_figure(store_dir: &Path, rounds: usize, figures: &mut Vec<Figure>) {
     }
     let secs = t0.elapsed().as_secs_f64();
     drop(store);
+    std::thread::sleep(Duration::from_millis(200));
     let mib = |b: u64| b as f64 / 1_048_576.0;
     let last = sizes.last().copied().unwrap_or(start);
-    let ratio = last as f64 / start.max(1) as f64;
+    let online = last as f64 / start.max(1) as f64;
+    // sled gives the space back only when the store is rewritten: what `shukka compact` (or
+    // the next start, the store having grown 1.5×) does.
+    let t1 = Instant::now();
+    let compacted = shukka::store::compact_store(store_dir).expect("compact");
+    let compact_secs = t1.elapsed().as_secs_f64();
+    let after = dir_size(store_dir);
+    let ratio = after as f64 / start.max(1) as f64;
     figures.push(fig(
         &format!(
             "11. Growth under churn: {} instructions × {rounds} rounds of one status change each",
             ids.len()
         ),
         format!(
-            "{:.0} MiB after the rounds ({}; {:.1} s)",
-            mib(last),
+            "{:.0} MiB after the rounds and a compaction ({:.1} s, {} records); while open: {} ({online:.2}×; {:.1} s)",
+            mib(after),
+            compact_secs,
+            compacted.records,
             sizes
                 .iter()
                 .map(|b| format!("{:.0}", mib(*b)))
@@ -900,7 +918,7 @@ fn start_figure(
     first: Option<f64>,
     data: Option<f64>,
     base: f64,
-    budget: bool,
+    budget: Option<f64>,
 ) {
     let show = |d: Option<f64>| d.map(ms).unwrap_or_else(|| "timeout".into());
     let with_data = data.unwrap_or(f64::NAN);
@@ -909,8 +927,10 @@ fn start_figure(
         format!("{} / {}", show(first), show(data)),
         format!("{} (`shukka --version`)", ms(base)),
         format!("{:.0}", with_data / base),
-        if budget { "≤ 500 ms" } else { "(≤ 500 ms)" },
-        budget.then_some(with_data <= 0.5),
+        &budget
+            .map(|b| format!("≤ {:.0} ms", b * 1000.0))
+            .unwrap_or_else(|| "report".into()),
+        budget.map(|b| with_data <= b),
     ));
 }
 
@@ -924,19 +944,69 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
     let base_start = t.elapsed().as_secs_f64();
     stop_server(dir);
 
-    // A. The server was not stopped cleanly (crash, power loss): no index snapshot, the server
-    // rebuilds its indexes from the records.
+    // A. The server was killed (crash, power loss) while robots worked: its index snapshot is
+    // up to two minutes old (the scheduler brings it up to date that often). 2,000
+    // instructions changed since — a busy shop's two minutes many times over.
+    let changed = {
+        use shukka::domain::Status;
+        let store = Store::open(dir).expect("store");
+        // The scheduler's last snapshot.
+        store.save_snapshot().expect("snapshot");
+        let ids: Vec<u64> = store
+            .ids_in(Status::Ready)
+            .expect("ready")
+            .into_iter()
+            .take(2_000)
+            .collect();
+        for chunk in ids.chunks(500) {
+            store
+                .write(|t| {
+                    for id in chunk {
+                        let Some(mut i) = t.instruction(*id)? else {
+                            continue;
+                        };
+                        let v = i.version;
+                        i.hold_reasons.insert("住所確認".into());
+                        i.status = Status::Held;
+                        t.update_instruction(v, i)?;
+                    }
+                    Ok::<_, shukka::store::StoreError>(())
+                })
+                .expect("changes");
+        }
+        store.flush().expect("flush");
+        let n = store.dirty_count();
+        drop(store); // no snapshot: as after a kill
+        thread::sleep(Duration::from_millis(200));
+        n
+    };
+    let (mut p, first, data) = console_start(&d, (80, 24));
+    p.send("q");
+    let _ = p.child.wait();
+    start_figure(
+        figures,
+        &format!(
+            "5a. Cold start after a crash (server start: snapshot + {changed} changed instructions read again) to first frame / queues shown"
+        ),
+        first,
+        data,
+        base_start,
+        Some(0.3),
+    );
+    // A'. No usable snapshot at all (a damaged file, the first start after an upgrade): every
+    // record is read.
+    stop_server(dir);
     let _ = std::fs::remove_file(dir.join("index.snapshot"));
     let (mut p, first, data) = console_start(&d, (80, 24));
     p.send("q");
     let _ = p.child.wait();
     start_figure(
         figures,
-        "5a. Cold start after a crash (server start, index rebuild) to first frame / queues shown",
+        "5a'. Cold start without a snapshot (server start, full index rebuild) to first frame / queues shown",
         first,
         data,
         base_start,
-        false,
+        None,
     );
     // B. After a clean stop (the usual morning): the server reads its index snapshot.
     stop_server(dir);
@@ -947,7 +1017,7 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         first,
         data,
         base_start,
-        true,
+        Some(0.15),
     );
     p.settle(Duration::from_millis(500));
     let console_rss = rss_kb(p.child.process_id().unwrap_or(0)).unwrap_or(0);
@@ -1050,7 +1120,7 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         Some(median(firsts)),
         Some(median(datas)),
         base_start,
-        true,
+        Some(0.5),
     );
     let Some(mut p) = last else { return };
     p.open_full_list();

@@ -158,3 +158,23 @@ pub async fn restore(b: &Backend, file: &Path, force: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `shukka compact`: the store rewritten, with the sizes before and after.
+pub fn compact(dir: &std::path::Path) -> Result<()> {
+    let t0 = std::time::Instant::now();
+    let c = crate::store::compact_store(dir).map_err(|e| match e {
+        crate::store::StoreError::Locked(_) => color_eyre::eyre::eyre!(
+            "ストアは使用中です: shukka serve などを止めてから compact してください (the store is open: stop shukka serve first)"
+        ),
+        e => color_eyre::eyre::eyre!(e),
+    })?;
+    let mib = |b: u64| b as f64 / 1_048_576.0;
+    println!(
+        "ストアを詰め直しました: {:.1} MiB → {:.1} MiB ({} レコード, {:.1} 秒)",
+        mib(c.before),
+        mib(c.after),
+        c.records,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

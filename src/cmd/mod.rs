@@ -184,6 +184,7 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         Command::Notify(c) => notify::run(&backend(&dir).await?, c).await,
         Command::Bundle(c) => bundle::run(&backend(&dir).await?, c).await,
         Command::Labels(c) => labels::run(&backend(&dir).await?, &dir, &labels, c).await,
+        Command::Compact => data::compact(&dir),
         Command::Backup(a) => {
             data::backup(
                 &backend(&dir).await?,

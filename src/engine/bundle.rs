@@ -55,7 +55,12 @@ impl BundleMember {
             buyer_mail: i.buyer_mail.clone(),
             recipient: a.name.clone(),
             postal: crate::normalize::postal_display(&a.postal_code),
-            address: format!("{} {}", a.prefecture, a.address),
+            address: format!(
+                "{} {}",
+                crate::futureshop::prefecture::prefecture_ja(&a.prefecture)
+                    .unwrap_or(&a.prefecture),
+                a.address
+            ),
             phone: a.phone.clone(),
             delivery: d
                 .map(|d| match &d.delivery {

@@ -13,6 +13,10 @@ use crate::robots::linkage::{LinkageRobot, Trigger};
 /// How often the scheduler makes a notification pass.
 const NOTIFY_EVERY: Duration = Duration::from_secs(5);
 
+/// How often the index snapshot is brought up to date while robots write: a process killed
+/// then starts from it and reads only what changed since (see `Store::save_snapshot`).
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(120);
+
 impl Engine {
     /// Enabled robots whose time trigger is due now and that are not running. A store that
     /// cannot be read is an error, never "nothing is due".
@@ -91,6 +95,8 @@ impl Engine {
         // not on every tick (a digest waits a minute anyway; the watch reads the run log).
         let mut notifier: Option<tokio::task::JoinHandle<()>> = None;
         let mut last_pass: Option<std::time::Instant> = None;
+        let mut snapshot: Option<tokio::task::JoinHandle<()>> = None;
+        let mut last_snapshot = std::time::Instant::now();
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -114,6 +120,19 @@ impl Engine {
                 notifier = Some(tokio::spawn(async move {
                     if let Err(e) = engine.notify_once().await {
                         tracing::warn!(error = %e, "notifications not sent this time");
+                    }
+                }));
+            }
+            if snapshot.as_ref().is_none_or(|n| n.is_finished())
+                && last_snapshot.elapsed() >= SNAPSHOT_EVERY
+            {
+                last_snapshot = std::time::Instant::now();
+                let store = self.store().clone();
+                snapshot = Some(tokio::task::spawn_blocking(move || {
+                    if store.dirty_count() > 0
+                        && let Err(e) = store.save_snapshot()
+                    {
+                        tracing::warn!(error = %e, "index snapshot not saved this time");
                     }
                 }));
             }

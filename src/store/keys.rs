@@ -25,6 +25,9 @@ pub const ALERT: u8 = b'n';
 pub const NOTIFY_STATE: u8 = b'N';
 /// 同梱 groups, by id.
 pub const BUNDLE: u8 = b'b';
+/// Instructions changed since the index snapshot was saved (empty values): an open after a
+/// crash reads the snapshot and then only these, instead of every summary.
+pub const DIRTY: u8 = b'D';
 
 pub fn id_key(prefix: u8, id: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);

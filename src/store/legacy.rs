@@ -422,7 +422,49 @@ mod tests {
             .get(keys::id_key(keys::INSTRUCTION, 8))
             .expect("get")
             .expect("some");
-        assert_eq!(raw[0], super::super::NAMED);
+        assert_eq!(raw[0], super::super::codec::Dict::Instruction.tag());
+        let raw = store
+            .inner
+            .data
+            .get(keys::id_key(keys::SUMMARY, 8))
+            .expect("get")
+            .expect("some");
+        assert_eq!(raw[0], super::super::codec::Dict::Summary.tag());
         assert_eq!(store.counts().get(Status::Shipped), 2);
+
+        // Schema 3 (lz4 records, JSON summaries) is compressed on open, field for field.
+        let before = store.instruction(8).expect("read").expect("exists");
+        let summaries = store.summaries(None).expect("summaries");
+        drop(store);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        {
+            let db = sled::open(dir.path().join("store")).expect("sled");
+            let data = db.open_tree("data").expect("tree");
+            let named = rmp_serde::to_vec_named(&before).expect("msgpack");
+            let mut rec = vec![super::super::NAMED];
+            rec.extend_from_slice(&lz4_flex::compress_prepend_size(&named));
+            data.insert(keys::id_key(keys::INSTRUCTION, 8), rec)
+                .expect("insert");
+            for s in &summaries {
+                data.insert(
+                    keys::id_key(keys::SUMMARY, s.id),
+                    serde_json::to_vec(s).expect("json"),
+                )
+                .expect("insert");
+            }
+            data.insert(keys::str_key(keys::META, "schema"), &3u64.to_be_bytes())
+                .expect("schema");
+            db.flush().expect("flush");
+        }
+        let store = Store::open(dir.path()).expect("migrates from 3");
+        assert_eq!(store.instruction(8).expect("read").as_ref(), Some(&before));
+        assert_eq!(store.summaries(None).expect("summaries"), summaries);
+        let raw = store
+            .inner
+            .data
+            .get(keys::id_key(keys::INSTRUCTION, 8))
+            .expect("get")
+            .expect("some");
+        assert_eq!(raw[0], super::super::codec::Dict::Instruction.tag());
     }
 }

@@ -7,6 +7,8 @@
 //! separate tree and is never returned by list operations.
 
 pub mod backup;
+pub mod codec;
+pub mod compact;
 mod keys;
 mod legacy;
 pub mod sealed;
@@ -30,7 +32,7 @@ use crate::secret::Secret;
 use keys::*;
 
 /// The schema this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -154,6 +156,18 @@ struct Inner {
     counts: RwLock<Counts>,
     index: RwLock<Index>,
     events: broadcast::Sender<Arc<StoreEvent>>,
+    /// How the indexes were made at open.
+    opened: Mutex<IndexSource>,
+}
+
+/// How a store's indexes were made when it was opened (for logs, the bench and tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IndexSource {
+    /// From every record (no usable snapshot).
+    #[default]
+    Rebuilt,
+    /// From the snapshot, with this many instructions changed since read again.
+    Snapshot { replayed: usize },
 }
 
 type OrderRef = (u64, String);
@@ -413,12 +427,15 @@ fn unpack<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T
     postcard::from_bytes(&bin).map_err(|e| e.to_string())
 }
 
+/// Schema 4 writes tag [`codec::Dict::Instruction`]: the same MessagePack, zstd with a
+/// dictionary.
 fn enc_instruction(i: &Instruction) -> Result<Vec<u8>> {
     let named = rmp_serde::to_vec_named(i)
         .map_err(|e| StoreError::Encode(format!("an instruction: {e}")))?;
-    let packed = lz4_flex::compress_prepend_size(&named);
+    let packed = codec::compress(codec::Dict::Instruction, &named)
+        .map_err(|e| StoreError::Encode(format!("an instruction: {e}")))?;
     let mut out = Vec::with_capacity(packed.len() + 1);
-    out.push(NAMED);
+    out.push(codec::Dict::Instruction.tag());
     out.extend_from_slice(&packed);
     Ok(out)
 }
@@ -429,6 +446,10 @@ fn dec_instruction(key: &[u8], bytes: &[u8]) -> Result<Instruction> {
         detail,
     };
     match bytes.first() {
+        Some(&t) if t == codec::Dict::Instruction.tag() => {
+            let bin = codec::decompress(codec::Dict::Instruction, &bytes[1..]).map_err(corrupt)?;
+            rmp_serde::from_slice(&bin).map_err(|e| corrupt(e.to_string()))
+        }
         Some(&NAMED) => {
             let bin = lz4_flex::decompress_size_prepended(&bytes[1..])
                 .map_err(|e| corrupt(e.to_string()))?;
@@ -441,12 +462,43 @@ fn dec_instruction(key: &[u8], bytes: &[u8]) -> Result<Instruction> {
     }
 }
 
+/// A summary as stored: its JSON, compressed with the summary dictionary behind a tag byte.
+fn enc_summary(json: &[u8]) -> Result<Vec<u8>> {
+    let z = codec::compress(codec::Dict::Summary, json)
+        .map_err(|e| StoreError::Encode(format!("a summary: {e}")))?;
+    let mut out = Vec::with_capacity(z.len() + 1);
+    out.push(codec::Dict::Summary.tag());
+    out.extend_from_slice(&z);
+    Ok(out)
+}
+
+/// A stored summary's JSON text: decompressed, or as it is when it was written as JSON (older
+/// schemas, restored backups).
+fn summary_text<'a>(key: &[u8], bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
+    match bytes.first() {
+        Some(&t) if t == codec::Dict::Summary.tag() => {
+            codec::decompress(codec::Dict::Summary, &bytes[1..])
+                .map(std::borrow::Cow::Owned)
+                .map_err(|detail| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(key).chars().take(40).collect(),
+                    detail,
+                })
+        }
+        _ => Ok(std::borrow::Cow::Borrowed(bytes)),
+    }
+}
+
 /// A stored record as JSON, for backups that do not depend on the record encoding: packed
 /// instruction records are unpacked, JSON records are parsed, anything else is `None`.
 pub(crate) fn record_as_json(key: &[u8], bytes: &[u8]) -> Option<serde_json::Value> {
-    if key.first() == Some(&INSTRUCTION) && matches!(bytes.first(), Some(&PACKED) | Some(&NAMED)) {
+    if key.first() == Some(&INSTRUCTION)
+        && matches!(bytes.first(), Some(&PACKED) | Some(&NAMED) | Some(&3))
+    {
         let i = dec_instruction(key, bytes).ok()?;
         return serde_json::to_value(&i).ok();
+    }
+    if key.first() == Some(&SUMMARY) {
+        return serde_json::from_slice(&summary_text(key, bytes).ok()?).ok();
     }
     serde_json::from_slice(bytes).ok()
 }
@@ -465,6 +517,63 @@ fn dec<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T> {
     })
 }
 
+/// Opens the sled database of the store in `dir` (whose lock the caller holds).
+fn open_sled(dir: &Path, path: &Path) -> Result<sled::Db> {
+    let open = || {
+        sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::LowSpace)
+            .cache_capacity(256 * 1024 * 1024)
+            .flush_every_ms(Some(200))
+            .open()
+    };
+    let is_lock = |e: &sled::Error| {
+        matches!(e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock
+            || io.to_string().contains("lock"))
+    };
+    // We hold the directory's lock, so sled's own lock can only be held by a handle that is
+    // closing (sled's background writes keep its file open for a moment after the last
+    // `Db` is dropped), or by a program other than shukka: wait a little before refusing.
+    let mut attempt = open();
+    for _ in 0..50 {
+        match &attempt {
+            Err(e) if is_lock(e) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                attempt = open();
+            }
+            _ => break,
+        }
+    }
+    attempt.map_err(|e| match &e {
+        e if is_lock(e) => StoreError::Locked(dir.to_path_buf()),
+        sled::Error::Corruption { .. } => StoreError::Damaged {
+            dir: dir.to_path_buf(),
+            detail: e.to_string(),
+        },
+        _ => StoreError::Open {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        },
+    })
+}
+
+/// Rewrites the store in `dir` into a fresh directory and swaps it in (see [`compact`]): for
+/// `shukka store compact`, when no shukka has the store open.
+pub fn compact_store(dir: &Path) -> Result<compact::Compacted> {
+    restrict_umask();
+    let _lock = lock_dir(dir)?;
+    let path = dir.join("store");
+    compact::recover(dir)?;
+    remove_unfinished_sled_snapshots(&path)?;
+    let db = open_sled(dir, &path)?;
+    let done = compact::compact_locked(dir, db);
+    if done.is_err() {
+        compact::recover(dir)?;
+    }
+    enforce_private(dir)?;
+    done
+}
+
 impl Store {
     /// Opens (creating if needed) the store in `dir`. The directory is created owner-only.
     pub fn open(dir: &Path) -> Result<Store> {
@@ -472,44 +581,28 @@ impl Store {
         create_private_dir(dir)?;
         let lock = lock_dir(dir)?;
         let path = dir.join("store");
+        compact::recover(dir)?;
         remove_unfinished_sled_snapshots(&path)?;
         enforce_private(dir)?;
-        let open = || {
-            sled::Config::new()
-                .path(&path)
-                .mode(sled::Mode::LowSpace)
-                .cache_capacity(256 * 1024 * 1024)
-                .flush_every_ms(Some(200))
-                .open()
-        };
-        let is_lock = |e: &sled::Error| {
-            matches!(e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock
-                || io.to_string().contains("lock"))
-        };
-        // We hold the directory's lock, so sled's own lock can only be held by a handle that is
-        // closing (sled's background writes keep its file open for a moment after the last
-        // `Db` is dropped), or by a program other than shukka: wait a little before refusing.
-        let mut attempt = open();
-        for _ in 0..50 {
-            match &attempt {
-                Err(e) if is_lock(e) => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    attempt = open();
+        let mut db = open_sled(dir, &path)?;
+        if compact::due(dir) {
+            // Grown under rewrites since the last time: rewrite it now, before anyone reads.
+            let t0 = std::time::Instant::now();
+            match compact::compact_locked(dir, db) {
+                Ok(c) => tracing::info!(
+                    before = c.before,
+                    after = c.after,
+                    ms = t0.elapsed().as_millis() as u64,
+                    "store compacted"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "store compaction failed; the store is unchanged");
+                    compact::recover(dir)?;
                 }
-                _ => break,
             }
+            enforce_private(dir)?;
+            db = open_sled(dir, &path)?;
         }
-        let db = attempt.map_err(|e| match &e {
-            e if is_lock(e) => StoreError::Locked(dir.to_path_buf()),
-            sled::Error::Corruption { .. } => StoreError::Damaged {
-                dir: dir.to_path_buf(),
-                detail: e.to_string(),
-            },
-            _ => StoreError::Open {
-                path: path.clone(),
-                detail: e.to_string(),
-            },
-        })?;
         let data = db.open_tree("data")?;
         let secrets = db.open_tree("secrets")?;
         let (events, _) = broadcast::channel(4096);
@@ -525,6 +618,7 @@ impl Store {
                 counts: RwLock::new(Counts::default()),
                 index: RwLock::new(Index::default()),
                 events,
+                opened: Mutex::new(IndexSource::Rebuilt),
             }),
         };
         store.init()?;
@@ -611,9 +705,15 @@ impl Store {
             }
             c.generation = generation;
         }
-        if !self.load_snapshot(generation) {
-            self.recount()?;
-        }
+        let source = match self.load_snapshot(generation) {
+            Some(replayed) => IndexSource::Snapshot { replayed },
+            None => {
+                self.recount()?;
+                IndexSource::Rebuilt
+            }
+        };
+        tracing::debug!(?source, "store indexes");
+        *self.inner.opened.lock().unwrap_or_else(|e| e.into_inner()) = source;
         self.mark_interrupted_runs()?;
         Ok(())
     }
@@ -622,26 +722,102 @@ impl Store {
         self.inner.path.join("index.snapshot")
     }
 
-    /// Uses the index snapshot when it was taken at the store's current generation (nothing was
-    /// written since). Anything else — no file, another generation, a damaged file — means a
-    /// rebuild from the records.
-    fn load_snapshot(&self, generation: u64) -> bool {
-        let Ok(bytes) = std::fs::read(self.snapshot_path()) else {
-            return false;
-        };
-        let Ok(snap) = unpack::<Snapshot>(&bytes) else {
-            return false;
-        };
-        if snap.generation != generation || snap.schema != SCHEMA_VERSION {
-            return false;
+    /// Uses the index snapshot. Taken at the store's current generation, it is the index; taken
+    /// earlier (the process was killed after writing more), the instructions changed since —
+    /// every commit marks them ([`DIRTY`], in its own batch) — are read again on top of it, and
+    /// the intake errors and products are counted anew (few). Anything else — no file, a
+    /// snapshot from the future or another schema, a damaged file — means a rebuild from the
+    /// records.
+    fn load_snapshot(&self, generation: u64) -> Option<usize> {
+        let bytes = std::fs::read(self.snapshot_path()).ok()?;
+        let snap = unpack::<Snapshot>(&bytes).ok()?;
+        if snap.generation > generation || snap.schema != SCHEMA_VERSION {
+            return None;
         }
-        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = snap.counts.into_owned();
-        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = snap.index.into_owned();
-        true
+        let mut counts = snap.counts.into_owned();
+        let mut index = snap.index.into_owned();
+        let replayed = if snap.generation < generation {
+            self.replay_dirty(&mut counts, &mut index).ok()?
+        } else {
+            0
+        };
+        *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
+        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        Some(replayed)
     }
 
-    /// Saves the indexes for a fast next open (on a clean shutdown). Written to a temporary
-    /// file and renamed, so a crash leaves either the old snapshot or the new one.
+    /// How the indexes were made when the store was opened.
+    pub fn index_source(&self) -> IndexSource {
+        *self.inner.opened.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Brings a snapshot's index up to the records: every instruction marked [`DIRTY`] is read
+    /// again; intake errors and products are recounted.
+    fn replay_dirty(&self, counts: &mut Counts, index: &mut Index) -> Result<usize> {
+        let mut replayed = 0;
+        #[derive(serde::Deserialize)]
+        struct Indexed {
+            auth_id: u64,
+            order_no: String,
+            status: Status,
+            upstream_error: bool,
+        }
+        let parse = |key: &[u8], json: &[u8]| dec::<Indexed>(key, json);
+        for k in self.inner.data.scan_prefix([DIRTY]).keys() {
+            let k = k?;
+            let Some(id) = be_u64(&k[1..]) else {
+                continue;
+            };
+            replayed += 1;
+            // Out with what the snapshot knew of it …
+            if let Some(old) = index.summary_json.remove(&id) {
+                let o = parse(&k, old.as_bytes())?;
+                index.by_status[usize::from(o.status.index())].remove(&id);
+                let e = counts.by_status.entry(o.status).or_default();
+                *e = e.saturating_sub(1);
+                if o.upstream_error {
+                    counts.upstream_errors = counts.upstream_errors.saturating_sub(1);
+                }
+            }
+            // … in with the record as it is.
+            let key = id_key(SUMMARY, id);
+            let Some(v) = self.inner.data.get(&key)? else {
+                continue;
+            };
+            let text = summary_text(&key, &v)?;
+            let n = parse(&key, &text)?;
+            index.by_status[usize::from(n.status.index())].insert(id);
+            *counts.by_status.entry(n.status).or_default() += 1;
+            if n.upstream_error {
+                counts.upstream_errors += 1;
+            }
+            index.by_order.insert((n.auth_id, n.order_no), id);
+            index
+                .summary_json
+                .insert(id, String::from_utf8_lossy(&text).into());
+        }
+        counts.products = self.inner.data.scan_prefix([PRODUCT]).keys().count() as u64;
+        counts.intake_errors = 0;
+        index.intake_by_order.clear();
+        for kv in self.inner.data.scan_prefix([INTAKE]) {
+            let (k, v) = kv?;
+            let e: IntakeError = dec(&k, &v)?;
+            counts.intake_errors += 1;
+            if !e.order_no.is_empty() {
+                index.intake_by_order.insert((e.auth_id, e.order_no), e.id);
+            }
+        }
+        Ok(replayed)
+    }
+
+    /// Instructions changed since the last index snapshot.
+    pub fn dirty_count(&self) -> usize {
+        self.inner.data.scan_prefix([DIRTY]).keys().count()
+    }
+
+    /// Saves the indexes for a fast next open (on a clean shutdown, and every few minutes while
+    /// the scheduler runs). Written to a temporary file and renamed, so a crash leaves either
+    /// the old snapshot or the new one.
     pub fn save_snapshot(&self) -> Result<()> {
         let counters = self.lock();
         self.inner.db.flush()?;
@@ -665,6 +841,13 @@ impl Store {
             f.sync_all().map_err(io)?;
         }
         std::fs::rename(&tmp, self.snapshot_path()).map_err(io)?;
+        // The snapshot holds them now (a crash before this only means reading them again).
+        let mut batch = sled::Batch::default();
+        for k in self.inner.data.scan_prefix([DIRTY]).keys() {
+            batch.remove(k?);
+        }
+        self.inner.data.apply_batch(batch)?;
+        self.inner.db.flush()?;
         drop(counters);
         Ok(())
     }
@@ -689,10 +872,12 @@ impl Store {
                     self.inner.data.apply_batch(batch)?;
                 }
             }
-            if v == 2 {
+            if v == 2 || v == 3 {
                 // Schema 3: self-describing instruction records, and summaries that name the
-                // buyer and the recipient apart.
+                // buyer and the recipient apart. Schema 4: both compressed with zstd and a
+                // dictionary (a store a third of the size).
                 self.rewrite_instructions()?;
+                v = 3;
             }
             v += 1;
         }
@@ -713,7 +898,7 @@ impl Store {
             let (k, v) = kv?;
             let i = dec_instruction(&k, &v)?;
             batch.insert(k.to_vec(), enc_instruction(&i)?);
-            batch.insert(id_key(SUMMARY, i.id), enc(&i.summary())?);
+            batch.insert(id_key(SUMMARY, i.id), enc_summary(&enc(&i.summary())?)?);
             n += 1;
             if n % 1000 == 0 {
                 self.inner.data.apply_batch(std::mem::take(&mut batch))?;
@@ -752,6 +937,7 @@ impl Store {
         }
         for kv in self.inner.data.scan_prefix([SUMMARY]) {
             let (k, v) = kv?;
+            let v = summary_text(&k, &v)?;
             let s: Indexed<'_> = dec_borrowed(&k, &v)?;
             *counts.by_status.entry(s.status).or_default() += 1;
             if s.upstream_error {
@@ -868,6 +1054,10 @@ impl Store {
             str_key(META, "generation"),
             &counters.generation.to_be_bytes(),
         );
+        // Changed since the snapshot, in the same atomic batch as the change.
+        for (id, _) in &delta.summaries {
+            batch.insert(id_key(DIRTY, *id), &[]);
+        }
         // Secrets first: a secret without its record is harmless, the reverse is not.
         for (id, secret) in secret_ops {
             let key = id.to_be_bytes();
@@ -1014,8 +1204,9 @@ impl Store {
             Some(st) => {
                 let mut out = Vec::new();
                 for id in self.ids_in(st)? {
-                    if let Some(s) = self.get(&id_key(SUMMARY, id))? {
-                        out.push(s);
+                    let key = id_key(SUMMARY, id);
+                    if let Some(v) = self.inner.data.get(&key)? {
+                        out.push(dec(&key, &summary_text(&key, &v)?)?);
                     }
                 }
                 Ok(out)
@@ -1522,10 +1713,11 @@ impl Txn<'_> {
         let record = enc_instruction(i)?;
         self.put_raw(id_key(INSTRUCTION, i.id), record);
         let json = enc(&summary)?;
+        let packed = enc_summary(&json)?;
         self.delta
             .summaries
             .push((i.id, String::from_utf8_lossy(&json).into()));
-        self.put_raw(id_key(SUMMARY, i.id), json);
+        self.put_raw(id_key(SUMMARY, i.id), packed);
         self.changes.push(Change::Instruction(Box::new(summary)));
         Ok(())
     }

@@ -26,5 +26,6 @@ mod server;
 mod simulator;
 mod standard_robots;
 mod store_cli;
+mod store_size;
 mod unix_users;
 mod workflow;

@@ -699,7 +699,7 @@ async fn the_index_snapshot_is_used_only_when_current() {
             .ids_in(Status::Held)
             .expect("held")
             .contains(&target.id),
-        "rebuilt, not the stale snapshot"
+        "the snapshot brought up to date, not stale"
     );
     assert!(
         !store
