@@ -504,7 +504,7 @@ fn churn_figure(store_dir: &Path, rounds: usize, figures: &mut Vec<Figure>) {
     let last = sizes.last().copied().unwrap_or(start);
     let online = last as f64 / start.max(1) as f64;
     // sled gives the space back only when the store is rewritten: what `shukka compact` (or
-    // the next start, the store having grown 1.5×) does.
+    // `shukka serve` on its way out, the store having grown 1.5×) does.
     let t1 = Instant::now();
     let compacted = shukka::store::compact_store(store_dir).expect("compact");
     let compact_secs = t1.elapsed().as_secs_f64();

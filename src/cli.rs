@@ -92,7 +92,7 @@ pub enum Command {
     /// Export everything (robot configuration, audit log, tracking numbers) to a file
     Backup(BackupArgs),
     /// Rewrite the store into a fresh file set, giving back the space of rewritten records
-    /// (done by itself at start when the store has grown 1.5×; needs the store closed)
+    /// (done by itself when `shukka serve` stops, once the store has grown 1.5×; needs the store closed)
     Compact,
     /// Replace the store's content with a backup file
     Restore(RestoreArgs),

@@ -129,7 +129,7 @@ impl Engine {
                 last_snapshot = std::time::Instant::now();
                 let store = self.store().clone();
                 snapshot = Some(tokio::task::spawn_blocking(move || {
-                    if store.dirty_count() > 0
+                    if store.snapshot_due()
                         && let Err(e) = store.save_snapshot()
                     {
                         tracing::warn!(error = %e, "index snapshot not saved this time");

@@ -16,19 +16,11 @@ use std::path::{Path, PathBuf};
 use super::{Result, StoreError};
 
 /// Grown this much since the last compaction (or since it was first measured), a store is
-/// compacted when it is opened.
+/// compacted when `shukka serve` stops.
 pub const GROWTH: f64 = 1.5;
 
-/// Stores smaller than this are never compacted at open (it is not worth the time).
-/// `SHUKKA_COMPACT_MIN_BYTES` lowers it (for tests of the automatic compaction).
+/// Stores smaller than this are not compacted when the server stops (not worth the time).
 pub const MIN_SIZE: u64 = 32 * 1024 * 1024;
-
-fn min_size() -> u64 {
-    std::env::var("SHUKKA_COMPACT_MIN_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(MIN_SIZE)
-}
 
 /// What a compaction did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -110,14 +102,14 @@ pub(crate) fn recover(dir: &Path) -> Result<()> {
 
 /// Whether the store grew enough since its last compaction to be compacted now. The first
 /// look records the size it starts from.
-pub(crate) fn due(dir: &Path) -> bool {
+pub(crate) fn due(dir: &Path, min_size: u64) -> bool {
     let p = paths(dir);
     let size = dir_size(&p.store);
     let base = std::fs::read_to_string(&p.baseline)
         .ok()
         .and_then(|t| t.trim().parse::<u64>().ok());
     match base {
-        Some(b) => size >= min_size() && size as f64 > b as f64 * GROWTH,
+        Some(b) => size >= min_size && size as f64 > b as f64 * GROWTH,
         None => {
             let _ = write_baseline(dir, size);
             false

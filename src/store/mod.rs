@@ -158,6 +158,10 @@ struct Inner {
     events: broadcast::Sender<Arc<StoreEvent>>,
     /// How the indexes were made at open.
     opened: Mutex<IndexSource>,
+    /// An index snapshot is on disk: commits then mark what they change ([`DIRTY`]). Without
+    /// one (a new store's first sync) there is nothing to bring up to date, and no marks.
+    /// Changed under the write lock only.
+    snapshot_on_disk: std::sync::atomic::AtomicBool,
 }
 
 /// How a store's indexes were made when it was opened (for logs, the bench and tests).
@@ -557,8 +561,34 @@ fn open_sled(dir: &Path, path: &Path) -> Result<sled::Db> {
     })
 }
 
+/// Compacts the store in `dir` if it has grown [`compact::GROWTH`]× since its last
+/// compaction and is at least `min_size` bytes — after `shukka serve` stops, when nobody waits
+/// for it (never on the way up: a restart after a crash must be quick). `None` when it was not
+/// due, or when another process has the store open.
+pub fn compact_if_due(dir: &Path, min_size: u64) -> Result<Option<compact::Compacted>> {
+    restrict_umask();
+    let _lock = match lock_dir(dir) {
+        Ok(l) => l,
+        Err(StoreError::Locked(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    compact::recover(dir)?;
+    if !compact::due(dir, min_size) {
+        return Ok(None);
+    }
+    let path = dir.join("store");
+    remove_unfinished_sled_snapshots(&path)?;
+    let db = open_sled(dir, &path)?;
+    let done = compact::compact_locked(dir, db);
+    if done.is_err() {
+        compact::recover(dir)?;
+    }
+    enforce_private(dir)?;
+    done.map(Some)
+}
+
 /// Rewrites the store in `dir` into a fresh directory and swaps it in (see [`compact`]): for
-/// `shukka store compact`, when no shukka has the store open.
+/// `shukka compact`, when no shukka has the store open.
 pub fn compact_store(dir: &Path) -> Result<compact::Compacted> {
     restrict_umask();
     let _lock = lock_dir(dir)?;
@@ -584,25 +614,7 @@ impl Store {
         compact::recover(dir)?;
         remove_unfinished_sled_snapshots(&path)?;
         enforce_private(dir)?;
-        let mut db = open_sled(dir, &path)?;
-        if compact::due(dir) {
-            // Grown under rewrites since the last time: rewrite it now, before anyone reads.
-            let t0 = std::time::Instant::now();
-            match compact::compact_locked(dir, db) {
-                Ok(c) => tracing::info!(
-                    before = c.before,
-                    after = c.after,
-                    ms = t0.elapsed().as_millis() as u64,
-                    "store compacted"
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "store compaction failed; the store is unchanged");
-                    compact::recover(dir)?;
-                }
-            }
-            enforce_private(dir)?;
-            db = open_sled(dir, &path)?;
-        }
+        let db = open_sled(dir, &path)?;
         let data = db.open_tree("data")?;
         let secrets = db.open_tree("secrets")?;
         let (events, _) = broadcast::channel(4096);
@@ -619,6 +631,7 @@ impl Store {
                 index: RwLock::new(Index::default()),
                 events,
                 opened: Mutex::new(IndexSource::Rebuilt),
+                snapshot_on_disk: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         store.init()?;
@@ -706,8 +719,14 @@ impl Store {
             c.generation = generation;
         }
         let source = match self.load_snapshot(generation) {
-            Some(replayed) => IndexSource::Snapshot { replayed },
+            Some(replayed) => {
+                self.set_snapshot_on_disk(true);
+                IndexSource::Snapshot { replayed }
+            }
             None => {
+                // A file that could not be used must not be used later either: the marks of
+                // the writes to come would not cover what it lacks.
+                self.drop_snapshot();
                 self.recount()?;
                 IndexSource::Rebuilt
             }
@@ -841,6 +860,7 @@ impl Store {
             f.sync_all().map_err(io)?;
         }
         std::fs::rename(&tmp, self.snapshot_path()).map_err(io)?;
+        self.set_snapshot_on_disk(true);
         // The snapshot holds them now (a crash before this only means reading them again).
         let mut batch = sled::Batch::default();
         for k in self.inner.data.scan_prefix([DIRTY]).keys() {
@@ -854,6 +874,22 @@ impl Store {
 
     fn drop_snapshot(&self) {
         let _ = std::fs::remove_file(self.snapshot_path());
+        self.set_snapshot_on_disk(false);
+    }
+
+    fn set_snapshot_on_disk(&self, on: bool) {
+        self.inner
+            .snapshot_on_disk
+            .store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The scheduler's question: is a snapshot missing, or behind the records?
+    pub fn snapshot_due(&self) -> bool {
+        !self
+            .inner
+            .snapshot_on_disk
+            .load(std::sync::atomic::Ordering::SeqCst)
+            || self.inner.data.scan_prefix([DIRTY]).keys().next().is_some()
     }
 
     /// Schema upgrades go here, one step at a time.
@@ -1055,8 +1091,14 @@ impl Store {
             &counters.generation.to_be_bytes(),
         );
         // Changed since the snapshot, in the same atomic batch as the change.
-        for (id, _) in &delta.summaries {
-            batch.insert(id_key(DIRTY, *id), &[]);
+        if self
+            .inner
+            .snapshot_on_disk
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            for (id, _) in &delta.summaries {
+                batch.insert(id_key(DIRTY, *id), &[]);
+            }
         }
         // Secrets first: a secret without its record is harmless, the reverse is not.
         for (id, secret) in secret_ops {

@@ -240,26 +240,34 @@ async fn store_compaction_gives_space_back_and_keeps_every_record() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("使用中"));
 }
 
+/// A store grown 1.5× under rewrites since it was last measured is compacted when the server
+/// stops (`compact_if_due`, what `shukka serve` calls on its way out); one that has not grown is
+/// left alone, and so is one another process has open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn store_grown_under_rewrites_is_compacted_when_opened() {
+async fn store_grown_under_rewrites_is_compacted_after_the_server_stops() {
+    use shukka::store::{compact, compact_if_due};
     let dir = churned(200, 0).await;
     let data = dir.path();
-    // The first open measured it: that is the size it started from.
+    // The first look measures the size it starts from, and does nothing.
+    assert_eq!(compact_if_due(data, 1).expect("first look"), None);
+    assert!(data.join("store.size").exists());
+    assert_eq!(compact_if_due(data, 1).expect("not grown"), None);
     let base: u64 = std::fs::read_to_string(data.join("store.size"))
         .expect("baseline")
         .trim()
         .parse()
         .expect("number");
     let engine = engine_in(data);
-    let ids: Vec<(u64, u64)> = engine
+    assert_eq!(compact_if_due(data, 1).expect("open elsewhere"), None);
+    let ids: Vec<u64> = engine
         .store()
         .summaries(None)
         .expect("s")
         .iter()
-        .map(|s| (s.id, s.version))
+        .map(|s| s.id)
         .collect();
     for round in 0..6 {
-        for (id, _) in &ids {
+        for id in &ids {
             let i = engine.store().instruction(*id).expect("r").expect("i");
             if matches!(
                 i.status,
@@ -275,29 +283,25 @@ async fn store_grown_under_rewrites_is_compacted_when_opened() {
     }
     engine.store().flush().expect("flush");
     drop(engine);
-    let grown = shukka::store::compact::dir_size(&data.join("store"));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let grown = compact::dir_size(&data.join("store"));
     assert!(
-        grown as f64 > base as f64 * shukka::store::compact::GROWTH,
+        grown as f64 > base as f64 * compact::GROWTH,
         "{grown} vs {base}"
     );
     let records = all_records(data);
-    // Only this child process has the size floor lowered (stores in tests are small).
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["orders", "--format", "json"])
-        .env("SHUKKA_COMPACT_MIN_BYTES", "1")
-        .output()
-        .await
-        .expect("shukka");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let after = shukka::store::compact::dir_size(&data.join("store"));
-    assert!(after < grown, "compacted at open: {after} < {grown}");
+    let c = compact_if_due(data, 1)
+        .expect("compacts")
+        .expect("it was due");
+    assert!(c.after < c.before, "{c:?}");
+    let after = compact::dir_size(&data.join("store"));
+    assert!(after < grown, "{after} < {grown}");
     assert_eq!(all_records(data), records);
+    assert_eq!(
+        compact_if_due(data, 1).expect("again"),
+        None,
+        "not due again at once"
+    );
 }
 
 /// SIGKILL at seeded moments of `shukka compact`: after every kill the store opens and holds
