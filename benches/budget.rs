@@ -946,18 +946,17 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
 
     // A. The server was killed (crash, power loss) while robots worked: its index snapshot is
     // up to two minutes old (the scheduler brings it up to date that often). 2,000
-    // instructions changed since — a busy shop's two minutes many times over.
+    // instructions changed since (at N = 100,000) — a busy shop's two minutes many times over.
     let changed = {
         use shukka::domain::Status;
         let store = Store::open(dir).expect("store");
         // The scheduler's last snapshot.
         store.save_snapshot().expect("snapshot");
-        let ids: Vec<u64> = store
-            .ids_in(Status::Ready)
-            .expect("ready")
-            .into_iter()
-            .take(2_000)
-            .collect();
+        let ready = store.ids_in(Status::Ready).expect("ready");
+        // 2,000 at N = 100,000 (a twentieth of 出荷待ち at most, so that the queue the start
+        // waits for is never emptied).
+        let take = (ready.len() / 20).clamp(1, 2_000);
+        let ids: Vec<u64> = ready.into_iter().take(take).collect();
         for chunk in ids.chunks(500) {
             store
                 .write(|t| {
