@@ -456,11 +456,36 @@ fn main() {
     print_table(&figures, n);
 }
 
+/// Holds (with `reason`) or releases `ids` in commits of 500, as robots and operators do.
+fn set_held(store: &Store, ids: &[u64], reason: &str, held: bool) {
+    use shukka::domain::Status;
+    for chunk in ids.chunks(500) {
+        store
+            .write(|t| {
+                for id in chunk {
+                    let Some(mut i) = t.instruction(*id)? else {
+                        continue;
+                    };
+                    let v = i.version;
+                    if held {
+                        i.hold_reasons.insert(reason.into());
+                        i.status = Status::Held;
+                    } else {
+                        i.hold_reasons.remove(reason);
+                        i.status = Status::Ready;
+                    }
+                    t.update_instruction(v, i)?;
+                }
+                Ok::<_, shukka::store::StoreError>(())
+            })
+            .expect("status changes");
+    }
+}
+
 /// Figure 11, growth under churn (issue 16's measurement): every instruction changes status
 /// once per round (held with a reason, then back), in commits of 500 as robots and operators
 /// make them; the store's size after each round next to its size before.
 fn churn_figure(store_dir: &Path, rounds: usize, figures: &mut Vec<Figure>) {
-    use shukka::domain::Status;
     let store = Store::open(store_dir).expect("store");
     let ids: Vec<u64> = store
         .summaries(None)
@@ -473,27 +498,7 @@ fn churn_figure(store_dir: &Path, rounds: usize, figures: &mut Vec<Figure>) {
     let mut sizes = Vec::new();
     let t0 = Instant::now();
     for round in 0..rounds {
-        for chunk in ids.chunks(500) {
-            store
-                .write(|t| {
-                    for id in chunk {
-                        let Some(mut i) = t.instruction(*id)? else {
-                            continue;
-                        };
-                        let v = i.version;
-                        if round % 2 == 0 {
-                            i.hold_reasons.insert("churn".into());
-                            i.status = Status::Held;
-                        } else {
-                            i.hold_reasons.remove("churn");
-                            i.status = Status::Ready;
-                        }
-                        t.update_instruction(v, i)?;
-                    }
-                    Ok::<_, shukka::store::StoreError>(())
-                })
-                .expect("round");
-        }
+        set_held(&store, &ids, "churn", round % 2 == 0);
         store.flush().expect("flush");
         sizes.push(dir_size(store_dir));
     }
@@ -957,22 +962,7 @@ fn pty_figures(dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         // waits for is never emptied).
         let take = (ready.len() / 20).clamp(1, 2_000);
         let ids: Vec<u64> = ready.into_iter().take(take).collect();
-        for chunk in ids.chunks(500) {
-            store
-                .write(|t| {
-                    for id in chunk {
-                        let Some(mut i) = t.instruction(*id)? else {
-                            continue;
-                        };
-                        let v = i.version;
-                        i.hold_reasons.insert("住所確認".into());
-                        i.status = Status::Held;
-                        t.update_instruction(v, i)?;
-                    }
-                    Ok::<_, shukka::store::StoreError>(())
-                })
-                .expect("changes");
-        }
+        set_held(&store, &ids, "住所確認", true);
         store.flush().expect("flush");
         let n = store.dirty_count();
         drop(store); // no snapshot: as after a kill

@@ -566,14 +566,25 @@ fn open_sled(dir: &Path, path: &Path) -> Result<sled::Db> {
 /// for it (never on the way up: a restart after a crash must be quick). `None` when it was not
 /// due, or when another process has the store open.
 pub fn compact_if_due(dir: &Path, min_size: u64) -> Result<Option<compact::Compacted>> {
+    match compact_under_lock(dir, Some(min_size)) {
+        Err(StoreError::Locked(_)) => Ok(None),
+        other => other,
+    }
+}
+
+/// Rewrites the store in `dir` into a fresh directory and swaps it in (see [`compact`]): for
+/// `shukka compact`, when no shukka has the store open.
+pub fn compact_store(dir: &Path) -> Result<compact::Compacted> {
+    compact_under_lock(dir, None)?.ok_or_else(|| StoreError::Sled("compaction not done".into()))
+}
+
+/// Takes the store's lock and compacts — always, or (`due_from`) only when due for stores of
+/// at least that size.
+fn compact_under_lock(dir: &Path, due_from: Option<u64>) -> Result<Option<compact::Compacted>> {
     restrict_umask();
-    let _lock = match lock_dir(dir) {
-        Ok(l) => l,
-        Err(StoreError::Locked(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
+    let _lock = lock_dir(dir)?;
     compact::recover(dir)?;
-    if !compact::due(dir, min_size) {
+    if due_from.is_some_and(|min| !compact::due(dir, min)) {
         return Ok(None);
     }
     let path = dir.join("store");
@@ -585,23 +596,6 @@ pub fn compact_if_due(dir: &Path, min_size: u64) -> Result<Option<compact::Compa
     }
     enforce_private(dir)?;
     done.map(Some)
-}
-
-/// Rewrites the store in `dir` into a fresh directory and swaps it in (see [`compact`]): for
-/// `shukka compact`, when no shukka has the store open.
-pub fn compact_store(dir: &Path) -> Result<compact::Compacted> {
-    restrict_umask();
-    let _lock = lock_dir(dir)?;
-    let path = dir.join("store");
-    compact::recover(dir)?;
-    remove_unfinished_sled_snapshots(&path)?;
-    let db = open_sled(dir, &path)?;
-    let done = compact::compact_locked(dir, db);
-    if done.is_err() {
-        compact::recover(dir)?;
-    }
-    enforce_private(dir)?;
-    done
 }
 
 impl Store {
@@ -815,6 +809,12 @@ impl Store {
                 .summary_json
                 .insert(id, String::from_utf8_lossy(&text).into());
         }
+        self.count_intake_and_products(counts, index)?;
+        Ok(replayed)
+    }
+
+    /// Intake errors and products, counted from their records (few: read whole at every open).
+    fn count_intake_and_products(&self, counts: &mut Counts, index: &mut Index) -> Result<()> {
         counts.products = self.inner.data.scan_prefix([PRODUCT]).keys().count() as u64;
         counts.intake_errors = 0;
         index.intake_by_order.clear();
@@ -826,7 +826,7 @@ impl Store {
                 index.intake_by_order.insert((e.auth_id, e.order_no), e.id);
             }
         }
-        Ok(replayed)
+        Ok(())
     }
 
     /// Instructions changed since the last index snapshot.
@@ -990,15 +990,7 @@ impl Store {
                 .by_order
                 .insert((s.auth_id, s.order_no.into_owned()), s.id);
         }
-        counts.products = self.inner.data.scan_prefix([PRODUCT]).keys().count() as u64;
-        for kv in self.inner.data.scan_prefix([INTAKE]) {
-            let (k, v) = kv?;
-            let e: IntakeError = dec(&k, &v)?;
-            counts.intake_errors += 1;
-            if !e.order_no.is_empty() {
-                index.intake_by_order.insert((e.auth_id, e.order_no), e.id);
-            }
-        }
+        self.count_intake_and_products(&mut counts, &mut index)?;
         *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
         *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = index;
         Ok(())
