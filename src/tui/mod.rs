@@ -63,7 +63,7 @@ where
         kind: app::StatusKind::Info,
         at: app.now(),
     });
-    term.draw(|f| app.render(f))?;
+    terminal::draw(&mut term, |f| app.render(f))?;
     let backend = match connect.await {
         Ok(b) => {
             app.status = None;
@@ -142,7 +142,7 @@ where
                 }
             }
             _ = tokio::time::sleep_until(next_frame), if app.dirty => {
-                term.draw(|f| app.render(f))?;
+                terminal::draw(&mut term, |f| app.render(f))?;
                 app.dirty = false;
                 next_frame = Instant::now() + FRAME;
             }

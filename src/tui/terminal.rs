@@ -1,13 +1,14 @@
 //! The terminal's lifecycle: raw mode and the alternate screen on, and restored on quit, on
 //! error (guard) and on panic (chained hook). Restoring is idempotent, so both may run.
 
-use std::io::{self, Stdout, Write};
+use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::cursor::Show;
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -15,7 +16,11 @@ use ratatui::backend::CrosstermBackend;
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOKED: AtomicBool = AtomicBool::new(false);
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+
+/// Room for a whole frame, so that one frame is one write: stdout's own line buffer (1 KiB)
+/// would send a 200×50 repaint in pieces, and a slow SSH link shows the pieces.
+const FRAME_BUFFER: usize = 256 * 1024;
 
 /// Puts the terminal back: raw mode off, main screen, cursor visible. Safe to call twice.
 pub fn restore() {
@@ -44,8 +49,18 @@ pub fn enter() -> io::Result<(Term, Guard)> {
     ACTIVE.store(true, Ordering::SeqCst);
     let guard = Guard;
     execute!(io::stdout(), EnterAlternateScreen)?;
-    let term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let out = BufWriter::with_capacity(FRAME_BUFFER, io::stdout());
+    let term = Terminal::new(CrosstermBackend::new(out))?;
     Ok((term, guard))
+}
+
+/// Draws one frame as a synchronized update (DEC mode 2026): a terminal that knows the mode
+/// shows the frame whole, never half old and half new; one that does not ignores it.
+pub fn draw(term: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
+    crossterm::queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    term.draw(render)?;
+    execute!(term.backend_mut(), EndSynchronizedUpdate)?;
+    Ok(())
 }
 
 /// Chains a hook in front of the existing one (color-eyre's): a panic on the UI thread restores

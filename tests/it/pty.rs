@@ -41,8 +41,49 @@ const ECHO: u64 = 0x8;
 struct Output {
     bytes: Vec<u8>,
     parser: vt100::Parser,
+    /// The screen as of the last whole frame: the console draws each frame as a synchronized
+    /// update, and a wait must never match a screen half old and half new (a read can end
+    /// in the middle of a frame).
+    frame: vt100::Screen,
+    in_update: bool,
     last_data: Instant,
     eof: bool,
+}
+
+const BEGIN_UPDATE: &[u8] = b"\x1b[?2026h";
+const END_UPDATE: &[u8] = b"\x1b[?2026l";
+
+impl Output {
+    /// Takes in what the reader read: parsed in pieces cut after each synchronized-update
+    /// mark (a mark may straddle two reads), the frame kept whenever no update is open.
+    fn take(&mut self, chunk: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(chunk);
+        let mut from = start;
+        for end in start + 1..=self.bytes.len() {
+            let seen = &self.bytes[..end];
+            let mark = if seen.ends_with(BEGIN_UPDATE) {
+                Some(true)
+            } else if seen.ends_with(END_UPDATE) {
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(open) = mark {
+                self.parser.process(&self.bytes[from..end]);
+                from = end;
+                self.in_update = open;
+                if !open {
+                    self.frame = self.parser.screen().clone();
+                }
+            }
+        }
+        self.parser.process(&self.bytes[from..]);
+        if !self.in_update {
+            self.frame = self.parser.screen().clone();
+        }
+        self.last_data = Instant::now();
+    }
 }
 
 /// One process in a pseudo-terminal. Dropping it kills the process if it is still running.
@@ -151,9 +192,12 @@ impl Pty {
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("reader");
         let writer = pair.master.take_writer().expect("writer");
+        let parser = vt100::Parser::new(nz(ROWS), nz(COLS), 0);
         let out = Arc::new(Mutex::new(Output {
             bytes: Vec::new(),
-            parser: vt100::Parser::new(nz(ROWS), nz(COLS), 0),
+            frame: parser.screen().clone(),
+            parser,
+            in_update: false,
             last_data: Instant::now(),
             eof: false,
         }));
@@ -169,9 +213,7 @@ impl Pty {
                         o.eof = true;
                         break;
                     }
-                    o.bytes.extend_from_slice(&buf[..n]);
-                    o.parser.process(&buf[..n]);
-                    o.last_data = Instant::now();
+                    o.take(&buf[..n]);
                 }
             })
             .expect("reader thread");
@@ -191,13 +233,12 @@ impl Pty {
     }
 
     fn screen_text(&self) -> String {
-        self.out().parser.screen().contents()
+        self.out().frame.contents()
     }
 
     fn row(&self, r: u16) -> String {
         self.out()
-            .parser
-            .screen()
+            .frame
             .rows(0, COLS)
             .nth(usize::from(r))
             .unwrap_or_default()
@@ -234,9 +275,9 @@ impl Pty {
         loop {
             {
                 let o = self.out();
-                if ok(o.parser.screen()) {
+                if ok(&o.frame) {
                     if std::env::var_os("SHUKKA_PTY_TRACE").is_some() {
-                        eprintln!("[{}] {what}:\n{}", self.name, o.parser.screen().contents());
+                        eprintln!("[{}] {what}:\n{}", self.name, o.frame.contents());
                     }
                     return;
                 }
@@ -249,7 +290,7 @@ impl Pty {
                         } else {
                             ""
                         },
-                        o.parser.screen().contents()
+                        o.frame.contents()
                     );
                 }
             }
@@ -339,7 +380,7 @@ impl Pty {
     fn assert_restored(&self, exit_bytes: &[u8]) {
         {
             let o = self.out();
-            let s = o.parser.screen();
+            let s = &o.frame;
             assert!(
                 !s.alternate_screen(),
                 "[{}] still on the alternate screen",
@@ -638,10 +679,7 @@ fn demo_dashboard_tabs_filter_quit_and_the_terminal_is_restored() {
     });
     let (before, ready) = {
         let o = p.out();
-        (
-            table_rows(o.parser.screen()),
-            queue_tab_count(o.parser.screen(), "出荷待ち"),
-        )
+        (table_rows(&o.frame), queue_tab_count(&o.frame, "出荷待ち"))
     };
     let ready = ready.expect("出荷待ち count on the queue tabs");
     let (no, first_line) = before[0].clone();
@@ -765,7 +803,7 @@ fn demo_fresh_walks_the_setup_guide_to_7_of_7_by_keys() {
                 && !s.contents().contains("Enter 保存")
                 && !s.contents().contains("実行 (y)")
         });
-        done = setup_done(&p.out().parser.screen().clone()).unwrap_or(before);
+        done = setup_done(&p.out().frame.clone()).unwrap_or(before);
     }
     p.wait_text(&["セットアップ 7/7"], secs(30));
     // The orders the test fetch took in are there.
@@ -816,6 +854,13 @@ fn calm_console_writes_nothing_when_idle_and_little_per_key() {
         let from = p.len();
         p.send("j");
         moves.push(p.frame_after(from));
+        // Each frame is one synchronized update: a terminal never shows half of it.
+        let bytes = p.bytes_since(from);
+        assert!(
+            bytes.starts_with(BEGIN_UPDATE) && bytes.ends_with(END_UPDATE),
+            "a frame outside a synchronized update: {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     // Bring the cursor to the last visible row, then each j scrolls the table by one row.
     let height = usize::from(ROWS) - 3 - 1 - 2 - 1; // chrome, queue tabs, borders, header
@@ -989,6 +1034,6 @@ fn console_on_a_locked_data_dir_says_so() {
         said.contains("in use by another shukka process"),
         "a clear message: {said:?}"
     );
-    assert!(!p.out().parser.screen().alternate_screen());
+    assert!(!p.out().frame.alternate_screen());
     drop(held);
 }
