@@ -89,6 +89,9 @@ pub enum Command {
     /// 同梱: orders of one customer proposed to travel in one parcel, and the decisions
     #[command(subcommand)]
     Bundle(BundleCommand),
+    /// The archive: finished instructions older than [archive] after_days (180), one file per month
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Export everything (robot configuration, audit log, tracking numbers) to a file
     Backup(BackupArgs),
     /// Rewrite the store into a fresh file set, giving back the space of rewritten records
@@ -478,6 +481,34 @@ pub enum BundleCommand {
     Split { id: u64 },
     /// Back to 同梱候補 (until the group's label is exported)
     Undo { id: u64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ArchiveCommand {
+    /// Move 出荷済み and キャンセル instructions older than the age to the archive now
+    /// (the server does it by itself once a day)
+    Run {
+        /// Age in days (default: the setup file's [archive] after_days, 180)
+        #[arg(long)]
+        older_than: Option<u32>,
+        /// Instructions per archive frame (one commit each)
+        #[arg(long)]
+        batch: Option<usize>,
+        /// Only count what would move
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Find archived instructions by order number, name, kana, e-mail, phone, postal code,
+    /// address or tracking number
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The archive's month files: instructions, frames, size
+    List,
 }
 
 #[derive(Subcommand, Debug)]

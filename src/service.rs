@@ -226,6 +226,22 @@ pub enum Request {
     Backup {
         include_secrets: bool,
     },
+    /// Moves finished instructions older than the configured age (or `older_than_days`) to
+    /// the archive now.
+    ArchiveRun {
+        older_than_days: Option<u32>,
+        #[serde(default)]
+        batch: Option<usize>,
+        #[serde(default)]
+        dry_run: bool,
+    },
+    /// The archive's months.
+    ArchiveMonths,
+    /// Archived instructions by order number or text.
+    ArchiveSearch {
+        text: String,
+        limit: usize,
+    },
     /// Replaces the store with a backup that travels from the caller as data.
     Restore {
         force: bool,
@@ -316,6 +332,7 @@ impl Request {
             | Request::ApplySetup { .. }
             | Request::StandardRobot { .. }
             | Request::GuideStep { .. }
+            | Request::ArchiveRun { dry_run: false, .. }
             | Request::PutProducts { .. } => Role::Admin,
             _ => Role::Operator,
         }
@@ -333,7 +350,11 @@ impl Request {
     pub fn is_long_running(&self) -> bool {
         matches!(
             self,
-            Request::RunRobot { .. } | Request::SyncOnce | Request::GuideStep { step: 7 }
+            Request::RunRobot { .. }
+                | Request::SyncOnce
+                | Request::GuideStep { step: 7 }
+                | Request::ArchiveRun { .. }
+                | Request::ArchiveSearch { .. }
         )
     }
 
@@ -375,6 +396,9 @@ impl Request {
                 | Request::NotifyTargets
                 | Request::Bundles { .. }
                 | Request::Bundle { .. }
+                | Request::ArchiveMonths
+                | Request::ArchiveSearch { .. }
+                | Request::ArchiveRun { dry_run: true, .. }
                 | Request::ImportTracking {
                     req: crate::engine::labels::ImportRequest { dry_run: true, .. }
                 }
@@ -477,6 +501,9 @@ pub struct LinkageRow {
 pub struct InstructionDetail {
     pub instruction: Instruction,
     pub history: Vec<AuditEntry>,
+    /// The archive month it was found in (not in the hot store: read-only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<String>,
 }
 
 /// An answer as JSON text (serialized once, passed through the server unparsed).
@@ -550,6 +577,9 @@ pub enum Reply {
     Bundle(crate::engine::bundle::BundleView),
     /// What the receiver said to a test message.
     NotifySent(String),
+    Archived(crate::store::archive::ArchiveReport),
+    ArchiveMonths(Vec<crate::store::archive::MonthInfo>),
+    ArchiveHits(Vec<crate::store::archive::ArchiveHit>),
 }
 
 /// A carrier profile as a picker shows it.
@@ -670,6 +700,9 @@ from_reply! {
     Vec<crate::engine::bundle::BundleView> => Bundles,
     crate::engine::bundle::BundleView => Bundle,
     String => NotifySent,
+    crate::store::archive::ArchiveReport => Archived,
+    Vec<crate::store::archive::MonthInfo> => ArchiveMonths,
+    Vec<crate::store::archive::ArchiveHit> => ArchiveHits,
 }
 
 impl FromReply for () {
@@ -742,15 +775,42 @@ pub async fn execute(
             Reply::Detail(InstructionDetail {
                 instruction,
                 history,
+                archived: None,
             })
         }
-        Request::FindOrder { order_no } => {
-            let instruction = engine.find_order(&order_no)?;
-            let history = store.audit_for(instruction.id)?;
-            Reply::Detail(InstructionDetail {
-                instruction,
-                history,
-            })
+        Request::FindOrder { order_no } => match engine.find_order(&order_no) {
+            Ok(instruction) => {
+                let history = store.audit_for(instruction.id)?;
+                Reply::Detail(InstructionDetail {
+                    instruction,
+                    history,
+                    archived: None,
+                })
+            }
+            Err(EngineError::NotFound(m)) => {
+                match store.archived_order(order_no.trim())?.into_iter().next() {
+                    Some((month, a)) => {
+                        let mut history = a.audit;
+                        history.sort_by_key(|e| e.seq);
+                        Reply::Detail(InstructionDetail {
+                            instruction: a.instruction,
+                            history,
+                            archived: Some(month),
+                        })
+                    }
+                    None => return Err(EngineError::NotFound(m).into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        },
+        Request::ArchiveRun {
+            older_than_days,
+            batch,
+            dry_run,
+        } => Reply::Archived(engine.archive_now(older_than_days, batch, dry_run).await?),
+        Request::ArchiveMonths => Reply::ArchiveMonths(store.archive_months()?),
+        Request::ArchiveSearch { text, limit } => {
+            Reply::ArchiveHits(store.archive_search(&text, limit.clamp(1, 10_000))?)
         }
         Request::History { id } => Reply::Audit(store.audit_for(id)?),
         Request::IntakeErrors => Reply::IntakeErrors(

@@ -1,5 +1,6 @@
 //! Implementations of the command-line subcommands (parsing lives in `cli.rs`).
 
+pub mod archive;
 pub mod bundle;
 pub mod console;
 pub mod data;
@@ -183,6 +184,7 @@ pub async fn dispatch(cli: crate::cli::Cli) -> Result<()> {
         }
         Command::Notify(c) => notify::run(&backend(&dir).await?, c).await,
         Command::Bundle(c) => bundle::run(&backend(&dir).await?, c).await,
+        Command::Archive(c) => archive::run(&backend(&dir).await?, c).await,
         Command::Labels(c) => labels::run(&backend(&dir).await?, &dir, &labels, c).await,
         Command::Compact => data::compact(&dir),
         Command::Backup(a) => {

@@ -152,6 +152,14 @@ pub async fn show(b: &Backend, order_no: &str, format: Format) -> Result<()> {
         s(&i.order_no),
         i.version
     )?;
+    if let Some(month) = &d.archived {
+        writeln!(
+            out,
+            "アーカイブ   {} (DATA/archive/{}.arc: 閲覧のみ、変更はできません)",
+            s(month),
+            s(month)
+        )?;
+    }
     writeln!(
         out,
         "ステータス   {}{}",
@@ -359,6 +367,14 @@ async fn resolve(b: &Backend, order_no: &str) -> Result<Instruction> {
         })
         .await
         .map_err(fail)?;
+    if let Some(month) = &d.archived {
+        return Err(eyre!(
+            "受注 {} はアーカイブ済みです ({}): 変更はできません (shukka order {} で表示)",
+            sanitize(order_no),
+            sanitize(month),
+            sanitize(order_no)
+        ));
+    }
     Ok(d.instruction)
 }
 

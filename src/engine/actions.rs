@@ -27,10 +27,17 @@ impl Engine {
     pub fn find_order(&self, order_no: &str) -> Result<Instruction> {
         let mut found = self.store().instructions_by_order_no(order_no.trim())?;
         match found.len() {
-            0 => Err(EngineError::NotFound(msg!(
-                "受注 {order_no} の出荷指示はありません",
-                "Order {order_no} has no shipping instruction"
-            ))),
+            0 => match self.store().archived_order(order_no.trim())?.first() {
+                // Finished long ago: readable (shukka order), never changed again.
+                Some((month, _)) => Err(EngineError::NotFound(msg!(
+                    "受注 {order_no} はアーカイブ済みです ({month}): 変更はできません (shukka order {order_no} で表示)",
+                    "Order {order_no} is archived ({month}): it cannot be changed (shukka order {order_no} shows it)"
+                ))),
+                None => Err(EngineError::NotFound(msg!(
+                    "受注 {order_no} の出荷指示はありません",
+                    "Order {order_no} has no shipping instruction"
+                ))),
+            },
             1 => Ok(found.remove(0)),
             n => Err(EngineError::Refused(msg!(
                 "受注 {order_no} の出荷指示が {n} 件あります (複数の API認証設定): ID で指定してください",

@@ -3,6 +3,7 @@
 //! only this; they never touch sled or futureshop directly.
 
 mod actions;
+mod archive;
 pub mod bundle;
 mod config;
 mod data;

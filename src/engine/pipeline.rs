@@ -153,6 +153,12 @@ fn ingest_one(
             return Ok(One::Refused);
         }
     };
+    // Archived long ago (出荷済み or キャンセル): futureshop may send an old order again when
+    // it is edited, and it must never come back as new work.
+    if t.archived(auth_id, &instr.order_no, instr.order_date)? {
+        tracing::debug!(order_no = %instr.order_no, "archived already: not taken in again");
+        return Ok(One::Skipped);
+    }
     if let Some(error) = missing_detail {
         // Without its detail the customer's notes are unknown: held until they are read.
         instr.detail = DetailState::Missing {

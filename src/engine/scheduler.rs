@@ -16,6 +16,10 @@ const NOTIFY_EVERY: Duration = Duration::from_secs(5);
 /// How often the index snapshot is brought up to date while robots write: a process killed
 /// then starts from it and reads only what changed since (see `Store::save_snapshot`).
 const SNAPSHOT_EVERY: Duration = Duration::from_secs(120);
+/// The archive's turn: once a day, the first a while after the start (a start after a crash
+/// stays quick, and the first fetch goes first).
+const ARCHIVE_EVERY: Duration = Duration::from_secs(24 * 3600);
+const ARCHIVE_FIRST: Duration = Duration::from_secs(10 * 60);
 
 impl Engine {
     /// Enabled robots whose time trigger is due now and that are not running. A store that
@@ -97,6 +101,8 @@ impl Engine {
         let mut last_pass: Option<std::time::Instant> = None;
         let mut snapshot: Option<tokio::task::JoinHandle<()>> = None;
         let mut last_snapshot = std::time::Instant::now();
+        let mut archiver: Option<tokio::task::JoinHandle<()>> = None;
+        let mut next_archive = std::time::Instant::now() + ARCHIVE_FIRST;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -133,6 +139,23 @@ impl Engine {
                         && let Err(e) = store.save_snapshot()
                     {
                         tracing::warn!(error = %e, "index snapshot not saved this time");
+                    }
+                }));
+            }
+            if archiver.as_ref().is_none_or(|a| a.is_finished())
+                && std::time::Instant::now() >= next_archive
+            {
+                next_archive = std::time::Instant::now() + ARCHIVE_EVERY;
+                let engine = self.clone();
+                archiver = Some(tokio::spawn(async move {
+                    match engine.archive_config() {
+                        Ok(c) if c.after_days == 0 => {}
+                        Ok(_) => {
+                            if let Err(e) = engine.archive_now(None, None, false).await {
+                                tracing::warn!(error = %e, "archive not run this time");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "archive not run this time"),
                     }
                 }));
             }

@@ -478,6 +478,10 @@ pub struct SetupFile {
     pub notify: Vec<NotifySection>,
     #[serde(default)]
     pub notify_watch: Option<NotifyWatchSection>,
+    /// `[archive] after_days = 180`: finished instructions older than that leave the hot
+    /// store (0: never).
+    #[serde(default)]
+    pub archive: Option<crate::store::archive::ArchiveConfig>,
 }
 
 /// One `[[notify]]` target. Its secret (webhook URL, Chatwork token, SMTP password) comes
@@ -1131,6 +1135,24 @@ impl Engine {
                     done.join("、")
                 },
             );
+        }
+
+        // [archive]
+        if let Some(a) = &file.archive {
+            let now = self.archive_config()?;
+            if &now != a {
+                store.write(|t| t.put_config(crate::store::archive::CFG_ARCHIVE, a))?;
+                report.step(
+                    "アーカイブ",
+                    if a.after_days == 0 {
+                        "無効".to_string()
+                    } else {
+                        format!("{} 日より前の出荷済み・キャンセル", a.after_days)
+                    },
+                );
+            } else {
+                report.step("アーカイブ", UNCHANGED.to_string());
+            }
         }
 
         // 6. the custom release robot.

@@ -22,6 +22,9 @@ struct Header {
     created: String,
     secrets: bool,
     records: usize,
+    /// Archive frames after the records (one line each; none in older backups).
+    #[serde(default)]
+    archive_frames: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -33,12 +36,18 @@ struct Line {
     b: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     secret_for_auth: Option<u64>,
+    /// An archive frame of this month (the frame's bytes in `b`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    archive: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackupSummary {
     pub records: usize,
     pub secrets: usize,
+    /// Archive frames (each up to a batch of archived instructions).
+    #[serde(default)]
+    pub archive_frames: usize,
 }
 
 fn b64() -> base64::engine::GeneralPurpose {
@@ -57,6 +66,8 @@ pub fn write(
 ) -> Result<BackupSummary, StoreError> {
     use std::io::{Seek, SeekFrom};
     let io = |e: std::io::Error| StoreError::Sled(format!("writing a backup: {e}"));
+    // No archive run between the records and the frames: each instruction once.
+    let _paused = store.archive_paused();
     let records = {
         let mut b = BufWriter::new(&mut *body);
         let n = store.for_each_record(|k, v| {
@@ -71,15 +82,33 @@ pub fn write(
                     v: Some(j),
                     b: None,
                     secret_for_auth: None,
+                    archive: None,
                 },
                 None => Line {
                     k: b64().encode(k),
                     v: None,
                     b: Some(b64().encode(v)),
                     secret_for_auth: None,
+                    archive: None,
                 },
             };
             rec.write_to(&mut b)
+        })?;
+        b.flush().map_err(io)?;
+        n
+    };
+    // The archive's frames as they are on disk (already compressed, checked on restore).
+    let archive_frames = {
+        let mut b = BufWriter::new(&mut *body);
+        let n = store.for_each_archive_frame(|month, frame| {
+            Line {
+                k: String::new(),
+                v: None,
+                b: Some(b64().encode(frame)),
+                secret_for_auth: None,
+                archive: Some(month.to_string()),
+            }
+            .write_to(&mut b)
         })?;
         b.flush().map_err(io)?;
         n
@@ -95,6 +124,7 @@ pub fn write(
         created: chrono::Utc::now().to_rfc3339(),
         secrets: include_secrets,
         records,
+        archive_frames,
     };
     header.write_to(w).map_err(io)?;
     body.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -105,6 +135,7 @@ pub fn write(
             v: Some(Value::String(s.expose().to_string())),
             b: None,
             secret_for_auth: Some(*id),
+            archive: None,
         };
         rec.write_to(w).map_err(io)?;
     }
@@ -112,6 +143,7 @@ pub fn write(
     Ok(BackupSummary {
         records,
         secrets: secrets.len(),
+        archive_frames,
     })
 }
 
@@ -134,13 +166,15 @@ pub fn restore(store: &Store, r: impl BufRead, force: bool) -> Result<BackupSumm
             found: header.schema,
         });
     }
-    if !force && store.counts().instructions() + store.counts().intake_errors > 0 {
+    let c = store.counts();
+    if !force && c.instructions() + c.intake_errors + c.archived > 0 {
         return Err(StoreError::BadBackup(Msg::same(
             "this store already holds instructions; restore into an empty data directory, or pass --force to replace everything",
         )));
     }
     let mut entries = Vec::new();
     let mut secrets = Vec::new();
+    let mut frames = Vec::new();
     for (n, l) in lines.enumerate() {
         let l = l.map_err(|e| bad(e.to_string()))?;
         if l.trim().is_empty() {
@@ -151,6 +185,13 @@ pub fn restore(store: &Store, r: impl BufRead, force: bool) -> Result<BackupSumm
         if let Some(id) = rec.secret_for_auth {
             let s = rec.v.as_ref().and_then(Value::as_str).unwrap_or_default();
             secrets.push((id, Secret::new(s)));
+            continue;
+        }
+        if let Some(month) = rec.archive {
+            let bytes = b64()
+                .decode(rec.b.unwrap_or_default())
+                .map_err(|e| bad(format!("line {}: {e}", n + 2)))?;
+            frames.push((month, bytes));
             continue;
         }
         let k = b64()
@@ -164,6 +205,13 @@ pub fn restore(store: &Store, r: impl BufRead, force: bool) -> Result<BackupSumm
             (None, None) => Vec::new(),
         };
         entries.push((k, v));
+    }
+    if frames.len() != header.archive_frames {
+        return Err(bad(format!(
+            "truncated: {} of {} archive frames",
+            frames.len(),
+            header.archive_frames
+        )));
     }
     if entries.len() != header.records {
         return Err(bad(format!(
@@ -191,8 +239,13 @@ pub fn restore(store: &Store, r: impl BufRead, force: bool) -> Result<BackupSumm
     let summary = BackupSummary {
         records: entries.len(),
         secrets: secrets.len(),
+        archive_frames: frames.len(),
     };
+    // The archive is written aside and read back first: a backup whose archive does not read
+    // changes nothing.
+    let staged = store.stage_archive(frames)?;
     store.replace_all(entries, secrets)?;
+    store.swap_archive(&staged)?;
     if header.schema < SCHEMA_VERSION {
         store.migrate(header.schema)?;
         store.rebuild()?;

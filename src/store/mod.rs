@@ -6,6 +6,7 @@
 //! makes the compare-and-swap on instruction versions sound. The client secret lives in a
 //! separate tree and is never returned by list operations.
 
+pub mod archive;
 pub mod backup;
 pub mod codec;
 pub mod compact;
@@ -127,6 +128,9 @@ pub struct Counts {
     /// SKUs in the product master.
     #[serde(default)]
     pub products: u64,
+    /// Instructions moved to the archive (not in any queue).
+    #[serde(default)]
+    pub archived: u64,
 }
 
 impl Counts {
@@ -162,6 +166,7 @@ struct Inner {
     /// one (a new store's first sync) there is nothing to bring up to date, and no marks.
     /// Changed under the write lock only.
     snapshot_on_disk: std::sync::atomic::AtomicBool,
+    archive: archive::Archive,
 }
 
 /// How a store's indexes were made when it was opened (for logs, the bench and tests).
@@ -203,6 +208,8 @@ struct IndexDelta {
     status: Vec<(u64, Option<Status>, Status)>,
     intake: HashMap<OrderRef, Option<u64>>,
     summaries: Vec<(u64, Box<str>)>,
+    /// Moved to the archive: out of every index.
+    removed: Vec<(u64, Status, OrderRef)>,
 }
 
 /// Sequence counters, kept in memory under the write lock and persisted in each batch.
@@ -223,7 +230,8 @@ pub const SEQ_SHIP_FROM: &str = "ship_from";
 pub const SEQ_AUTH: &str = "auth";
 pub const SEQ_ALERT: &str = "alert";
 pub const SEQ_BUNDLE: &str = "bundle";
-const SEQS: [(&str, u64); 9] = [
+pub const SEQ_ARCHIVE: &str = "archive";
+const SEQS: [(&str, u64); 10] = [
     (SEQ_INSTRUCTION, 1),
     (SEQ_INTAKE, 1),
     (SEQ_AUDIT, 1),
@@ -234,6 +242,7 @@ const SEQS: [(&str, u64); 9] = [
     (SEQ_AUTH, 1),
     (SEQ_ALERT, 1),
     (SEQ_BUNDLE, 1),
+    (SEQ_ARCHIVE, 1),
 ];
 
 /// Configuration keys.
@@ -608,7 +617,9 @@ impl Store {
         compact::recover(dir)?;
         remove_unfinished_sled_snapshots(&path)?;
         enforce_private(dir)?;
+        let t0 = std::time::Instant::now();
         let db = open_sled(dir, &path)?;
+        tracing::debug!(ms = t0.elapsed().as_millis(), "sled opened");
         let data = db.open_tree("data")?;
         let secrets = db.open_tree("secrets")?;
         let (events, _) = broadcast::channel(4096);
@@ -626,9 +637,11 @@ impl Store {
                 events,
                 opened: Mutex::new(IndexSource::Rebuilt),
                 snapshot_on_disk: std::sync::atomic::AtomicBool::new(false),
+                archive: archive::Archive::new(dir),
             }),
         };
         store.init()?;
+        store.archive_recover()?;
         store.seal_plain_secrets()?;
         // sled created its files while we opened it; make sure of them too.
         enforce_private(dir)?;
@@ -712,6 +725,7 @@ impl Store {
             }
             c.generation = generation;
         }
+        let t0 = std::time::Instant::now();
         let source = match self.load_snapshot(generation) {
             Some(replayed) => {
                 self.set_snapshot_on_disk(true);
@@ -725,7 +739,7 @@ impl Store {
                 IndexSource::Rebuilt
             }
         };
-        tracing::debug!(?source, "store indexes");
+        tracing::debug!(?source, ms = t0.elapsed().as_millis(), "store indexes");
         *self.inner.opened.lock().unwrap_or_else(|e| e.into_inner()) = source;
         self.mark_interrupted_runs()?;
         Ok(())
@@ -754,6 +768,8 @@ impl Store {
         } else {
             0
         };
+        // The archive's count is the record's (a snapshot may have been taken mid-run).
+        self.load_archived_count(&mut counts).ok()?;
         *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
         *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = index;
         Some(replayed)
@@ -786,6 +802,8 @@ impl Store {
             if let Some(old) = index.summary_json.remove(&id) {
                 let o = parse(&k, old.as_bytes())?;
                 index.by_status[usize::from(o.status.index())].remove(&id);
+                // Gone for good when it was archived (no summary below).
+                index.by_order.remove(&(o.auth_id, o.order_no.clone()));
                 let e = counts.by_status.entry(o.status).or_default();
                 *e = e.saturating_sub(1);
                 if o.upstream_error {
@@ -815,6 +833,7 @@ impl Store {
 
     /// Intake errors and products, counted from their records (few: read whole at every open).
     fn count_intake_and_products(&self, counts: &mut Counts, index: &mut Index) -> Result<()> {
+        self.load_archived_count(counts)?;
         counts.products = self.inner.data.scan_prefix([PRODUCT]).keys().count() as u64;
         counts.intake_errors = 0;
         index.intake_by_order.clear();
@@ -1042,6 +1061,7 @@ impl Store {
     ) -> std::result::Result<T, E> {
         let mut counters = self.lock();
         let mut txn = Txn {
+            archive: &self.inner.archive,
             data: &self.inner.data,
             secrets: &self.inner.secrets,
             index: &self.inner.index,
@@ -1088,8 +1108,13 @@ impl Store {
             .snapshot_on_disk
             .load(std::sync::atomic::Ordering::SeqCst)
         {
-            for (id, _) in &delta.summaries {
-                batch.insert(id_key(DIRTY, *id), &[]);
+            for id in delta
+                .summaries
+                .iter()
+                .map(|(id, _)| *id)
+                .chain(delta.removed.iter().map(|(id, ..)| *id))
+            {
+                batch.insert(id_key(DIRTY, id), &[]);
             }
         }
         // Secrets first: a secret without its record is harmless, the reverse is not.
@@ -1123,6 +1148,11 @@ impl Store {
             }
             for (id, json) in delta.summaries {
                 index.summary_json.insert(id, json);
+            }
+            for (id, status, order) in delta.removed {
+                index.by_status[usize::from(status.index())].remove(&id);
+                index.by_order.remove(&order);
+                index.summary_json.remove(&id);
             }
         }
         *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts.clone();
@@ -1597,6 +1627,7 @@ pub struct SyncCursor {
 
 /// One atomic write. Reads see the transaction's own writes.
 pub struct Txn<'a> {
+    archive: &'a archive::Archive,
     data: &'a sled::Tree,
     index: &'a RwLock<Index>,
     delta: IndexDelta,

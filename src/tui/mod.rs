@@ -10,6 +10,7 @@ pub mod keymap;
 pub mod model;
 pub mod popups;
 pub mod screens;
+pub mod scroll;
 pub mod terminal;
 pub mod text;
 pub mod theme;

@@ -11,12 +11,13 @@ use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+
+use super::scroll::ScrollingBackend;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOKED: AtomicBool = AtomicBool::new(false);
 
-pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
+pub type Term = Terminal<ScrollingBackend<BufWriter<Stdout>>>;
 
 /// Room for a whole frame, so that one frame is one write: stdout's own line buffer (1 KiB)
 /// would send a 200×50 repaint in pieces, and a slow SSH link shows the pieces.
@@ -50,16 +51,16 @@ pub fn enter() -> io::Result<(Term, Guard)> {
     let guard = Guard;
     execute!(io::stdout(), EnterAlternateScreen)?;
     let out = BufWriter::with_capacity(FRAME_BUFFER, io::stdout());
-    let term = Terminal::new(CrosstermBackend::new(out))?;
+    let term = Terminal::new(ScrollingBackend::new(out))?;
     Ok((term, guard))
 }
 
 /// Draws one frame as a synchronized update (DEC mode 2026): a terminal that knows the mode
 /// shows the frame whole, never half old and half new; one that does not ignores it.
 pub fn draw(term: &mut Term, render: impl FnOnce(&mut ratatui::Frame)) -> io::Result<()> {
-    crossterm::queue!(term.backend_mut(), BeginSynchronizedUpdate)?;
+    crossterm::queue!(term.backend_mut().writer_mut(), BeginSynchronizedUpdate)?;
     term.draw(render)?;
-    execute!(term.backend_mut(), EndSynchronizedUpdate)?;
+    execute!(term.backend_mut().writer_mut(), EndSynchronizedUpdate)?;
     Ok(())
 }
 

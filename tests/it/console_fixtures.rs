@@ -956,6 +956,7 @@ pub fn detail(id: u64) -> InstructionDetail {
     InstructionDetail {
         instruction,
         history,
+        archived: None,
     }
 }
 

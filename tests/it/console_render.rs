@@ -761,3 +761,96 @@ fn console_render_long_remote_fields_are_cut_in_the_detail() {
         "{shown}"
     );
 }
+
+/// 出荷済み and キャンセル say where the older ones went; the live queues do not.
+#[test]
+fn console_render_shipped_says_how_many_are_archived() {
+    for (lang, want) in [
+        (
+            Lang::Ja,
+            "古い出荷済み・キャンセル 12345 件はアーカイブにあります",
+        ),
+        (
+            Lang::En,
+            "12345 older shipped and cancelled instructions are in the archive",
+        ),
+    ] {
+        let mut a = app_with(lang, true, false, 160, 40);
+        a.data.counts.archived = 12345;
+        ch(&mut a, '2');
+        let ready = screen(&draw(&a));
+        assert!(
+            !ready.contains("12345"),
+            "出荷待ち names the archive:\n{ready}"
+        );
+        ch(&mut a, 'l');
+        ch(&mut a, 'l');
+        let shipped = screen(&draw(&a));
+        assert!(shipped.contains(want), "{shipped}");
+        assert!(shipped.contains("shukka archive search"), "{shipped}");
+        a.data.counts.archived = 0;
+        let none = screen(&draw(&a));
+        assert!(!none.contains("archive search"), "{none}");
+    }
+}
+
+/// A `j` that scrolls the 出荷指示 table by one row draws the same lines one row up (columns
+/// stay put as values of other widths come into view): what lets the terminal move them
+/// instead of repainting (`tui/scroll.rs`).
+#[test]
+fn console_render_a_one_row_scroll_is_the_same_lines_one_row_up() {
+    let (w, h) = (200, 50);
+    let mut a = empty_app(Lang::Ja, true, false, w, h);
+    let mut rows = many(400);
+    for (n, r) in rows.iter_mut().enumerate() {
+        // Names and amounts of every width, as a real shop has.
+        r.recipient = "長谷川".repeat(1 + n % 4) + " 千尋";
+        r.amount = 10_i64.pow(2 + (n % 5) as u32) + n as i64;
+        r.prefecture = ["TOKYO", "KANAGAWA", "HOKKAIDO"][n % 3].into();
+    }
+    load(&mut a, rows);
+    ch(&mut a, '2');
+    // To the last visible row; from there each j scrolls.
+    for _ in 0..(h - 8) {
+        ch(&mut a, 'j');
+    }
+    let mut before = draw(&a).backend().buffer().clone();
+    // The same frames through the console's backend, as a terminal would receive them.
+    let mut term = ratatui::Terminal::new(shukka::tui::scroll::ScrollingBackend::with_size(
+        Vec::new(),
+        w,
+        h,
+    ))
+    .expect("term");
+    term.draw(|f| a.render(f)).expect("draw");
+    let mut written = term.backend().writer().len();
+    let mut per_scroll = Vec::new();
+    for step in 0..20 {
+        ch(&mut a, 'j');
+        let after = draw(&a).backend().buffer().clone();
+        term.draw(|f| a.render(f)).expect("draw");
+        let now = term.backend().writer().len();
+        per_scroll.push(now - written);
+        written = now;
+        let line = |b: &ratatui::buffer::Buffer, y: u16| -> Vec<ratatui::buffer::Cell> {
+            (0..w).map(|x| b[(x, y)].clone()).collect()
+        };
+        // The body: rows whose text moved up by one, style included, except around the
+        // cursor (its highlight moves with it).
+        let moved = (0..h - 1)
+            .filter(|y| {
+                line(&after, *y) == line(&before, y + 1) && line(&after, *y) != line(&before, *y)
+            })
+            .count();
+        assert!(
+            moved >= usize::from(h) - 14,
+            "step {step}: only {moved} lines are the previous frame's one row up"
+        );
+        before = after;
+    }
+    eprintln!("bytes per one-row scroll at {w}×{h}: {per_scroll:?}");
+    assert!(
+        per_scroll.iter().all(|n| *n <= 4096),
+        "a one-row scroll at 200×50 wrote more than 4 KB: {per_scroll:?}"
+    );
+}

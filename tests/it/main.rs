@@ -1,5 +1,6 @@
 //! Integration tests: everything runs for real on loopback (simulator, HTTP, sled, pty).
 
+mod archive;
 mod bundle;
 mod common;
 mod console_english;
@@ -9,6 +10,7 @@ mod console_labels;
 mod console_redesign;
 mod console_render;
 mod console_requests;
+mod console_scroll;
 mod console_state;
 mod console_widgets;
 mod crash;

@@ -39,6 +39,19 @@ pub struct OrdersScreen {
     /// its rows (to narrow it without lookups).
     pub filtered_for: String,
     filtered_slots: Vec<u32>,
+    /// Column widths seen in this queue and filter so far: they grow as wider values scroll
+    /// into view and never shrink while scrolling, so the columns stay put (and a scroll is
+    /// the same lines one row up, which the terminal can move instead of repainting).
+    widths: std::cell::RefCell<WidthMemo>,
+}
+
+/// Screens above and below the visible rows whose widths a new layout takes in.
+const WIDTH_LOOKAROUND: usize = 5;
+
+#[derive(Default)]
+struct WidthMemo {
+    key: Option<(usize, String, usize)>,
+    want: [usize; 9],
 }
 
 impl Default for OrdersScreen {
@@ -54,6 +67,7 @@ impl Default for OrdersScreen {
             filtered: None,
             filtered_for: String::new(),
             filtered_slots: Vec::new(),
+            widths: Default::default(),
         }
     }
 }
@@ -386,7 +400,12 @@ impl OrdersScreen {
         } else {
             format!("  [{} {}]", t.marked, self.marks.len())
         };
-        let b = block(&cx.theme, format!("{}{}", q.name(), marks), true);
+        let mut b = block(&cx.theme, format!("{}{}", q.name(), marks), true);
+        let archived = cx.data.counts.archived;
+        if archived > 0 && matches!(q, Queue::Status(Status::Shipped | Status::Cancelled)) {
+            let note = t.archived_note.replace("{n}", &archived.to_string());
+            b = b.title_bottom(Line::styled(format!(" {note} "), cx.theme.dim()));
+        }
         let rows = self.list.window(
             self.visible_len(cx),
             usize::from(table.height.saturating_sub(3)),
@@ -508,6 +527,8 @@ impl OrdersScreen {
             text: [String; 9],
         }
         let mut built: Vec<Cells> = Vec::with_capacity(rows.len());
+        let around = rows.start.saturating_sub(WIDTH_LOOKAROUND * rows.len())
+            ..(rows.end + WIDTH_LOOKAROUND * rows.len()).min(self.visible_len(cx));
         for pos in rows {
             let Some(id) = self.visible_id(pos, cx) else {
                 continue;
@@ -532,14 +553,36 @@ impl OrdersScreen {
             t.col_flag,
             t.col_holds,
         ];
-        let want = |i: usize| {
-            built
-                .iter()
-                .map(|c| width(&c.text[i]))
-                .chain([width(headers[i])])
-                .max()
-                .unwrap_or(0)
+        let want = {
+            let mut memo = self.widths.borrow_mut();
+            let key = (self.queue, self.filter.value().to_string(), inner);
+            if memo.key.as_ref() != Some(&key) {
+                *memo = WidthMemo {
+                    key: Some(key),
+                    want: [0; 9],
+                };
+                // Widths of the rows a few screens around too, so that the next screens
+                // mostly fit them.
+                for pos in around {
+                    if let Some(s) = self.visible_id(pos, cx).and_then(|id| cx.data.summary(id)) {
+                        for (w, text) in memo.want.iter_mut().zip(summary_cells(s, cx)) {
+                            *w = (*w).max(width(&text));
+                        }
+                    }
+                }
+            }
+            for (i, w) in memo.want.iter_mut().enumerate() {
+                let now = built
+                    .iter()
+                    .map(|c| width(&c.text[i]))
+                    .chain([width(headers[i])])
+                    .max()
+                    .unwrap_or(0);
+                *w = (*w).max(now);
+            }
+            memo.want
         };
+        let want = |i: usize| want[i];
         let spec = [
             Col::figure(1),
             Col::figure(want(0)),

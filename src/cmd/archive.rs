@@ -1,0 +1,123 @@
+//! `shukka archive run|search|list`: the finished instructions that left the hot store.
+
+use color_eyre::Result;
+
+use super::fail;
+use crate::backend::Backend;
+use crate::cli::{ArchiveCommand, Format};
+use crate::sanitize::sanitize;
+use crate::service::Request;
+use crate::store::archive::{ArchiveHit, ArchiveReport, MonthInfo};
+use crate::textfmt::{Table, yen};
+
+pub async fn run(b: &Backend, c: ArchiveCommand) -> Result<()> {
+    match c {
+        ArchiveCommand::Run {
+            older_than,
+            batch,
+            dry_run,
+        } => {
+            let r: ArchiveReport = b
+                .get(Request::ArchiveRun {
+                    older_than_days: older_than,
+                    batch,
+                    dry_run,
+                })
+                .await
+                .map_err(fail)?;
+            if dry_run {
+                println!(
+                    "アーカイブ対象: {} 件 (--dry-run: 何も移していません)",
+                    r.moved
+                );
+            } else {
+                println!(
+                    "アーカイブへ移動: {} 件 ({} フレーム, 月: {})",
+                    r.moved,
+                    r.batches,
+                    if r.months.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.months.join(", ")
+                    }
+                );
+            }
+            if r.changed > 0 {
+                println!(
+                    "移動中に変更された {} 件は残しました (次回の実行で移します)",
+                    r.changed
+                );
+            }
+            Ok(())
+        }
+        ArchiveCommand::Search {
+            text,
+            limit,
+            format,
+        } => {
+            let hits: Vec<ArchiveHit> = b
+                .get(Request::ArchiveSearch { text, limit })
+                .await
+                .map_err(fail)?;
+            if format == Format::Json {
+                println!("{}", crate::output::json::to_string_pretty(&hits)?);
+                return Ok(());
+            }
+            if hits.is_empty() {
+                println!("アーカイブに該当する出荷指示はありません");
+                return Ok(());
+            }
+            let mut t = Table::new(&[
+                "月",
+                "受注コード",
+                "注文日時",
+                "購入者",
+                "配送先",
+                "都道府県",
+                "金額",
+                "ステータス",
+            ])
+            .align_right(&[6]);
+            for h in &hits {
+                let s = &h.summary;
+                t.row(&[
+                    h.month.clone(),
+                    sanitize(&s.order_no).into_owned(),
+                    s.order_date
+                        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default(),
+                    sanitize(&s.buyer).into_owned(),
+                    sanitize(&s.recipient).into_owned(),
+                    super::orders::pref(&s.prefecture),
+                    yen(s.amount),
+                    s.status.to_string(),
+                ]);
+            }
+            print!("{}", t.render());
+            if hits.len() >= limit {
+                println!("(最初の {limit} 件: --limit で増やせます)");
+            }
+            println!("詳細: shukka order 受注コード");
+            Ok(())
+        }
+        ArchiveCommand::List => {
+            let months: Vec<MonthInfo> = b.get(Request::ArchiveMonths).await.map_err(fail)?;
+            if months.is_empty() {
+                println!("アーカイブは空です");
+                return Ok(());
+            }
+            let mut t =
+                Table::new(&["月", "出荷指示", "フレーム", "サイズ"]).align_right(&[1, 2, 3]);
+            for m in &months {
+                t.row(&[
+                    m.month.clone(),
+                    m.instructions.to_string(),
+                    m.frames.to_string(),
+                    format!("{:.1} MiB", m.bytes as f64 / 1048576.0),
+                ]);
+            }
+            print!("{}", t.render());
+            Ok(())
+        }
+    }
+}
