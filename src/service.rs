@@ -15,6 +15,9 @@ use crate::robots::rules::UserRule;
 use crate::secret::Secret;
 use crate::store::{Counts, SyncCursor, backup};
 
+/// The most rows a first screen may ask for (a 4K terminal has fewer lines).
+const FIRST_SCREEN_MAX: usize = 500;
+
 /// Every operation. Field names are part of the wire protocol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -22,6 +25,12 @@ pub enum Request {
     Counts,
     Summaries {
         status: Option<Status>,
+    },
+    /// The first `rows` of a queue in the console's order: a console's first screen of
+    /// 出荷指示 before the whole list has arrived.
+    FirstScreen {
+        status: Status,
+        rows: usize,
     },
     Instruction {
         id: u64,
@@ -377,6 +386,7 @@ impl Request {
             self,
             Request::Counts
                 | Request::Summaries { .. }
+                | Request::FirstScreen { .. }
                 | Request::Instruction { .. }
                 | Request::FindOrder { .. }
                 | Request::History { .. }
@@ -767,6 +777,9 @@ pub async fn execute(
         Request::Summaries { status } => {
             Reply::Summaries(SummaryList::Rows(store.summaries(status)?))
         }
+        Request::FirstScreen { status, rows } => Reply::Summaries(SummaryList::Rows(
+            store.first_summaries(status, rows.clamp(1, FIRST_SCREEN_MAX))?,
+        )),
         Request::Instruction { id } => {
             let instruction = store
                 .instruction(id)?

@@ -830,6 +830,12 @@ impl Store {
                 }
             }
         }
+        if report.moved > 0 && self.snapshot_due() {
+            // Every removal left a change mark for the index snapshot: bring the snapshot up
+            // to date now, which clears them (a store that archived a year in one run would
+            // otherwise carry a mark per archived instruction until the scheduler's turn).
+            self.save_snapshot()?;
+        }
         if report.moved > 0 {
             // The consoles' lists lost rows: every console reloads.
             let _ = self.inner.events.send(Arc::new(super::StoreEvent {

@@ -1278,6 +1278,40 @@ impl Store {
         }
     }
 
+    /// The first `n` instructions of a queue in the console's order (order date, then id):
+    /// its first screen, sent ahead of the whole list. Only each summary's order date is read
+    /// to choose them.
+    pub fn first_summaries(&self, status: Status, n: usize) -> Result<Vec<InstructionSummary>> {
+        #[derive(serde::Deserialize)]
+        struct Dated {
+            order_date: Option<chrono::NaiveDateTime>,
+        }
+        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        let mut keyed: Vec<(Option<chrono::NaiveDateTime>, u64)> = index.by_status
+            [usize::from(status.index())]
+        .iter()
+        .filter_map(|id| {
+            let d: Dated = serde_json::from_str(index.summary_json.get(id)?).ok()?;
+            Some((d.order_date, *id))
+        })
+        .collect();
+        if keyed.len() > n && n > 0 {
+            keyed.select_nth_unstable(n - 1);
+            keyed.truncate(n);
+        }
+        keyed.sort_unstable();
+        keyed
+            .iter()
+            .filter_map(|(_, id)| index.summary_json.get(id))
+            .map(|json| {
+                serde_json::from_str(json).map_err(|e| StoreError::Corrupt {
+                    key: "v/*".into(),
+                    detail: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
     /// Instructions of `auth_id` whose detail is still to be read.
     pub fn detail_pending(&self, auth_id: u64) -> Result<Vec<u64>> {
         let mut out = Vec::new();

@@ -250,7 +250,14 @@ impl App {
 
     /// Everything the console shows, loaded from scratch.
     pub fn load_all(&mut self) -> Vec<Effect> {
-        let mut fx = vec![Effect::LoadSummaries];
+        // The queue 出荷指示 shows first, a screenful, then everything: at 100,000
+        // instructions the whole list takes a while, and the first screen must not wait.
+        let mut fx = Vec::new();
+        if let Queue::Status(status) = self.orders.queue() {
+            let rows = usize::from(self.size.1).max(1);
+            fx.extend(self.refresh(Tag::FirstScreen, Request::FirstScreen { status, rows }));
+        }
+        fx.push(Effect::LoadSummaries);
         for (tag, req) in [
             (Tag::Counts, Request::Counts),
             (Tag::Intake, Request::IntakeErrors),
@@ -584,6 +591,17 @@ impl App {
         let t = self.text;
         match tag {
             Tag::Counts => self.data.counts = Counts::from_reply(r)?,
+            Tag::FirstScreen => {
+                let rows = Vec::<InstructionSummary>::from_reply(r)?;
+                // Only while the whole list has not come: it is the truth once it has.
+                if !self.data.orders.loaded {
+                    let cx = cx!(self);
+                    let keep = self.orders.selected_id(&cx);
+                    self.data.orders.load_first_screen(rows);
+                    let cx = cx!(self);
+                    self.orders.data_changed(keep, &cx);
+                }
+            }
             Tag::Intake => {
                 let list = Vec::<IntakeErrorSummary>::from_reply(r)?;
                 let keep = self.orders.selected_id(&cx!(self));

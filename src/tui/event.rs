@@ -48,6 +48,8 @@ pub enum Failure {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Tag {
     Counts,
+    /// The first screen of 出荷指示, ahead of the whole list.
+    FirstScreen,
     Intake,
     Robots,
     Checklist,

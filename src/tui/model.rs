@@ -207,6 +207,13 @@ impl OrdersModel {
         }
     }
 
+    /// A queue's first screen, ahead of the whole list: shown, and still `loaded == false`
+    /// (the whole list replaces it, keeping only what changed since).
+    pub fn load_first_screen(&mut self, rows: Vec<InstructionSummary>) {
+        self.load(rows);
+        self.loaded = false;
+    }
+
     /// Applies one changed summary (newer versions only).
     pub fn upsert(&mut self, s: InstructionSummary) {
         self.generation += 1;

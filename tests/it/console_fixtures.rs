@@ -991,6 +991,9 @@ pub fn value<T: serde::Serialize>(v: T) -> serde_json::Value {
 pub fn success(tag: &Tag) -> Reply {
     match tag {
         Tag::Counts => Reply::Counts(counts(&summaries())),
+        Tag::FirstScreen => Reply::Summaries(shukka::service::SummaryList::Rows(
+            summaries().into_iter().take(20).collect(),
+        )),
         Tag::Intake => Reply::IntakeErrors(intake_errors()),
         Tag::Robots => Reply::Robots(robots_view()),
         Tag::Checklist => Reply::Checklist(checklist()),

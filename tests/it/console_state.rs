@@ -1281,3 +1281,59 @@ fn the_sync_age_changes_only_on_the_minute() {
         "the next minute shows the next age"
     );
 }
+
+/// Issue 16 §5: at start the console asks for a screenful of its queue ahead of the whole
+/// list, shows it as soon as it comes, and lets the whole list replace it.
+#[test]
+fn console_the_first_screen_comes_before_the_whole_list() {
+    use shukka::service::{Reply, SummaryList};
+    use shukka::tui::app::AppEvent;
+    let mut a = empty_app(shukka::tui::text::Lang::Ja, true, false, 120, 40);
+    let fx = a.load_all();
+    let first = fx.iter().position(|e| {
+        matches!(
+            e,
+            Effect::Call(
+                Tag::FirstScreen,
+                Request::FirstScreen {
+                    status: Status::Ready,
+                    rows
+                }
+            ) if *rows >= 30
+        )
+    });
+    let whole = fx.iter().position(|e| *e == Effect::LoadSummaries);
+    assert!(
+        matches!((first, whole), (Some(f), Some(w)) if f < w),
+        "a first screen of 出荷待ち, then the whole list: {fx:?}"
+    );
+    let all = many(300);
+    a.update(AppEvent::Reply(
+        Tag::FirstScreen,
+        Ok(Reply::Summaries(SummaryList::Rows(all[..40].to_vec()))),
+    ));
+    ch(&mut a, '2');
+    let shown = screen(&draw(&a));
+    assert!(
+        shown.contains(&order_no(1)) && shown.contains(&order_no(30)),
+        "the first screen is drawn before the whole list:\n{shown}"
+    );
+    assert!(!a.data.orders.loaded, "the list is not taken for whole");
+    // Keys work on it meanwhile.
+    ch(&mut a, 'j');
+    assert_eq!(a.selected_id(), Some(2));
+    a.update(AppEvent::Summaries(Ok(all.clone())));
+    assert!(a.data.orders.loaded);
+    assert_eq!(a.visible_len(), 300);
+    assert_eq!(
+        a.selected_id(),
+        Some(2),
+        "the cursor stays on its instruction"
+    );
+    // A first screen that comes after the whole list changes nothing.
+    a.update(AppEvent::Reply(
+        Tag::FirstScreen,
+        Ok(Reply::Summaries(SummaryList::Rows(all[..5].to_vec()))),
+    ));
+    assert_eq!(a.visible_len(), 300);
+}

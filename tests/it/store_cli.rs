@@ -768,3 +768,23 @@ async fn restore_from(
     let lines = std::io::BufReader::new(std::fs::File::open(file).expect("open")).lines();
     b.restore(false, lines).await
 }
+
+/// The first screen of a queue (issue 16 §5) is the first rows of that queue in the console's
+/// order: order date, then id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_screen_is_the_queue_s_first_rows_in_the_console_s_order() {
+    let sim = start_sim(300, 100).await;
+    let (engine, _dir) = engine_with_setup(&sim).await;
+    run(&engine, range_robot(&engine)).await;
+    let store = engine.store();
+    for status in [Status::Ready, Status::Held, Status::Cancelled] {
+        let mut all = store.summaries(Some(status)).expect("summaries");
+        all.sort_by_key(|s| (s.order_date, s.id));
+        for n in [1, 25, 1000] {
+            let first = store.first_summaries(status, n).expect("first");
+            let want: Vec<u64> = all.iter().take(n).map(|s| s.id).collect();
+            let got: Vec<u64> = first.iter().map(|s| s.id).collect();
+            assert_eq!(got, want, "{status:?}, {n} rows");
+        }
+    }
+}
