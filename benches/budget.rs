@@ -457,6 +457,16 @@ fn main() {
     print_table(&figures, n);
 }
 
+/// Every instruction's id.
+fn all_ids(store: &Store) -> Vec<u64> {
+    store
+        .summaries(None)
+        .expect("summaries")
+        .iter()
+        .map(|s| s.id)
+        .collect()
+}
+
 /// Until no sled handle of this process holds the store's lock (sled `flock`s `store/db`).
 fn wait_sled_unlocked(dir: &Path) {
     use nix::fcntl::{Flock, FlockArg};
@@ -496,12 +506,7 @@ fn archive_figure(store_dir: &Path, full: bool, figures: &mut Vec<Figure>) {
         i.hold_reasons.clear();
         i.upstream = Upstream::Accepted { at };
     };
-    let ids: Vec<u64> = store
-        .summaries(None)
-        .expect("summaries")
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let ids = all_ids(&store);
     let mut finished = Vec::new();
     for chunk in ids.chunks(500) {
         store
@@ -623,12 +628,7 @@ fn set_held(store: &Store, ids: &[u64], reason: &str, held: bool) {
 /// make them; the store's size after each round next to its size before.
 fn churn_figure(store_dir: &Path, rounds: usize, figures: &mut Vec<Figure>) {
     let store = Store::open(store_dir).expect("store");
-    let ids: Vec<u64> = store
-        .summaries(None)
-        .expect("summaries")
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let ids = all_ids(&store);
     store.flush().expect("flush");
     let start = dir_size(store_dir);
     let mut sizes = Vec::new();

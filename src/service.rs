@@ -791,30 +791,25 @@ pub async fn execute(
                 archived: None,
             })
         }
-        Request::FindOrder { order_no } => match engine.find_order(&order_no) {
-            Ok(instruction) => {
+        Request::FindOrder { order_no } => match engine.find_order_anywhere(&order_no)? {
+            crate::engine::Found::Live(instruction) => {
                 let history = store.audit_for(instruction.id)?;
                 Reply::Detail(InstructionDetail {
-                    instruction,
+                    instruction: *instruction,
                     history,
                     archived: None,
                 })
             }
-            Err(EngineError::NotFound(m)) => {
-                match store.archived_order(order_no.trim())?.into_iter().next() {
-                    Some((month, a)) => {
-                        let mut history = a.audit;
-                        history.sort_by_key(|e| e.seq);
-                        Reply::Detail(InstructionDetail {
-                            instruction: a.instruction,
-                            history,
-                            archived: Some(month),
-                        })
-                    }
-                    None => return Err(EngineError::NotFound(m).into()),
-                }
+            crate::engine::Found::Archived(month, a) => {
+                let a = *a;
+                let mut history = a.audit;
+                history.sort_by_key(|e| e.seq);
+                Reply::Detail(InstructionDetail {
+                    instruction: a.instruction,
+                    history,
+                    archived: Some(month),
+                })
             }
-            Err(e) => return Err(e.into()),
         },
         Request::ArchiveRun {
             older_than_days,

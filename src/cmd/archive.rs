@@ -5,7 +5,6 @@ use color_eyre::Result;
 use super::fail;
 use crate::backend::Backend;
 use crate::cli::{ArchiveCommand, Format};
-use crate::sanitize::sanitize;
 use crate::service::Request;
 use crate::store::archive::{ArchiveHit, ArchiveReport, MonthInfo};
 use crate::textfmt::{Table, yen};
@@ -67,6 +66,7 @@ pub async fn run(b: &Backend, c: ArchiveCommand) -> Result<()> {
                 println!("アーカイブに該当する出荷指示はありません");
                 return Ok(());
             }
+            // Table cells are sanitized by the table (remote names never reach the terminal raw).
             let mut t = Table::new(&[
                 "月",
                 "受注コード",
@@ -82,12 +82,12 @@ pub async fn run(b: &Backend, c: ArchiveCommand) -> Result<()> {
                 let s = &h.summary;
                 t.row(&[
                     h.month.clone(),
-                    sanitize(&s.order_no).into_owned(),
+                    s.order_no.clone(),
                     s.order_date
                         .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
                         .unwrap_or_default(),
-                    sanitize(&s.buyer).into_owned(),
-                    sanitize(&s.recipient).into_owned(),
+                    s.buyer.clone(),
+                    s.recipient.clone(),
                     super::orders::pref(&s.prefecture),
                     yen(s.amount),
                     s.status.to_string(),

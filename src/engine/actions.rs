@@ -22,23 +22,43 @@ pub struct ShipRequest {
     pub expected_arrival: Option<NaiveDate>,
 }
 
+/// Where an order's instruction was found.
+pub enum Found {
+    Live(Box<Instruction>),
+    /// In the archive, in this month: read-only.
+    Archived(String, Box<crate::store::archive::Archived>),
+}
+
 impl Engine {
     /// The instruction of a futureshop order number (across every shop).
     pub fn find_order(&self, order_no: &str) -> Result<Instruction> {
+        match self.find_order_anywhere(order_no)? {
+            Found::Live(i) => Ok(*i),
+            // Finished long ago: readable (shukka order), never changed again.
+            Found::Archived(month, _) => Err(EngineError::NotFound(msg!(
+                "受注 {order_no} はアーカイブ済みです ({month}): 変更はできません (shukka order {order_no} で表示)",
+                "Order {order_no} is archived ({month}): it cannot be changed (shukka order {order_no} shows it)"
+            ))),
+        }
+    }
+
+    /// An order's instruction in the hot store, or else in the archive (read once).
+    pub fn find_order_anywhere(&self, order_no: &str) -> Result<Found> {
         let mut found = self.store().instructions_by_order_no(order_no.trim())?;
         match found.len() {
-            0 => match self.store().archived_order(order_no.trim())?.first() {
-                // Finished long ago: readable (shukka order), never changed again.
-                Some((month, _)) => Err(EngineError::NotFound(msg!(
-                    "受注 {order_no} はアーカイブ済みです ({month}): 変更はできません (shukka order {order_no} で表示)",
-                    "Order {order_no} is archived ({month}): it cannot be changed (shukka order {order_no} shows it)"
-                ))),
+            0 => match self
+                .store()
+                .archived_order(order_no.trim())?
+                .into_iter()
+                .next()
+            {
+                Some((month, a)) => Ok(Found::Archived(month, Box::new(a))),
                 None => Err(EngineError::NotFound(msg!(
                     "受注 {order_no} の出荷指示はありません",
                     "Order {order_no} has no shipping instruction"
                 ))),
             },
-            1 => Ok(found.remove(0)),
+            1 => Ok(Found::Live(Box::new(found.remove(0)))),
             n => Err(EngineError::Refused(msg!(
                 "受注 {order_no} の出荷指示が {n} 件あります (複数の API認証設定): ID で指定してください",
                 "Order {order_no} has {n} instructions (several API認証設定): give the ID instead"

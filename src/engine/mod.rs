@@ -25,7 +25,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-pub use actions::ShipRequest;
+pub use actions::{Found, ShipRequest};
 pub use config::DryRunChange;
 pub use linkage::RunOptions;
 pub use pipeline::PageOutcome;

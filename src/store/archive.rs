@@ -204,8 +204,8 @@ impl Frame {
 
 /// Encodes a frame.
 fn encode_frame(batch: u64, entries: &[Entry], records: &[Archived]) -> Result<Vec<u8>> {
-    let head = pack(&entries.to_vec()).map_err(StoreError::Encode)?;
-    let plain = pack(&records.to_vec()).map_err(StoreError::Encode)?;
+    let head = pack(&entries).map_err(StoreError::Encode)?;
+    let plain = pack(&records).map_err(StoreError::Encode)?;
     let body = codec::compress(codec::Dict::Instruction, &plain).map_err(StoreError::Encode)?;
     let mut crc = crc32fast::Hasher::new();
     crc.update(&head);
@@ -235,69 +235,85 @@ pub(crate) fn read_file(path: &Path, bodies: bool) -> Result<FileRead> {
     let len = f.metadata().map_err(|e| io_err(path, e))?.len();
     let mut frames = Vec::new();
     let mut at = 0u64;
-    let mut head = [0u8; FRAME_HEAD];
     while at < len {
-        if len - at < FRAME_HEAD as u64 {
-            return Ok(FileRead {
-                frames,
-                torn_at: Some(at),
-            });
-        }
-        f.read_exact(&mut head).map_err(|e| io_err(path, e))?;
-        if head[..4] != MAGIC {
-            return Err(damaged(path, at, "not the start of an archive frame"));
-        }
-        let num = |r: std::ops::Range<usize>| {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&head[r]);
-            u32::from_be_bytes(b)
-        };
-        let mut b8 = [0u8; 8];
-        b8.copy_from_slice(&head[4..12]);
-        let batch = u64::from_be_bytes(b8);
-        let (hl, bl, crc) = (num(12..16), num(16..20), num(20..24));
-        if hl > MAX_PART || bl > MAX_PART {
-            return Err(damaged(path, at, "a frame length is out of range"));
-        }
-        let total = FRAME_HEAD as u64 + u64::from(hl) + u64::from(bl);
-        if len - at < total {
-            return Ok(FileRead {
-                frames,
-                torn_at: Some(at),
-            });
-        }
-        let mut h = vec![0u8; hl as usize];
-        f.read_exact(&mut h).map_err(|e| io_err(path, e))?;
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&h);
-        let body = if bodies {
-            let mut b = vec![0u8; bl as usize];
-            f.read_exact(&mut b).map_err(|e| io_err(path, e))?;
-            hasher.update(&b);
-            if hasher.finalize() != crc {
-                return Err(damaged(path, at, "a frame fails its checksum"));
+        match read_frame(&mut f, path, at, len, bodies)? {
+            Some(frame) => {
+                at += frame.len;
+                frames.push(frame);
             }
-            Some(b)
-        } else {
-            f.seek(SeekFrom::Current(i64::from(bl)))
-                .map_err(|e| io_err(path, e))?;
-            None
-        };
-        let entries: Vec<Entry> = unpack(&h)
-            .map_err(|e| damaged(path, at, &format!("a frame head does not read: {e}")))?;
-        frames.push(Frame {
-            offset: at,
-            len: total,
-            batch,
-            entries,
-            body,
-        });
-        at += total;
+            None => {
+                return Ok(FileRead {
+                    frames,
+                    torn_at: Some(at),
+                });
+            }
+        }
     }
     Ok(FileRead {
         frames,
         torn_at: None,
     })
+}
+
+/// The frame starting at `at` of a file `len` bytes long (`f` positioned there), or `None`
+/// when the file ends inside it.
+fn read_frame(
+    f: &mut std::fs::File,
+    path: &Path,
+    at: u64,
+    len: u64,
+    bodies: bool,
+) -> Result<Option<Frame>> {
+    let mut head = [0u8; FRAME_HEAD];
+    if len - at < FRAME_HEAD as u64 {
+        return Ok(None);
+    }
+    f.read_exact(&mut head).map_err(|e| io_err(path, e))?;
+    if head[..4] != MAGIC {
+        return Err(damaged(path, at, "not the start of an archive frame"));
+    }
+    let num = |r: std::ops::Range<usize>| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&head[r]);
+        u32::from_be_bytes(b)
+    };
+    let mut b8 = [0u8; 8];
+    b8.copy_from_slice(&head[4..12]);
+    let batch = u64::from_be_bytes(b8);
+    let (hl, bl, crc) = (num(12..16), num(16..20), num(20..24));
+    if hl > MAX_PART || bl > MAX_PART {
+        return Err(damaged(path, at, "a frame length is out of range"));
+    }
+    let total = FRAME_HEAD as u64 + u64::from(hl) + u64::from(bl);
+    if len - at < total {
+        return Ok(None);
+    }
+    let mut h = vec![0u8; hl as usize];
+    f.read_exact(&mut h).map_err(|e| io_err(path, e))?;
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&h);
+    let body = if bodies {
+        let mut b = vec![0u8; bl as usize];
+        f.read_exact(&mut b).map_err(|e| io_err(path, e))?;
+        hasher.update(&b);
+        if hasher.finalize() != crc {
+            return Err(damaged(path, at, "a frame fails its checksum"));
+        }
+        Some(b)
+    } else {
+        f.seek(SeekFrom::Current(i64::from(bl)))
+            .map_err(|e| io_err(path, e))?;
+        None
+    };
+    let entries: Vec<Entry> =
+        unpack(&h).map_err(|e| damaged(path, at, &format!("a frame head does not read: {e}")))?;
+    Ok(Some(Frame {
+        offset: at,
+        len: total,
+        batch,
+        entries,
+        body,
+    }))
 }
 
 /// Reads a month file that no move is writing to: a cut frame at its end is damage (every
@@ -310,10 +326,15 @@ fn read_whole(path: &Path, bodies: bool) -> Result<FileRead> {
     }
 }
 
-/// Reads one frame at `offset` in full, if a whole one with a good CRC is there.
+/// The one frame at `offset`, read in full, if a whole one with a good CRC is there.
 fn frame_at(path: &Path, offset: u64) -> Option<Frame> {
-    let read = read_file(path, true).ok()?;
-    read.frames.into_iter().find(|f| f.offset == offset)
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    if offset >= len {
+        return None;
+    }
+    f.seek(SeekFrom::Start(offset)).ok()?;
+    read_frame(&mut f, path, offset, len, true).ok().flatten()
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -801,9 +822,8 @@ impl Store {
                     if !archivable(&i, opts.cutoff) {
                         continue;
                     }
-                    let mut audit = self.audit_for(i.id)?;
-                    // The intake line is made from the record itself (seq 0): not stored twice.
-                    audit.retain(|e| e.seq != 0);
+                    // The stored entries (the intake line is made from the record itself).
+                    let audit = self.audit_entries(i.id)?;
                     records.push(Archived {
                         instruction: i,
                         audit,

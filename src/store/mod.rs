@@ -1550,6 +1550,14 @@ impl Store {
                 reason: rec.reason.clone(),
             });
         }
+        out.extend(self.audit_entries(instruction_id)?);
+        Ok(out)
+    }
+
+    /// The stored audit entries of one instruction, oldest first (without the intake line
+    /// that [`Store::audit_for`] makes from the record).
+    pub(crate) fn audit_entries(&self, instruction_id: u64) -> Result<Vec<AuditEntry>> {
+        let mut out = Vec::new();
         let mut prefix = vec![AUDIT_BY_INSTRUCTION];
         prefix.extend_from_slice(&instruction_id.to_be_bytes());
         for k in self.inner.data.scan_prefix(&prefix).keys() {

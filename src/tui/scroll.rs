@@ -53,16 +53,6 @@ impl<W: Write> ScrollingBackend<W> {
     pub fn writer_mut(&mut self) -> &mut W {
         self.inner.writer_mut()
     }
-
-    /// The terminal's picture, sized to the terminal (blank when the size changed: ratatui
-    /// clears on a resize, and assumes a blank screen at the start).
-    fn shown(&mut self, area: Rect) -> &mut Buffer {
-        let fresh = self.shown.as_ref().is_none_or(|b| b.area != area);
-        if fresh {
-            self.shown = Some(Buffer::empty(area));
-        }
-        self.shown.get_or_insert_with(|| Buffer::empty(area))
-    }
 }
 
 fn row(b: &Buffer, y: usize) -> &[Cell] {
@@ -138,7 +128,13 @@ impl<W: Write> Backend for ScrollingBackend<W> {
         }
         let size = self.size()?;
         let area = Rect::new(0, 0, size.width, size.height);
-        let old = self.shown(area).clone();
+        // The terminal's picture (blank when the size changed: ratatui clears on a resize, and
+        // assumes a blank screen at the start).
+        let old = self
+            .shown
+            .take()
+            .filter(|b| b.area == area)
+            .unwrap_or_else(|| Buffer::empty(area));
         let mut new = old.clone();
         let mut updates = Vec::new();
         for (x, y, cell) in content {
