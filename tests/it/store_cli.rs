@@ -306,11 +306,14 @@ async fn backup_and_restore_keep_everything_and_secrets_only_on_request() {
     let sim = start_sim(20, 50).await;
     let (engine, dir) = engine_with_setup(&sim).await;
     run(&engine, range_robot(&engine)).await;
+    // One destination, no tracking number yet (the simulator's shop gives some orders one).
     let one = engine
         .store()
-        .summaries(Some(Status::Ready))
-        .expect("ready")[0]
-        .clone();
+        .instructions_in(Status::Ready)
+        .expect("ready")
+        .into_iter()
+        .find(|i| i.destinations.len() == 1 && i.destinations[0].tracking_no.is_none())
+        .expect("a ready order with one destination and no tracking number");
     let shipped = engine
         .ship(
             one.id,
