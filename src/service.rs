@@ -771,7 +771,7 @@ pub async fn execute(
     Ok(match req {
         Request::Counts => Reply::Counts(store.counts()),
         Request::Summaries { status: None } => Reply::Summaries(SummaryList::Json(
-            serde_json::value::RawValue::from_string(store.summaries_json())
+            serde_json::value::RawValue::from_string(store.summaries_json()?)
                 .map_err(|e| ServiceError::new(ErrorKind::Internal, e.to_string()))?,
         )),
         Request::Summaries { status } => {

@@ -336,31 +336,34 @@ impl Out {
         self.send(Arc::from(msg.encode())).await
     }
 
+    /// An answer whose text is `texts` one after the other, in parts of at most [`PART`].
+    async fn reply_in_parts(&self, id: u64, texts: &[&str]) -> bool {
+        let pieces: Vec<&str> = texts.iter().flat_map(|t| split_text(t, PART)).collect();
+        let n = pieces.len() as u64;
+        for p in pieces {
+            if !self
+                .msg(ServerMsg::Part {
+                    id,
+                    data: p.to_string(),
+                })
+                .await
+            {
+                return false;
+            }
+        }
+        self.msg(ServerMsg::Reply {
+            id,
+            ok: None,
+            err: None,
+            parts: Some(n),
+        })
+        .await
+    }
+
     /// The answer to call `id`, split into parts when large.
     async fn reply(&self, id: u64, result: Result<protocol::Raw, ServiceError>) -> bool {
         match result {
-            Ok(raw) if raw.get().len() > PART => {
-                let pieces = split_text(raw.get(), PART);
-                let n = pieces.len() as u64;
-                for p in pieces {
-                    if !self
-                        .msg(ServerMsg::Part {
-                            id,
-                            data: p.to_string(),
-                        })
-                        .await
-                    {
-                        return false;
-                    }
-                }
-                self.msg(ServerMsg::Reply {
-                    id,
-                    ok: None,
-                    err: None,
-                    parts: Some(n),
-                })
-                .await
-            }
+            Ok(raw) if raw.get().len() > PART => self.reply_in_parts(id, &[raw.get()]).await,
             Ok(raw) => {
                 self.msg(ServerMsg::Reply {
                     id,
@@ -421,6 +424,22 @@ async fn run_job(engine: Engine, caller: Arc<Caller>, out: Out, job: Job) {
     if let Some(f) = forward {
         let _ = f.await;
     }
+    // The whole instruction list goes out as the store's own text between the two halves of
+    // its envelope: never copied into one more string of tens of megabytes.
+    let result = match result {
+        Ok(crate::service::Reply::Summaries(crate::service::SummaryList::Json(list)))
+            if list.get().len() > PART =>
+        {
+            match list_envelope() {
+                Ok((before, after)) => {
+                    out.reply_in_parts(id, &[&before, list.get(), &after]).await;
+                    return;
+                }
+                Err(e) => Err(e),
+            }
+        }
+        other => other,
+    };
     // The typed answer as JSON, serialized once (an instruction list passes through as the
     // store's own text).
     let result = result.and_then(|reply| {
@@ -439,6 +458,24 @@ async fn run_job(engine: Engine, caller: Arc<Caller>, out: Out, job: Job) {
         }
     }
     out.reply(id, result).await;
+}
+
+/// The text of a whole-list answer before and after the list itself.
+fn list_envelope() -> Result<(String, String), ServiceError> {
+    let internal = |e: String| ServiceError::new(ErrorKind::Internal, e);
+    let mark = serde_json::value::RawValue::from_string("null".into())
+        .map_err(|e| internal(e.to_string()))?;
+    let text = serde_json::to_string(&crate::service::Reply::Summaries(
+        crate::service::SummaryList::Json(mark),
+    ))
+    .map_err(|e| internal(e.to_string()))?;
+    let at = text
+        .rfind("null")
+        .ok_or_else(|| internal("the list's envelope has no place for it".into()))?;
+    Ok((
+        text[..at].to_string(),
+        text[at + "null".len()..].to_string(),
+    ))
 }
 
 /// One client: hello, then calls and an optional subscription, until it goes away. Nothing a

@@ -792,7 +792,7 @@ impl Store {
         // Candidates from the index (summaries: no record read), grouped by month.
         let mut by_month: BTreeMap<String, Vec<u64>> = BTreeMap::new();
         {
-            let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+            let index = self.inner.index.read()?;
             for s in [Status::Shipped, Status::Cancelled] {
                 for id in &index.by_status[usize::from(s.index())] {
                     let Some(json) = index.summary_json.get(id) else {

@@ -72,6 +72,10 @@ pub enum StoreError {
     BadBackup(Msg),
     #[error(transparent)]
     Sealed(#[from] sealed::SealError),
+    #[error(
+        "the index snapshot {path} could not be read ({detail}); it has been removed: restart shukka, and the next start rebuilds the index from the records"
+    )]
+    IndexUnreadable { path: PathBuf, detail: String },
     #[error("cannot make {path} owner-only: {source}")]
     Permissions {
         path: PathBuf,
@@ -158,7 +162,7 @@ struct Inner {
     seal: Mutex<Option<Arc<sealed::SealKey>>>,
     write: Mutex<Counters>,
     counts: RwLock<Counts>,
-    index: RwLock<Index>,
+    index: Arc<IndexCell>,
     events: broadcast::Sender<Arc<StoreEvent>>,
     /// How the indexes were made at open.
     opened: Mutex<IndexSource>,
@@ -167,6 +171,8 @@ struct Inner {
     /// Changed under the write lock only.
     snapshot_on_disk: std::sync::atomic::AtomicBool,
     archive: archive::Archive,
+    /// Tests: how long the background read of the indexes waits before it starts.
+    index_delay: std::time::Duration,
 }
 
 /// How a store's indexes were made when it was opened (for logs, the bench and tests).
@@ -189,7 +195,7 @@ type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 /// function of the stored instructions and intake errors, and writing them to sled would cost a
 /// key per order (sled's cost is per key). A clean shutdown saves them in a snapshot file so that
 /// the next open skips the rebuild.
-#[derive(Clone, Default, Serialize, serde::Deserialize)]
+#[derive(Clone, Default)]
 struct Index {
     /// (API認証設定, orderNo) → instruction id: one instruction per order.
     by_order: FastMap<OrderRef, u64>,
@@ -199,6 +205,82 @@ struct Index {
     /// Every summary's stored JSON, so a console's first load is a concatenation (no scan, no
     /// re-encoding). About 400 bytes per instruction.
     summary_json: std::collections::BTreeMap<u64, Box<str>>,
+}
+
+/// The indexes, which a clean start reads from the snapshot in the background: the queue
+/// counts (in the snapshot's head) are answered at once, and whatever needs the indexes waits
+/// here until they are in.
+struct IndexCell {
+    index: RwLock<Index>,
+    state: Mutex<Readiness>,
+    changed: std::sync::Condvar,
+}
+
+enum Readiness {
+    Ready,
+    Loading,
+    /// The snapshot's body could not be decoded (it passed its checksum: a bug, not damage).
+    Failed {
+        path: PathBuf,
+        detail: String,
+    },
+}
+
+impl IndexCell {
+    fn new(state: Readiness) -> IndexCell {
+        IndexCell {
+            index: RwLock::new(Index::default()),
+            state: Mutex::new(state),
+            changed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn wait(&self) -> Result<()> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match &*state {
+                Readiness::Ready => return Ok(()),
+                Readiness::Failed { path, detail } => {
+                    return Err(StoreError::IndexUnreadable {
+                        path: path.clone(),
+                        detail: detail.clone(),
+                    });
+                }
+                Readiness::Loading => {
+                    state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
+    }
+
+    /// The indexes, once they are in.
+    fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Index>> {
+        self.wait()?;
+        Ok(self.index.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, Index>> {
+        self.wait()?;
+        Ok(self.index.write().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Replaces the indexes (at open, from the snapshot or the records).
+    fn set(&self, index: Index) {
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        self.finish(Readiness::Ready);
+    }
+
+    fn finish(&self, to: Readiness) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = to;
+        self.changed.notify_all();
+    }
+
+    fn is_loading(&self) -> bool {
+        matches!(
+            *self.state.lock().unwrap_or_else(|e| e.into_inner()),
+            Readiness::Loading
+        )
+    }
 }
 
 /// Index changes of one transaction, applied after its batch is written.
@@ -610,6 +692,13 @@ fn compact_under_lock(dir: &Path, due_from: Option<u64>) -> Result<Option<compac
 impl Store {
     /// Opens (creating if needed) the store in `dir`. The directory is created owner-only.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_with(dir, std::time::Duration::ZERO)
+    }
+
+    /// [`Store::open`], with the background read of the indexes held back by `index_delay`
+    /// (for tests of what a start does before the indexes are in).
+    #[doc(hidden)]
+    pub fn open_with(dir: &Path, index_delay: std::time::Duration) -> Result<Store> {
         restrict_umask();
         create_private_dir(dir)?;
         let lock = lock_dir(dir)?;
@@ -633,11 +722,12 @@ impl Store {
                 seal: Mutex::new(None),
                 write: Mutex::new(Counters::default()),
                 counts: RwLock::new(Counts::default()),
-                index: RwLock::new(Index::default()),
+                index: Arc::new(IndexCell::new(Readiness::Ready)),
                 events,
                 opened: Mutex::new(IndexSource::Rebuilt),
                 snapshot_on_disk: std::sync::atomic::AtomicBool::new(false),
                 archive: archive::Archive::new(dir),
+                index_delay,
             }),
         };
         store.init()?;
@@ -749,30 +839,77 @@ impl Store {
         self.inner.path.join("index.snapshot")
     }
 
-    /// Uses the index snapshot. Taken at the store's current generation, it is the index; taken
-    /// earlier (the process was killed after writing more), the instructions changed since —
-    /// every commit marks them ([`DIRTY`], in its own batch) — are read again on top of it, and
-    /// the intake errors and products are counted anew (few). Anything else — no file, a
-    /// snapshot from the future or another schema, a damaged file — means a rebuild from the
-    /// records.
+    /// Uses the index snapshot. Taken at the store's current generation, it is the index: its
+    /// head gives the counts at once and its body is read in the background (whatever needs
+    /// the indexes waits for it, see [`IndexCell`]). Taken earlier (the process was killed
+    /// after writing more), the instructions changed since — every commit marks them
+    /// ([`DIRTY`], in its own batch) — are read again on top of it, and the intake errors and
+    /// products are counted anew (few). Anything else — no file, a snapshot from the future or
+    /// another schema, a damaged file — means a rebuild from the records.
     fn load_snapshot(&self, generation: u64) -> Option<usize> {
-        let bytes = std::fs::read(self.snapshot_path()).ok()?;
-        let snap = unpack::<Snapshot>(&bytes).ok()?;
-        if snap.generation > generation || snap.schema != SCHEMA_VERSION {
+        let path = self.snapshot_path();
+        let bytes = std::fs::read(&path).ok()?;
+        let (head, body_at) = snapshot_head(&bytes)?;
+        if head.generation > generation || head.schema != SCHEMA_VERSION {
             return None;
         }
-        let mut counts = snap.counts.into_owned();
-        let mut index = snap.index.into_owned();
-        let replayed = if snap.generation < generation {
-            self.replay_dirty(&mut counts, &mut index).ok()?
-        } else {
-            0
-        };
-        // The archive's count is the record's (a snapshot may have been taken mid-run).
-        self.load_archived_count(&mut counts).ok()?;
+        let mut counts = head.counts.into_owned();
+        if head.generation == generation {
+            // The archive's count is the record's (a snapshot may have been taken mid-run).
+            self.load_archived_count(&mut counts).ok()?;
+            self.load_index_in_background(bytes, body_at, path).ok()?;
+            *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
+            return Some(0);
+        }
+        let mut index = decode_index(&bytes[body_at..]).ok()?;
+        let replayed = self.replay_dirty(&mut counts, &mut index).ok()?;
         *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
-        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        self.inner.index.set(index);
         Some(replayed)
+    }
+
+    /// Decodes the snapshot's body (checked whole by [`snapshot_head`]) on a thread of its own.
+    fn load_index_in_background(
+        &self,
+        bytes: Vec<u8>,
+        body_at: usize,
+        path: PathBuf,
+    ) -> std::io::Result<()> {
+        let cell = self.inner.index.clone();
+        cell.finish(Readiness::Loading);
+        let delay = self.inner.index_delay;
+        let spawned = std::thread::Builder::new()
+            .name("shukka-index".into())
+            .spawn(move || {
+                if !delay.is_zero() {
+                    std::thread::sleep(delay);
+                }
+                let t0 = std::time::Instant::now();
+                match decode_index(&bytes[body_at..]) {
+                    Ok(index) => {
+                        drop(bytes);
+                        cell.set(index);
+                        tracing::debug!(ms = t0.elapsed().as_millis(), "indexes read");
+                    }
+                    Err(detail) => {
+                        tracing::error!(%detail, "the index snapshot passed its checksum but cannot be decoded; removed");
+                        let _ = std::fs::remove_file(&path);
+                        cell.finish(Readiness::Failed { path, detail });
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // Rebuilt from the records instead (which makes the indexes ready).
+            self.inner.index.finish(Readiness::Ready);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The indexes are still being read from the snapshot (a clean start): whatever needs them
+    /// waits; the queue counts do not.
+    pub fn index_loading(&self) -> bool {
+        self.inner.index.is_loading()
     }
 
     /// How the indexes were made when the store was opened.
@@ -859,17 +996,25 @@ impl Store {
     pub fn save_snapshot(&self) -> Result<()> {
         let counters = self.lock();
         self.inner.db.flush()?;
-        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.inner.index.read()?;
         let counts = self.counts();
-        let snap = Snapshot {
+        let body =
+            encode_index(&index).map_err(|e| StoreError::Encode(format!("a snapshot: {e}")))?;
+        drop(index);
+        let head = SnapshotHead {
             schema: SCHEMA_VERSION,
             generation: counters.generation,
             counts: Cow::Borrowed(&counts),
-            index: Cow::Borrowed(&index),
+            body_len: body.len() as u64,
+            body_crc: crc32fast::hash(&body),
         };
-        let packed = pack(&snap).map_err(|e| StoreError::Encode(format!("a snapshot: {e}")))?;
-        drop(snap);
-        drop(index);
+        let head = pack(&head).map_err(|e| StoreError::Encode(format!("a snapshot: {e}")))?;
+        let mut packed = Vec::with_capacity(SNAPSHOT_MAGIC.len() + 4 + head.len() + body.len());
+        packed.extend_from_slice(SNAPSHOT_MAGIC);
+        packed.extend_from_slice(&(head.len() as u32).to_le_bytes());
+        packed.extend_from_slice(&head);
+        packed.extend_from_slice(&body);
+        drop(body);
         let tmp = self.inner.path.join("index.snapshot.tmp");
         let io = |e: std::io::Error| StoreError::Sled(format!("writing the index snapshot: {e}"));
         {
@@ -1011,7 +1156,7 @@ impl Store {
         }
         self.count_intake_and_products(&mut counts, &mut index)?;
         *self.inner.counts.write().unwrap_or_else(|e| e.into_inner()) = counts;
-        *self.inner.index.write().unwrap_or_else(|e| e.into_inner()) = index;
+        self.inner.index.set(index);
         Ok(())
     }
 
@@ -1059,6 +1204,8 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Txn<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        // A change applies to the indexes as they are: never to ones still being read.
+        self.inner.index.wait()?;
         let mut counters = self.lock();
         let mut txn = Txn {
             archive: &self.inner.archive,
@@ -1130,7 +1277,7 @@ impl Store {
         }
         self.inner.data.apply_batch(batch)?;
         {
-            let mut index = self.inner.index.write().unwrap_or_else(|e| e.into_inner());
+            let mut index = self.inner.index.write()?;
             for (k, id) in delta.orders {
                 index.by_order.insert(k, id);
             }
@@ -1216,7 +1363,7 @@ impl Store {
     }
 
     pub fn instruction_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.inner.index.read()?;
         Ok(index
             .by_order
             .get(&(auth_id, order_no.to_string()))
@@ -1238,8 +1385,8 @@ impl Store {
 
     /// Summaries of every instruction, or of one status, in id order.
     /// Every summary as one JSON array, from memory.
-    pub fn summaries_json(&self) -> String {
-        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+    pub fn summaries_json(&self) -> Result<String> {
+        let index = self.inner.index.read()?;
         let mut out = String::with_capacity(
             index
                 .summary_json
@@ -1256,15 +1403,17 @@ impl Store {
             out.push_str(v);
         }
         out.push(']');
-        out
+        Ok(out)
     }
 
     pub fn summaries(&self, status: Option<Status>) -> Result<Vec<InstructionSummary>> {
         match status {
-            None => serde_json::from_str(&self.summaries_json()).map_err(|e| StoreError::Corrupt {
-                key: "v/*".into(),
-                detail: e.to_string(),
-            }),
+            None => {
+                serde_json::from_str(&self.summaries_json()?).map_err(|e| StoreError::Corrupt {
+                    key: "v/*".into(),
+                    detail: e.to_string(),
+                })
+            }
             Some(st) => {
                 let mut out = Vec::new();
                 for id in self.ids_in(st)? {
@@ -1286,13 +1435,21 @@ impl Store {
         struct Dated {
             order_date: Option<chrono::NaiveDateTime>,
         }
-        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
-        let mut keyed: Vec<(Option<chrono::NaiveDateTime>, u64)> = index.by_status
+        let index = self.inner.index.read()?;
+        let finder = memchr::memmem::Finder::new(ORDER_DATE_KEY);
+        let mut keyed: Vec<(Option<Cow<'_, str>>, u64)> = index.by_status
             [usize::from(status.index())]
         .iter()
         .filter_map(|id| {
-            let d: Dated = serde_json::from_str(index.summary_json.get(id)?).ok()?;
-            Some((d.order_date, *id))
+            let json = index.summary_json.get(id)?;
+            let date = match summary_order_date(&finder, json) {
+                Some(d) => d.map(Cow::Borrowed),
+                None => serde_json::from_str::<Dated>(json)
+                    .ok()?
+                    .order_date
+                    .map(|d| Cow::Owned(d.format(ORDER_DATE_TEXT).to_string())),
+            };
+            Some((date, *id))
         })
         .collect();
         if keyed.len() > n && n > 0 {
@@ -1327,7 +1484,7 @@ impl Store {
     }
 
     pub fn ids_in(&self, status: Status) -> Result<Vec<u64>> {
-        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.inner.index.read()?;
         Ok(index.by_status[usize::from(status.index())]
             .iter()
             .copied()
@@ -1353,7 +1510,7 @@ impl Store {
     }
 
     pub fn intake_error_id(&self, auth_id: u64, order_no: &str) -> Result<Option<u64>> {
-        let index = self.inner.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.inner.index.read()?;
         Ok(index
             .intake_by_order
             .get(&(auth_id, order_no.to_string()))
@@ -1640,13 +1797,149 @@ impl Store {
     }
 }
 
-/// The index snapshot file: borrowed when saved, owned when read.
+/// The index snapshot file: [`SNAPSHOT_MAGIC`], the head's length (u32, little-endian), the
+/// head, then the body — the indexes, packed. The head alone gives the queue counts, so a
+/// clean start answers them before the body is decoded.
+const SNAPSHOT_MAGIC: &[u8; 8] = b"SHKIDX02";
+
+/// Borrowed when saved, owned when read.
 #[derive(Serialize, serde::Deserialize)]
-struct Snapshot<'a> {
+struct SnapshotHead<'a> {
     schema: u64,
     generation: u64,
     counts: Cow<'a, Counts>,
-    index: Cow<'a, Index>,
+    body_len: u64,
+    /// CRC-32 of the body: a file cut or changed on disk is never decoded.
+    body_crc: u32,
+}
+
+/// The order date of a stored summary as its text, read without parsing the rest of it (the
+/// first screen looks at every summary of a queue): `Some(None)` for null, None when it is not
+/// in that form. Inside JSON strings every quote is escaped, so the key's text can only be the
+/// key. The text is chrono's ([`ORDER_DATE_TEXT`]), whose order is the dates' order.
+fn summary_order_date<'a>(
+    finder: &memchr::memmem::Finder<'_>,
+    json: &'a str,
+) -> Option<Option<&'a str>> {
+    let at = finder.find(json.as_bytes())? + ORDER_DATE_KEY.len();
+    let value = json.get(at..)?;
+    if value.starts_with("null") {
+        return Some(None);
+    }
+    let text = value.strip_prefix('"')?;
+    let end = text.find('"')?;
+    let date = &text[..end];
+    date.bytes()
+        .all(|b| b.is_ascii_digit() || b"-T:.".contains(&b))
+        .then_some(Some(date))
+}
+
+const ORDER_DATE_KEY: &[u8] = b"\"order_date\":";
+/// How serde writes a `NaiveDateTime`.
+const ORDER_DATE_TEXT: &str = "%Y-%m-%dT%H:%M:%S%.f";
+
+/// The snapshot's body is in parts decoded side by side (on a clean start nothing waits for
+/// more than the slowest part): the keys, then the summaries in id order, in chunks.
+const SUMMARY_PARTS: usize = 4;
+
+#[derive(Serialize)]
+struct KeysOut<'a> {
+    by_order: &'a FastMap<OrderRef, u64>,
+    by_status: &'a [std::collections::BTreeSet<u64>; 6],
+    intake_by_order: &'a FastMap<OrderRef, u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct KeysIn {
+    by_order: FastMap<OrderRef, u64>,
+    by_status: [std::collections::BTreeSet<u64>; 6],
+    intake_by_order: FastMap<OrderRef, u64>,
+}
+
+/// Each part packed on its own, with its length (u32, little-endian) in front.
+fn encode_index(index: &Index) -> std::result::Result<Vec<u8>, String> {
+    let mut parts = vec![pack(&KeysOut {
+        by_order: &index.by_order,
+        by_status: &index.by_status,
+        intake_by_order: &index.intake_by_order,
+    })?];
+    let all: Vec<(u64, &str)> = index
+        .summary_json
+        .iter()
+        .map(|(id, json)| (*id, &**json))
+        .collect();
+    let per = all.len().div_ceil(SUMMARY_PARTS).max(1);
+    for chunk in all.chunks(per) {
+        parts.push(pack(&chunk)?);
+    }
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for p in parts {
+        let len = u32::try_from(p.len()).map_err(|_| "a part over 4 GiB".to_string())?;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&p);
+    }
+    Ok(out)
+}
+
+fn decode_index(body: &[u8]) -> std::result::Result<Index, String> {
+    let mut parts = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let (len, tail) = rest
+            .split_first_chunk::<4>()
+            .ok_or("a part's length is cut")?;
+        let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|e| e.to_string())?;
+        if tail.len() < len {
+            return Err("a part is cut".into());
+        }
+        let (part, tail) = tail.split_at(len);
+        parts.push(part);
+        rest = tail;
+    }
+    let (keys, summaries) = parts.split_first().ok_or("no parts")?;
+    let (keys, chunks) = std::thread::scope(|s| {
+        let chunks: Vec<_> = summaries
+            .iter()
+            .map(|p| s.spawn(move || unpack::<Vec<(u64, Box<str>)>>(p)))
+            .collect();
+        let keys = unpack::<KeysIn>(keys);
+        let chunks: Vec<_> = chunks
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a decoding thread failed".into()))
+            })
+            .collect();
+        (keys, chunks)
+    });
+    let keys = keys?;
+    let mut summary_json = Vec::new();
+    for c in chunks {
+        summary_json.extend(c?);
+    }
+    Ok(Index {
+        by_order: keys.by_order,
+        by_status: keys.by_status,
+        intake_by_order: keys.intake_by_order,
+        // In id order: built in one pass, not entry by entry.
+        summary_json: summary_json.into_iter().collect(),
+    })
+}
+
+/// The head of a snapshot file and where its body starts, if the file is whole.
+fn snapshot_head(bytes: &[u8]) -> Option<(SnapshotHead<'static>, usize)> {
+    let rest = bytes.strip_prefix(SNAPSHOT_MAGIC)?;
+    let (len, rest) = rest.split_first_chunk::<4>()?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+    if rest.len() < len {
+        return None;
+    }
+    let (head, body) = rest.split_at(len);
+    let head: SnapshotHead<'static> = unpack(head).ok()?;
+    if head.body_len != body.len() as u64 || crc32fast::hash(body) != head.body_crc {
+        return None;
+    }
+    Some((head, bytes.len() - body.len()))
 }
 
 /// Progress of a fetch robot (差分), committed with each page.
@@ -1671,7 +1964,7 @@ pub struct SyncCursor {
 pub struct Txn<'a> {
     archive: &'a archive::Archive,
     data: &'a sled::Tree,
-    index: &'a RwLock<Index>,
+    index: &'a IndexCell,
     delta: IndexDelta,
     #[allow(dead_code)]
     secrets: &'a sled::Tree,
@@ -1748,7 +2041,7 @@ impl Txn<'_> {
         if let Some(id) = self.delta.orders.get(&k) {
             return Ok(Some(*id));
         }
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.index.read()?;
         Ok(index.by_order.get(&k).copied())
     }
 
@@ -1834,7 +2127,7 @@ impl Txn<'_> {
         if let Some(v) = self.delta.intake.get(&k) {
             return Ok(*v);
         }
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let index = self.index.read()?;
         Ok(index.intake_by_order.get(&k).copied())
     }
 
@@ -2075,5 +2368,42 @@ fn adjust(c: &mut Counts, s: &InstructionSummary, delta: i64) {
     *e = e.saturating_add_signed(delta);
     if s.upstream_error {
         c.upstream_errors = c.upstream_errors.saturating_add_signed(delta);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_screen_reads_order_dates_as_text_in_date_order() {
+        let finder = memchr::memmem::Finder::new(ORDER_DATE_KEY);
+        let date = |json: &'static str| summary_order_date(&finder, json);
+        assert_eq!(
+            date(r#"{"id":1,"order_date":"2026-05-01T10:00:00","buyer":"a"}"#),
+            Some(Some("2026-05-01T10:00:00"))
+        );
+        assert_eq!(date(r#"{"id":1,"order_date":null}"#), Some(None));
+        // A buyer's name holding the key's text is escaped: only the real key is found.
+        assert_eq!(
+            date(r#"{"buyer":"\"order_date\":\"1999","order_date":"2026-05-01T10:00:00.5"}"#),
+            Some(Some("2026-05-01T10:00:00.5"))
+        );
+        assert_eq!(date(r#"{"id":1}"#), None);
+        assert_eq!(date(r#"{"order_date":"not a date"}"#), None);
+        // The text's order is the dates' order, fractions included.
+        let mut texts = vec![
+            "2026-05-01T10:00:00.25",
+            "2026-05-01T10:00:00",
+            "2025-12-31T23:59:59",
+            "2026-05-01T10:00:00.5",
+            "2026-05-01T09:59:59.999",
+        ];
+        texts.sort();
+        let dates: Vec<chrono::NaiveDateTime> = texts
+            .iter()
+            .map(|t| serde_json::from_str(&format!("\"{t}\"")).expect("a date"))
+            .collect();
+        assert!(dates.windows(2).all(|w| w[0] < w[1]), "{texts:?}");
     }
 }

@@ -134,6 +134,9 @@ pub struct App {
     /// so answers never arrive out of order and a burst of events costs at most two requests.
     inflight: HashSet<Tag>,
     again: HashMap<Tag, Request>,
+    /// The whole 出荷指示 list is asked for once these answers are in: sent beside them, its
+    /// megabytes would be on the wire ahead of the queue counts and the first screen.
+    list_waits_for: Option<Vec<Tag>>,
 }
 
 /// The read-only context for screens and popups, borrowing only the fields it names (so a
@@ -180,6 +183,7 @@ impl App {
             clock: None,
             inflight: HashSet::new(),
             again: HashMap::new(),
+            list_waits_for: None,
         }
     }
 
@@ -242,24 +246,41 @@ impl App {
     /// After a refresh answered: send the request again if it was asked for meanwhile.
     fn settled(&mut self, tag: &Tag) -> Vec<Effect> {
         self.inflight.remove(tag);
-        match self.again.remove(tag) {
+        let mut fx: Vec<Effect> = match self.again.remove(tag) {
             Some(req) => self.refresh(tag.clone(), req).into_iter().collect(),
             None => Vec::new(),
+        };
+        fx.extend(self.whole_list_when_due());
+        fx
+    }
+
+    /// The whole list, once nothing it waits for is in flight any more.
+    fn whole_list_when_due(&mut self) -> Option<Effect> {
+        let waits = self.list_waits_for.as_ref()?;
+        if waits.iter().any(|t| self.inflight.contains(t)) {
+            return None;
         }
+        self.list_waits_for = None;
+        Some(Effect::LoadSummaries)
     }
 
     /// Everything the console shows, loaded from scratch.
     pub fn load_all(&mut self) -> Vec<Effect> {
         // The queue 出荷指示 shows first, a screenful, then everything: at 100,000
-        // instructions the whole list takes a while, and the first screen must not wait.
-        let mut fx = Vec::new();
+        // instructions the whole list takes a while, and the first screen must not wait —
+        // neither for it nor behind it on the wire.
+        // The counts first: the dashboard's queues show them.
+        let mut fx: Vec<Effect> = self
+            .refresh(Tag::Counts, Request::Counts)
+            .into_iter()
+            .collect();
+        let mut waits = vec![Tag::Counts];
         if let Queue::Status(status) = self.orders.queue() {
             let rows = usize::from(self.size.1).max(1);
             fx.extend(self.refresh(Tag::FirstScreen, Request::FirstScreen { status, rows }));
+            waits.push(Tag::FirstScreen);
         }
-        fx.push(Effect::LoadSummaries);
         for (tag, req) in [
-            (Tag::Counts, Request::Counts),
             (Tag::Intake, Request::IntakeErrors),
             (Tag::Robots, Request::Robots),
             (Tag::Checklist, Request::Checklist),
@@ -269,8 +290,11 @@ impl App {
             (Tag::Auths, Request::Auths),
             (Tag::Products, Request::ProductCount),
         ] {
+            waits.push(tag.clone());
             fx.extend(self.refresh(tag, req));
         }
+        self.list_waits_for = Some(waits);
+        fx.extend(self.whole_list_when_due());
         fx
     }
 

@@ -722,6 +722,92 @@ async fn the_index_snapshot_is_used_only_when_current() {
     );
 }
 
+/// Issue 16 §4: after a clean stop the store answers the queue counts from the snapshot's head
+/// at once and reads the indexes in the background; whatever needs them (a list, a change)
+/// waits for them and then sees them whole. A snapshot whose body does not match its
+/// checksum is never decoded: the indexes are rebuilt from the records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_start_answers_the_counts_before_the_indexes_are_in() {
+    use shukka::store::IndexSource;
+    let sim = start_sim(30, 50).await;
+    let (engine, dir) = engine_with_setup(&sim).await;
+    run(&engine, range_robot(&engine)).await;
+    let counts = engine.store().counts();
+    let all: Vec<u64> = engine
+        .store()
+        .summaries(None)
+        .expect("all")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    let target = engine
+        .store()
+        .summaries(Some(Status::Ready))
+        .expect("ready")[0]
+        .clone();
+    engine.store().save_snapshot().expect("snapshot");
+    drop(engine);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    // Held back long enough that everything up to the list below happens before it starts.
+    let store = Store::open_with(dir.path(), std::time::Duration::from_secs(3)).expect("opens");
+    assert!(
+        store.index_loading(),
+        "the indexes are read in the background"
+    );
+    assert_eq!(store.counts(), counts, "the counts are there at once");
+    assert_eq!(store.index_source(), IndexSource::Snapshot { replayed: 0 });
+    // A change made meanwhile waits for the indexes and applies to them.
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            let e = shukka::engine::Engine::new(store).expect("engine");
+            e.hold(target.id, None, "確認", &operator()).map(|_| ())
+        })
+    };
+    let listed: Vec<u64> = store
+        .summaries(None)
+        .expect("the list waits for the indexes")
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert!(!store.index_loading());
+    assert_eq!(listed, all, "the whole list, from the snapshot");
+    writer.join().expect("writer").expect("hold");
+    assert!(
+        store
+            .ids_in(Status::Held)
+            .expect("held")
+            .contains(&target.id)
+    );
+    assert!(
+        !store
+            .ids_in(Status::Ready)
+            .expect("ready")
+            .contains(&target.id)
+    );
+    store.save_snapshot().expect("snapshot");
+    drop(store);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    // One byte of the body changed: the checksum refuses it, the records are read instead.
+    let path = dir.path().join("index.snapshot");
+    let mut bytes = std::fs::read(&path).expect("snapshot");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&path, &bytes).expect("write");
+    let store = Store::open(dir.path()).expect("reopens");
+    assert_eq!(store.index_source(), IndexSource::Rebuilt);
+    assert!(!store.index_loading());
+    assert!(
+        store
+            .ids_in(Status::Held)
+            .expect("held")
+            .contains(&target.id)
+    );
+    assert_eq!(store.summaries(None).expect("all").len(), all.len());
+}
+
 /// `shukka sync` (on its triggers, until stopped) as a child process on `dir`.
 fn spawn_sync(dir: &std::path::Path, stderr: std::process::Stdio) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_shukka"))
