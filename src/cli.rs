@@ -507,8 +507,13 @@ pub enum ArchiveCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// The archive's month files: instructions, frames, size
-    List,
+    /// The archive's month files (instructions, frames, size); with a month, what it holds
+    List {
+        /// A month as the list names it (2026-05, or undated)
+        month: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand, Debug)]

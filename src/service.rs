@@ -246,6 +246,10 @@ pub enum Request {
     },
     /// The archive's months.
     ArchiveMonths,
+    /// What one archive month holds (from the frames' heads).
+    ArchiveMonth {
+        month: String,
+    },
     /// Archived instructions by order number or text.
     ArchiveSearch {
         text: String,
@@ -407,6 +411,7 @@ impl Request {
                 | Request::Bundles { .. }
                 | Request::Bundle { .. }
                 | Request::ArchiveMonths
+                | Request::ArchiveMonth { .. }
                 | Request::ArchiveSearch { .. }
                 | Request::ArchiveRun { dry_run: true, .. }
                 | Request::ImportTracking {
@@ -589,6 +594,7 @@ pub enum Reply {
     NotifySent(String),
     Archived(crate::store::archive::ArchiveReport),
     ArchiveMonths(Vec<crate::store::archive::MonthInfo>),
+    ArchiveEntries(Vec<crate::store::archive::Entry>),
     ArchiveHits(Vec<crate::store::archive::ArchiveHit>),
 }
 
@@ -712,6 +718,7 @@ from_reply! {
     String => NotifySent,
     crate::store::archive::ArchiveReport => Archived,
     Vec<crate::store::archive::MonthInfo> => ArchiveMonths,
+    Vec<crate::store::archive::Entry> => ArchiveEntries,
     Vec<crate::store::archive::ArchiveHit> => ArchiveHits,
 }
 
@@ -817,6 +824,7 @@ pub async fn execute(
             dry_run,
         } => Reply::Archived(engine.archive_now(older_than_days, batch, dry_run).await?),
         Request::ArchiveMonths => Reply::ArchiveMonths(store.archive_months()?),
+        Request::ArchiveMonth { month } => Reply::ArchiveEntries(store.archive_month(&month)?),
         Request::ArchiveSearch { text, limit } => {
             Reply::ArchiveHits(store.archive_search(&text, limit.clamp(1, 10_000))?)
         }

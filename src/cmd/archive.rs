@@ -1,4 +1,4 @@
-//! `shukka archive run|search|list`: the finished instructions that left the hot store.
+//! `shukka archive run|search|list [MONTH]`: the finished instructions that left the hot store.
 
 use color_eyre::Result;
 
@@ -6,7 +6,7 @@ use super::fail;
 use crate::backend::Backend;
 use crate::cli::{ArchiveCommand, Format};
 use crate::service::Request;
-use crate::store::archive::{ArchiveHit, ArchiveReport, MonthInfo};
+use crate::store::archive::{ArchiveHit, ArchiveReport, Entry, MonthInfo};
 use crate::textfmt::{Table, yen};
 
 pub async fn run(b: &Backend, c: ArchiveCommand) -> Result<()> {
@@ -100,8 +100,32 @@ pub async fn run(b: &Backend, c: ArchiveCommand) -> Result<()> {
             println!("詳細: shukka order 受注コード");
             Ok(())
         }
-        ArchiveCommand::List => {
+        ArchiveCommand::List {
+            month: Some(month),
+            format,
+        } => {
+            let entries: Vec<Entry> = b.get(Request::ArchiveMonth { month }).await.map_err(fail)?;
+            if format == Format::Json {
+                println!("{}", crate::output::json::to_string_pretty(&entries)?);
+                return Ok(());
+            }
+            let mut t = Table::new(&["受注コード", "ID", "ステータス"]).align_right(&[1]);
+            for e in &entries {
+                t.row(&[e.order_no.clone(), e.id.to_string(), e.status.to_string()]);
+            }
+            print!("{}", t.render());
+            println!("{} 件 (詳細: shukka order 受注コード)", entries.len());
+            Ok(())
+        }
+        ArchiveCommand::List {
+            month: None,
+            format,
+        } => {
             let months: Vec<MonthInfo> = b.get(Request::ArchiveMonths).await.map_err(fail)?;
+            if format == Format::Json {
+                println!("{}", crate::output::json::to_string_pretty(&months)?);
+                return Ok(());
+            }
             if months.is_empty() {
                 println!("アーカイブは空です");
                 return Ok(());

@@ -587,6 +587,23 @@ impl Store {
         Ok(out)
     }
 
+    /// What one month holds (order numbers, IDs, statuses, in the order they were archived),
+    /// from the frames' heads only. `month` must name one of the archive's files: it is
+    /// looked up among them, never made into a path.
+    pub fn archive_month(&self, month: &str) -> Result<Vec<Entry>> {
+        let a = &self.inner.archive;
+        let _running = self.archive_paused();
+        let Some(m) = a.months()?.into_iter().find(|m| m == month) else {
+            let month = crate::sanitize::sanitize(month);
+            return Err(StoreError::NotFound(crate::msg!(
+                "アーカイブに {month} の月はありません (shukka archive list で一覧できます)",
+                "the archive has no month {month} (shukka archive list shows them)",
+            )));
+        };
+        let read = read_whole(&a.path(&m), false)?;
+        Ok(read.frames.into_iter().flat_map(|f| f.entries).collect())
+    }
+
     /// Every archived instruction with this order number (any shop), newest month first.
     pub fn archived_order(&self, order_no: &str) -> Result<Vec<(String, Archived)>> {
         let a = &self.inner.archive;

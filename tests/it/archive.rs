@@ -258,6 +258,41 @@ async fn archive_moves_only_finished_instructions_and_keeps_them_readable() {
     let out = shukka(fx.dir.path(), &["archive", "list"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&months[0].month), "{text}");
+    // One month's contents, from the frames' heads: every order archived in it, once.
+    let mut listed = BTreeSet::new();
+    for m in &months {
+        let out = shukka(
+            fx.dir.path(),
+            &["archive", "list", &m.month, "--format", "json"],
+        )
+        .await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let entries: Vec<shukka::store::archive::Entry> =
+            serde_json::from_slice(&out.stdout).expect("json entries");
+        assert_eq!(entries.len() as u64, m.instructions, "{}", m.month);
+        for e in entries {
+            assert!(listed.insert(e.id), "{} listed twice", e.order_no);
+        }
+    }
+    assert_eq!(listed, fx.finished.keys().copied().collect());
+    let out = shukka(fx.dir.path(), &["archive", "list", &months[0].month]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(no) && text.contains("件"), "{text}");
+    // A month that is not one of the archive's files is refused by name, never opened: not
+    // even a path that would reach a file if it were made into one.
+    for bad in ["1999-01", "../store/conf", "2026-05\u{1b}[2J"] {
+        let out = shukka(fx.dir.path(), &["archive", "list", bad]).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bad}: {err}");
+        assert!(
+            err.contains("shukka archive list") && !err.contains('\u{1b}'),
+            "{bad}: {err}"
+        );
+    }
     drop(fx.sim);
 }
 

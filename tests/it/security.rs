@@ -559,6 +559,35 @@ async fn operators_work_the_queues_and_only_admins_change_the_setup() {
             false,
             true,
         ),
+        // The archive (issue 16): reading it and counting what would move are operators'
+        // work; moving instructions out of the queues is an administrator's.
+        (vec!["archive".into(), "list".into()], true, true),
+        (
+            vec!["archive".into(), "search".into(), ready.order_no.clone()],
+            true,
+            true,
+        ),
+        (
+            vec![
+                "archive".into(),
+                "run".into(),
+                "--older-than".into(),
+                "0".into(),
+                "--dry-run".into(),
+            ],
+            true,
+            true,
+        ),
+        (
+            vec![
+                "archive".into(),
+                "run".into(),
+                "--older-than".into(),
+                "0".into(),
+            ],
+            false,
+            true,
+        ),
     ];
     for who in [&users.op2, &users.admin] {
         for (args, operator_may, admin_may) in &cases {
@@ -605,6 +634,16 @@ async fn operators_work_the_queues_and_only_admins_change_the_setup() {
     assert!(
         stderr(&out).contains("may not connect"),
         "says why: {}",
+        stderr(&out)
+    );
+    // An archive month is looked up among the archive's files, never made into a path the
+    // server would open for a client.
+    let (u, dd) = (users.op2.clone(), data.clone());
+    let out = blocking(move || shukka_as(&u, &dd, &["archive", "list", "../store/conf"])).await;
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("shukka archive list"),
+        "{}",
         stderr(&out)
     );
     // Who did what is in the audit log under their own names.
