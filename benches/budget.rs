@@ -250,7 +250,7 @@ fn main() {
             .filter_map(|p| app.visible_id(p))
             .filter_map(|id| app.data.orders.row(id))
             .map(|r| {
-                let s = &r.s;
+                let s = r.summary();
                 vec![
                     s.order_no.clone(),
                     s.order_date.map(|d| d.to_string()).unwrap_or_default(),

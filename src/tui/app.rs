@@ -1049,7 +1049,7 @@ impl App {
                 .iter()
                 .take(3)
                 .filter_map(|(_, id, _)| self.data.orders.row(*id))
-                .map(|r| safe(&r.s.order_no).into_owned())
+                .map(|r| safe(r.order_no()).into_owned())
                 .collect();
             let more = if late.len() > 3 { " …" } else { "" };
             lines.push(Line::styled(

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chrono::{DateTime, FixedOffset};
 
-use super::model::{OrdersModel, QUEUES, Queue};
+use super::model::{InstructionRow, OrdersModel, QUEUES, Queue};
 use crate::domain::*;
 use crate::engine::CheckItem;
 use crate::robots::linkage::{LinkAction, Trigger};
@@ -138,8 +138,8 @@ impl Data {
         self.audit = by_seq.into_values().rev().take(LOG_KEEP).collect();
     }
 
-    pub fn summary(&self, id: u64) -> Option<&InstructionSummary> {
-        self.orders.row(id).map(|r| &r.s)
+    pub fn summary(&self, id: u64) -> Option<&InstructionRow> {
+        self.orders.row(id)
     }
 
     /// The checklist's last step is still open (a finished fetch may close it).

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 
-use crate::domain::{InstructionSummary, IntakeErrorSummary, Status};
+use crate::domain::{InstructionSummary, IntakeErrorSummary, PaymentFlag, Status};
 use crate::futureshop::PaymentType;
 use crate::futureshop::prefecture::prefecture_ja;
 
@@ -60,34 +60,159 @@ impl Queue {
 /// Oldest first, like futureshop lists them; the third field is the row's slot in the slab.
 pub type SortKey = (Option<NaiveDateTime>, u64, u32);
 
-pub struct Row {
-    pub s: InstructionSummary,
-    hay: String,
+/// One instruction as the console keeps it: the numbers as they are, every text of the
+/// summary packed into one allocation (with the filter's haystack after them), because at
+/// 100,000 instructions the console's memory is mostly these rows (issue 16 §5: a summary
+/// with its own strings and vectors cost ~640 bytes a row, this ~400).
+pub struct InstructionRow {
+    pub id: u64,
+    pub version: u64,
+    pub auth_id: u64,
+    pub order_date: Option<NaiveDateTime>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub items: i64,
+    pub amount: i64,
+    pub bundle: Option<u64>,
+    pub status: Status,
+    pub payment: PaymentFlag,
+    pub upstream_error: bool,
+    pub cancelled_after_shipment: bool,
+    pub late_cancel_open: bool,
+    pub shipped_outside: bool,
+    /// The texts end to end: order number, buyer, recipient, prefecture, payment type, the
+    /// SKUs, the hold reasons, then the haystack.
+    text: Box<str>,
+    /// Where each text ends in `text` (the haystack runs from the last to the end).
+    ends: Box<[u32]>,
+    skus: u32,
 }
 
-impl Row {
-    fn new(s: InstructionSummary) -> Row {
-        let mut hay = String::with_capacity(128);
-        hay.push_str(&s.order_no);
-        push_lower(&mut hay, &s.recipient);
-        push_lower(&mut hay, &s.prefecture);
-        if let Some(ja) = prefecture_ja(&s.prefecture) {
-            hay.push('\u{1f}');
-            hay.push_str(ja);
+/// The fixed texts before the SKUs.
+const ORDER_NO: usize = 0;
+const BUYER: usize = 1;
+const RECIPIENT: usize = 2;
+const PREFECTURE: usize = 3;
+const PAYMENT_TYPE: usize = 4;
+const FIXED: usize = 5;
+
+impl InstructionRow {
+    pub fn new(s: InstructionSummary) -> InstructionRow {
+        let mut text = String::with_capacity(256);
+        let mut ends = Vec::with_capacity(FIXED + s.skus.len() + s.hold_reasons.len());
+        let texts = [
+            &s.order_no,
+            &s.buyer,
+            &s.recipient,
+            &s.prefecture,
+            &s.payment_type,
+        ];
+        for t in texts.into_iter().chain(&s.skus).chain(&s.hold_reasons) {
+            text.push_str(t);
+            ends.push(text.len() as u32);
         }
-        push_lower(&mut hay, &s.payment_type);
+        // The haystack: what a filter word may match, lower-cased (the words are too: an
+        // order number with letters is found however it is typed).
+        push_lower(&mut text, &s.order_no);
+        push_lower(&mut text, &s.recipient);
+        push_lower(&mut text, &s.prefecture);
+        if let Some(ja) = prefecture_ja(&s.prefecture) {
+            text.push('\u{1f}');
+            text.push_str(ja);
+        }
+        push_lower(&mut text, &s.payment_type);
         if let Some(label) = PaymentType::known_label(&s.payment_type) {
-            hay.push('\u{1f}');
-            hay.push_str(label);
+            text.push('\u{1f}');
+            text.push_str(label);
         }
         for sku in &s.skus {
-            push_lower(&mut hay, sku);
+            push_lower(&mut text, sku);
         }
-        Row { s, hay }
+        InstructionRow {
+            id: s.id,
+            version: s.version,
+            auth_id: s.auth_id,
+            order_date: s.order_date,
+            updated_at: s.updated_at,
+            items: s.items,
+            amount: s.amount,
+            bundle: s.bundle,
+            status: s.status,
+            payment: s.payment,
+            upstream_error: s.upstream_error,
+            cancelled_after_shipment: s.cancelled_after_shipment,
+            late_cancel_open: s.late_cancel_open,
+            shipped_outside: s.shipped_outside,
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+            skus: s.skus.len() as u32,
+        }
+    }
+
+    /// The `n`th packed text.
+    fn part(&self, n: usize) -> &str {
+        let start = if n == 0 { 0 } else { self.ends[n - 1] as usize };
+        &self.text[start..self.ends[n] as usize]
+    }
+
+    pub fn order_no(&self) -> &str {
+        self.part(ORDER_NO)
+    }
+    pub fn buyer(&self) -> &str {
+        self.part(BUYER)
+    }
+    pub fn recipient(&self) -> &str {
+        self.part(RECIPIENT)
+    }
+    pub fn prefecture(&self) -> &str {
+        self.part(PREFECTURE)
+    }
+    pub fn payment_type(&self) -> &str {
+        self.part(PAYMENT_TYPE)
+    }
+    pub fn skus(&self) -> impl Iterator<Item = &str> {
+        (FIXED..FIXED + self.skus as usize).map(|n| self.part(n))
+    }
+    pub fn hold_reasons(&self) -> impl Iterator<Item = &str> {
+        (FIXED + self.skus as usize..self.ends.len()).map(|n| self.part(n))
+    }
+
+    fn hay(&self) -> &[u8] {
+        let start = self.ends.last().copied().unwrap_or(0) as usize;
+        &self.text.as_bytes()[start..]
     }
 
     pub fn matches(&self, words: &[String]) -> bool {
-        words.iter().all(|w| self.hay.contains(w.as_str()))
+        let hay = self.hay();
+        words
+            .iter()
+            .all(|w| memchr::memmem::find(hay, w.as_bytes()).is_some())
+    }
+
+    /// The summary the row was made from, whole.
+    pub fn summary(&self) -> InstructionSummary {
+        InstructionSummary {
+            id: self.id,
+            version: self.version,
+            auth_id: self.auth_id,
+            order_no: self.order_no().to_string(),
+            order_date: self.order_date,
+            buyer: self.buyer().to_string(),
+            recipient: self.recipient().to_string(),
+            prefecture: self.prefecture().to_string(),
+            items: self.items,
+            skus: self.skus().map(str::to_string).collect(),
+            amount: self.amount,
+            payment_type: self.payment_type().to_string(),
+            payment: self.payment,
+            status: self.status,
+            hold_reasons: self.hold_reasons().map(str::to_string).collect(),
+            upstream_error: self.upstream_error,
+            cancelled_after_shipment: self.cancelled_after_shipment,
+            late_cancel_open: self.late_cancel_open,
+            shipped_outside: self.shipped_outside,
+            bundle: self.bundle,
+            updated_at: self.updated_at,
+        }
     }
 }
 
@@ -131,7 +256,7 @@ pub struct OrdersModel {
     /// not recomputed over every row on every frame.
     per_hour_cache: std::cell::RefCell<Option<(u64, i64, Vec<u64>)>>,
     /// Every row once; queues refer to rows by slot, so a scan touches no hash table.
-    slab: Vec<Row>,
+    slab: Vec<InstructionRow>,
     slots: IdMap<u32>,
     by_status: [Vec<SortKey>; 6],
     upstream_errors: Vec<SortKey>,
@@ -155,7 +280,7 @@ fn remove_sorted(v: &mut Vec<SortKey>, k: &SortKey) {
 impl OrdersModel {
     fn key(&self, slot: u32) -> SortKey {
         let r = &self.slab[slot as usize];
-        (r.s.order_date, r.s.id, slot)
+        (r.order_date, r.id, slot)
     }
 
     /// Loads a full snapshot. Rows already updated by newer events than the snapshot (it may
@@ -165,8 +290,8 @@ impl OrdersModel {
         if self.loaded || !self.slab.is_empty() {
             let snapshot: IdMap<u64> = all.iter().map(|s| (s.id, s.version)).collect();
             for r in &self.slab {
-                if snapshot.get(&r.s.id).is_none_or(|v| *v < r.s.version) {
-                    newer.push(r.s.clone());
+                if snapshot.get(&r.id).is_none_or(|v| *v < r.version) {
+                    newer.push(r.summary());
                 }
             }
         }
@@ -194,7 +319,7 @@ impl OrdersModel {
             if s.late_cancel_open {
                 self.late_cancels.push(k);
             }
-            self.slab.push(Row::new(s));
+            self.slab.push(InstructionRow::new(s));
         }
         for v in &mut self.by_status {
             v.sort_unstable();
@@ -220,11 +345,11 @@ impl OrdersModel {
         let slot = match self.slots.get(&s.id).copied() {
             Some(slot) => {
                 let old = &self.slab[slot as usize];
-                if old.s.version > s.version {
+                if old.version > s.version {
                     return;
                 }
                 let k = self.key(slot);
-                let (st, up, late) = (old.s.status, old.s.upstream_error, old.s.late_cancel_open);
+                let (st, up, late) = (old.status, old.upstream_error, old.late_cancel_open);
                 remove_sorted(&mut self.by_status[usize::from(st.index())], &k);
                 if up {
                     remove_sorted(&mut self.upstream_errors, &k);
@@ -232,19 +357,19 @@ impl OrdersModel {
                 if late {
                     remove_sorted(&mut self.late_cancels, &k);
                 }
-                self.slab[slot as usize] = Row::new(s);
+                self.slab[slot as usize] = InstructionRow::new(s);
                 slot
             }
             None => {
                 let slot = self.slab.len() as u32;
                 self.slots.insert(s.id, slot);
-                self.slab.push(Row::new(s));
+                self.slab.push(InstructionRow::new(s));
                 slot
             }
         };
         let k = self.key(slot);
         let r = &self.slab[slot as usize];
-        let (st, up, late) = (r.s.status, r.s.upstream_error, r.s.late_cancel_open);
+        let (st, up, late) = (r.status, r.upstream_error, r.late_cancel_open);
         insert_sorted(&mut self.by_status[usize::from(st.index())], k);
         if up {
             insert_sorted(&mut self.upstream_errors, k);
@@ -254,7 +379,7 @@ impl OrdersModel {
         }
     }
 
-    pub fn row(&self, id: u64) -> Option<&Row> {
+    pub fn row(&self, id: u64) -> Option<&InstructionRow> {
         self.slots.get(&id).map(|slot| &self.slab[*slot as usize])
     }
 
@@ -298,7 +423,7 @@ impl OrdersModel {
             .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
             .collect();
         let hit = |slot: u32| {
-            let hay = self.slab[slot as usize].hay.as_bytes();
+            let hay = self.slab[slot as usize].hay();
             finders.iter().all(|f| f.find(hay).is_some())
         };
         let slots: Vec<u32> = match within {
@@ -314,7 +439,7 @@ impl OrdersModel {
                 .filter(|s| hit(*s))
                 .collect(),
         };
-        let ids = slots.iter().map(|s| self.slab[*s as usize].s.id).collect();
+        let ids = slots.iter().map(|s| self.slab[*s as usize].id).collect();
         (ids, slots)
     }
 
@@ -333,7 +458,7 @@ impl OrdersModel {
     /// The `n` instructions taken in last (highest ids first): the 新着 pane before any order
     /// arrives live.
     pub fn newest(&self, n: usize) -> Vec<u64> {
-        let mut ids: Vec<u64> = self.slab.iter().map(|r| r.s.id).collect();
+        let mut ids: Vec<u64> = self.slab.iter().map(|r| r.id).collect();
         let k = n.min(ids.len());
         if k == 0 {
             return Vec::new();
@@ -374,7 +499,7 @@ impl OrdersModel {
         let mut buckets = vec![0u64; 24];
         let start = now - chrono::Duration::hours(24);
         for r in &self.slab {
-            if let Some(d) = r.s.order_date
+            if let Some(d) = r.order_date
                 && d > start
                 && d <= now
             {

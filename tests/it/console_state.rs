@@ -1371,3 +1371,78 @@ fn console_the_first_screen_comes_before_the_whole_list() {
     ));
     assert_eq!(a.visible_len(), 300);
 }
+
+// -----------------------------------------------------------------------------------------
+// The console's rows, packed (issue 16 §5)
+
+mod packed_rows {
+    use chrono::DateTime;
+    use shukka::domain::{InstructionSummary, PaymentFlag, Status};
+    use shukka::tui::model::{InstructionRow, words};
+
+    fn sample(skus: &[&str], holds: &[&str]) -> InstructionSummary {
+        let at = DateTime::parse_from_rfc3339("2026-11-30T10:00:00+09:00").expect("time");
+        InstructionSummary {
+            id: 7,
+            version: 3,
+            auth_id: 2,
+            order_no: "FS-0007".into(),
+            order_date: Some(at.naive_local()),
+            buyer: "山田 花子".into(),
+            recipient: "Yamada Taro".into(),
+            prefecture: "TOKYO".into(),
+            items: 4,
+            skus: skus.iter().map(|s| s.to_string()).collect(),
+            amount: 12_345,
+            payment_type: "COD".into(),
+            payment: PaymentFlag::NotRequired,
+            status: Status::Held,
+            hold_reasons: holds.iter().map(|s| s.to_string()).collect(),
+            upstream_error: true,
+            cancelled_after_shipment: false,
+            late_cancel_open: true,
+            shipped_outside: false,
+            bundle: Some(9),
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_packed_row_gives_back_the_summary_it_was_made_from() {
+        for (skus, holds) in [
+            (&["MUG-001", "TEE-L"][..], &["住所不備", "同梱候補"][..]),
+            (&[][..], &[][..]),
+            (&["", "X"][..], &[""][..]),
+            // A separator inside a text does not shift the others: ends are kept, not split.
+            (&["A\u{1f}B"][..], &["理由\u{1f}"][..]),
+        ] {
+            let s = sample(skus, holds);
+            let r = InstructionRow::new(s.clone());
+            assert_eq!(r.summary(), s);
+            assert_eq!(r.order_no(), "FS-0007");
+            assert_eq!(r.recipient(), "Yamada Taro");
+            assert_eq!(r.skus().collect::<Vec<_>>(), skus);
+            assert_eq!(r.hold_reasons().collect::<Vec<_>>(), holds);
+        }
+    }
+
+    #[test]
+    fn a_row_matches_its_haystack_not_its_other_texts() {
+        let r = InstructionRow::new(sample(&["MUG-001"], &["住所不備"]));
+        for w in [
+            "yamada",
+            "MUG-001",
+            "東京都",
+            "代金引換",
+            "fs-0007",
+            "FS-0007",
+        ] {
+            assert!(r.matches(&words(w)), "{w} should match");
+        }
+        assert!(r.matches(&words("yamada mug")));
+        assert!(!r.matches(&words("yamada tee")));
+        // The buyer and the hold reasons are shown, not searched (as before packing).
+        assert!(!r.matches(&words("花子")));
+        assert!(!r.matches(&words("住所不備")));
+    }
+}

@@ -449,7 +449,7 @@ async fn server_killed_and_restarted_the_client_reconnects_and_resynchronises() 
     ));
     for s in &after {
         assert_eq!(
-            app.data.orders.row(s.id).map(|r| r.s.clone()).as_ref(),
+            app.data.orders.row(s.id).map(|r| r.summary()).as_ref(),
             Some(s)
         );
     }

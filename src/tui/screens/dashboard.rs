@@ -198,10 +198,10 @@ impl DashboardScreen {
                         s.order_date
                             .map(|d| d.format("%m/%d %H:%M").to_string())
                             .unwrap_or_default(),
-                        safe(&s.order_no).into_owned(),
-                        safe(&s.recipient).into_owned(),
+                        safe(s.order_no()).into_owned(),
+                        safe(s.recipient()).into_owned(),
                         yen(s.amount),
-                        safe(PaymentType::parse(&s.payment_type).label_ja()).into_owned(),
+                        safe(PaymentType::parse(s.payment_type()).label_ja()).into_owned(),
                         s.status.name().to_string(),
                     ],
                 })

@@ -13,7 +13,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
-use crate::domain::{InstructionSummary, Status};
+use crate::domain::Status;
 use crate::futureshop::PaymentType;
 use crate::futureshop::prefecture::prefecture_ja;
 use crate::service::Request;
@@ -21,7 +21,7 @@ use crate::textfmt::yen;
 use crate::tui::context::{Ctx, Open, Out};
 use crate::tui::event::Tag;
 use crate::tui::keymap::Action;
-use crate::tui::model::{QUEUES, Queue, words};
+use crate::tui::model::{InstructionRow, QUEUES, Queue, words};
 use crate::tui::popups::{ConfirmPopup, InputPopup, Then};
 use crate::tui::widgets::{Col, ListView, block, columns, fit, safe, width, with_figure};
 
@@ -768,8 +768,8 @@ pub fn pref(token: &str) -> String {
 }
 
 /// The cells of one instruction row, made safe.
-fn summary_cells(s: &InstructionSummary, cx: &Ctx) -> [String; 9] {
-    let mut flags = s.hold_reasons.join(" / ");
+fn summary_cells(s: &InstructionRow, cx: &Ctx) -> [String; 9] {
+    let mut flags = s.hold_reasons().collect::<Vec<_>>().join(" / ");
     if s.upstream_error {
         flags = format!("{} {flags}", Queue::UpstreamErrors.name());
     }
@@ -780,15 +780,15 @@ fn summary_cells(s: &InstructionSummary, cx: &Ctx) -> [String; 9] {
         flags = format!("{} {flags}", cx.text.shipped_outside_short);
     }
     [
-        safe(&s.order_no).into_owned(),
+        safe(s.order_no()).into_owned(),
         s.order_date
             .map(|d| d.format("%m/%d %H:%M").to_string())
             .unwrap_or_default(),
-        safe(&s.recipient).into_owned(),
-        pref(&s.prefecture),
+        safe(s.recipient()).into_owned(),
+        pref(s.prefecture()),
         s.items.to_string(),
         yen(s.amount),
-        safe(PaymentType::parse(&s.payment_type).label_ja()).into_owned(),
+        safe(PaymentType::parse(s.payment_type()).label_ja()).into_owned(),
         s.payment.name().to_string(),
         safe(flags.trim()).into_owned(),
     ]
@@ -799,7 +799,7 @@ fn describe_targets(ids: &[u64], cx: &Ctx) -> String {
     let nos: Vec<&str> = ids
         .iter()
         .filter_map(|id| cx.data.summary(*id))
-        .map(|s| s.order_no.as_str())
+        .map(|s| s.order_no())
         .take(3)
         .collect();
     let more = if ids.len() > 3 {
@@ -844,9 +844,13 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
                 return;
             }
             match cx.data.summary(targets[0].0) {
-                Some(s) if s.late_cancel_open => out.popup(
-                    crate::tui::popups::LateCancelPopup::new(s.id, s.version, s.order_no.clone()),
-                ),
+                Some(s) if s.late_cancel_open => {
+                    out.popup(crate::tui::popups::LateCancelPopup::new(
+                        s.id,
+                        s.version,
+                        s.order_no().to_string(),
+                    ))
+                }
                 _ => out.error(t.late_cancel_not),
             }
         }
