@@ -4,7 +4,8 @@
 //! version so the harness itself stays tested.
 //!
 //! N (default 100,000) can be changed with SHUKKA_BENCH_N. SHUKKA_BENCH_KEEP=DIR keeps a copy of
-//! the data directory as the console figures get it, for SHUKKA_BENCH_CONSOLE_ONLY=DIR runs.
+//! the data directory as the console figures get it, for SHUKKA_BENCH_CONSOLE_ONLY=DIR runs;
+//! SHUKKA_BENCH_LABELS_ONLY=1 runs figures 9 and 10 alone on a small store (for profiling).
 
 mod common;
 
@@ -109,6 +110,33 @@ fn main() {
     }
     let work = tempfile::tempdir().expect("tmp");
     let store_dir = work.path().join("big");
+    // Only figures 9 and 10, on a small store (for profiling them: `perf record` this).
+    if std::env::var_os("SHUKKA_BENCH_LABELS_ONLY").is_some() {
+        rt.block_on(async {
+            let sim = common::sim(2_000, 100).await;
+            let engine = common::engine(&store_dir, &sim, 0).await;
+            let client = engine.client(1).expect("client");
+            let setup =
+                IntakeSetup::load(engine.store(), 1, common::converter(&engine)).expect("setup");
+            let mut pager = client.search_orders(&common::everything()).expect("pager");
+            while let Some(p) = pager.next_page().await.expect("page") {
+                ingest_page(
+                    engine.store(),
+                    &setup,
+                    &p.items,
+                    &p.unreadable,
+                    &Default::default(),
+                    |_, _| Ok(()),
+                )
+                .expect("ingest");
+            }
+            labels_figures(&engine, if full { 10_000 } else { 1_000 }, &mut figures);
+            drop(engine);
+            sim.shutdown().await;
+        });
+        print_table(&figures, n);
+        return;
+    }
     eprintln!(
         "budget: N = {n}{}",
         if full {

@@ -877,3 +877,54 @@ async fn the_first_screen_is_the_queue_s_first_rows_in_the_console_s_order() {
         }
     }
 }
+
+/// The version check reads the stored summary, not the record: an instruction changed twice
+/// in one write gets both versions (the second change sees the first), a change made against
+/// an old version is refused naming who changed it, and the counts follow each change once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instruction_changed_twice_in_one_write_and_a_stale_change_refused() {
+    let sim = start_sim(30, 100).await;
+    let (engine, _dir) = engine_with_setup(&sim).await;
+    run(&engine, range_robot(&engine)).await;
+    let store = engine.store();
+    let s = store.summaries(Some(Status::Ready)).expect("ready")[0].clone();
+    let before = store.counts();
+    let stored = store
+        .write(|t| {
+            let mut i = t.instruction(s.id)?.expect("exists");
+            let v = i.version;
+            i.status = Status::Held;
+            i.updated_by = "op-a".into();
+            let i = t.update_instruction(v, i)?;
+            let mut again = i.clone();
+            again.status = Status::InProgress;
+            again.updated_by = "op-b".into();
+            t.update_instruction(i.version, again)
+        })
+        .expect("two changes in one write");
+    assert_eq!(stored.version, s.version + 2);
+    let after = store.counts();
+    assert_eq!(after.get(Status::Ready), before.get(Status::Ready) - 1);
+    assert_eq!(after.get(Status::Held), before.get(Status::Held));
+    assert_eq!(
+        after.get(Status::InProgress),
+        before.get(Status::InProgress) + 1
+    );
+    let stale = store.write(|t| {
+        let mut i = t.instruction(s.id)?.expect("exists");
+        i.status = Status::Held;
+        t.update_instruction(s.version, i)
+    });
+    match stale {
+        Err(shukka::store::StoreError::Conflict(m)) => {
+            assert!(m.en.contains("op-b"), "names who changed it: {m:?}")
+        }
+        other => panic!("a stale version was not refused: {other:?}"),
+    }
+    assert_eq!(store.counts(), after, "the refused change counted nothing");
+    let on_disk = store.instruction(s.id).expect("read").expect("exists");
+    assert_eq!(
+        (on_disk.version, on_disk.status),
+        (s.version + 2, Status::InProgress)
+    );
+}
