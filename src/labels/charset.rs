@@ -50,28 +50,61 @@ const REPLACE: &[(char, &str)] = &[
 /// The stand-in for a character nothing else can replace (JIS X 0208's own 〓, げた).
 pub const GETA: char = '〓';
 
-/// Encodes one character in CP932, when it is JIS X 0208 or JIS X 0201 there (the NEC and
-/// IBM extensions and the user area of CP932 are refused by B2 and e飛伝).
-fn jis_bytes(c: char) -> Option<Vec<u8>> {
-    if c.is_ascii() {
-        return (!c.is_ascii_control()).then(|| vec![c as u8]);
+/// One non-ASCII character in CP932, as encoding_rs encodes it alone (CP932 is stateless, so
+/// a text's bytes are its characters' bytes end to end).
+#[derive(Clone, Copy)]
+enum Cp932 {
+    One(u8),
+    Two(u8, u8),
+    Unmappable,
+}
+
+/// Characters already encoded (encoding_rs finds a kanji by a linear search of its table:
+/// without this, the label file's text was a fifth of an export). Bounded, since the texts
+/// come from customers: past the bound a character is encoded again each time.
+const CACHE_MAX: usize = 8192;
+
+fn cp932_char(c: char) -> Cp932 {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<char, Cp932>> = RefCell::new(HashMap::new());
+    }
+    if let Some(e) = CACHE.with(|m| m.borrow().get(&c).copied()) {
+        return e;
     }
     let mut buf = [0u8; 4];
     let (bytes, _, unmappable) = SHIFT_JIS.encode(c.encode_utf8(&mut buf));
-    if unmappable {
-        return None;
-    }
-    match bytes.as_ref() {
-        [b] if (0xA1..=0xDF).contains(b) => Some(vec![*b]),
-        [a, b] => {
-            let code = u16::from(*a) << 8 | u16::from(*b);
-            // Rows 1–8 (symbols, kana, Greek, Cyrillic), then kanji levels 1 and 2.
-            let jis = (0x8140..=0x84BE).contains(&code)
-                || (0x889F..=0x9FFC).contains(&code)
-                || (0xE040..=0xEAA4).contains(&code);
-            jis.then(|| vec![*a, *b])
+    let e = match (unmappable, bytes.as_ref()) {
+        (false, [b]) => Cp932::One(*b),
+        (false, [a, b]) => Cp932::Two(*a, *b),
+        _ => Cp932::Unmappable,
+    };
+    CACHE.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < CACHE_MAX {
+            m.insert(c, e);
         }
-        _ => None,
+    });
+    e
+}
+
+/// Whether a character is JIS X 0208 or JIS X 0201 in CP932 (the NEC and IBM extensions and
+/// the user area of CP932 are refused by B2 and e飛伝).
+fn is_jis(c: char) -> bool {
+    if c.is_ascii() {
+        return !c.is_ascii_control();
+    }
+    match cp932_char(c) {
+        Cp932::One(b) => (0xA1..=0xDF).contains(&b),
+        Cp932::Two(a, b) => {
+            let code = u16::from(a) << 8 | u16::from(b);
+            // Rows 1–8 (symbols, kana, Greek, Cyrillic), then kanji levels 1 and 2.
+            (0x8140..=0x84BE).contains(&code)
+                || (0x889F..=0x9FFC).contains(&code)
+                || (0xE040..=0xEAA4).contains(&code)
+        }
+        Cp932::Unmappable => false,
     }
 }
 
@@ -98,12 +131,12 @@ pub fn to_carrier_text(s: &str, notes: &mut Vec<String>) -> String {
             out.push(' ');
             continue;
         }
-        if jis_bytes(c).is_some() {
+        if is_jis(c) {
             out.push(c);
             continue;
         }
         match REPLACE.iter().find(|(from, _)| *from == c) {
-            Some((_, to)) if to.chars().all(|t| jis_bytes(t).is_some()) => {
+            Some((_, to)) if to.chars().all(is_jis) => {
                 note(notes, format!("「{c}」→「{to}」"));
                 out.push_str(to);
             }
@@ -177,8 +210,20 @@ pub fn split_bytes(s: &str, limits: &[usize]) -> (Vec<String>, String) {
 
 /// The file's bytes in CP932 (every character was made writable before).
 pub fn encode_cp932(text: &str) -> Vec<u8> {
-    let (bytes, _, _) = SHIFT_JIS.encode(text);
-    bytes.into_owned()
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c as u8);
+            continue;
+        }
+        match cp932_char(c) {
+            Cp932::One(b) => out.push(b),
+            Cp932::Two(a, b) => out.extend_from_slice(&[a, b]),
+            // What encoding_rs writes for a character CP932 lacks.
+            Cp932::Unmappable => out.extend_from_slice(format!("&#{};", c as u32).as_bytes()),
+        }
+    }
+    out
 }
 
 /// A file's text: UTF-8 (with or without a byte-order mark) when it is valid UTF-8, else
@@ -196,6 +241,23 @@ pub fn decode(bytes: &[u8]) -> Option<(String, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cached_encoder_writes_what_encoding_rs_writes() {
+        // Every character of the BMP and a few beyond (kanji of both levels, kana of both
+        // widths, NEC and IBM extensions, unmappable ones as encoding_rs writes them), twice:
+        // the second pass is answered from the cache, past its bound too.
+        let text: String = (0x20u32..0x3_0000)
+            .step_by(3)
+            .filter_map(char::from_u32)
+            .filter(|c| !c.is_control())
+            .collect();
+        for _ in 0..2 {
+            assert_eq!(encode_cp932(&text), SHIFT_JIS.encode(&text).0.into_owned());
+        }
+        let mixed = "〒150-0001 東京都渋谷区神宮前１－２－３ ｱｲｳ ①髙﨑 𠮷田 🎁 \\ ~";
+        assert_eq!(encode_cp932(mixed), SHIFT_JIS.encode(mixed).0.into_owned());
+    }
 
     #[test]
     fn characters_outside_jis_x_0208_are_replaced_and_listed() {

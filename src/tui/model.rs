@@ -82,8 +82,11 @@ pub struct InstructionRow {
     /// The texts end to end: order number, buyer, recipient, prefecture, payment type, the
     /// SKUs, the hold reasons, then the haystack.
     text: Box<str>,
-    /// Where each text ends in `text` (the haystack runs from the last to the end).
+    /// Where each text ends in `text`.
     ends: Box<[u32]>,
+    /// Where the haystack starts (kept here so that a filter scan reads no more than before
+    /// packing: the row, then its text).
+    hay_at: u32,
     skus: u32,
 }
 
@@ -110,6 +113,7 @@ impl InstructionRow {
             text.push_str(t);
             ends.push(text.len() as u32);
         }
+        let hay_at = text.len() as u32;
         // The haystack: what a filter word may match, lower-cased (the words are too: an
         // order number with letters is found however it is typed).
         push_lower(&mut text, &s.order_no);
@@ -144,6 +148,7 @@ impl InstructionRow {
             shipped_outside: s.shipped_outside,
             text: text.into_boxed_str(),
             ends: ends.into_boxed_slice(),
+            hay_at,
             skus: s.skus.len() as u32,
         }
     }
@@ -177,8 +182,7 @@ impl InstructionRow {
     }
 
     fn hay(&self) -> &[u8] {
-        let start = self.ends.last().copied().unwrap_or(0) as usize;
-        &self.text.as_bytes()[start..]
+        &self.text.as_bytes()[self.hay_at as usize..]
     }
 
     pub fn matches(&self, words: &[String]) -> bool {
