@@ -603,13 +603,15 @@ fn upkeep_command(data: &Path, args: &[&str]) -> Command {
     c
 }
 
-const ARCHIVE_RUN: [&str; 5] = ["archive", "run", "--older-than", "0", "--batch"];
-
-fn archive_args() -> Vec<&'static str> {
-    let mut a = ARCHIVE_RUN.to_vec();
-    a.push(ARCHIVE_BATCH);
-    a
-}
+/// The killed move to the archive: everything finished, whatever its age, in small frames.
+const ARCHIVE_RUN: [&str; 6] = [
+    "archive",
+    "run",
+    "--older-than",
+    "0",
+    "--batch",
+    ARCHIVE_BATCH,
+];
 
 /// The upkeep's last steps: a whole archive run and a whole compaction, then everything
 /// finished is archived once and the store equals the clean run's after the same.
@@ -622,7 +624,7 @@ fn finish_upkeep(
     label: &str,
 ) {
     run_ok(
-        upkeep_command(data, &archive_args()),
+        upkeep_command(data, &ARCHIVE_RUN),
         &format!("{label}: shukka archive run"),
     );
     run_ok(
@@ -798,7 +800,7 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
     let clean_upkeep = grow_old(&clean_data);
     let t = Instant::now();
     run_ok(
-        upkeep_command(&clean_data, &archive_args()),
+        upkeep_command(&clean_data, &ARCHIVE_RUN),
         "clean shukka archive run",
     );
     let whole_archive = t.elapsed();
@@ -857,10 +859,10 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
         if let Some(up) = e.upkeep.as_mut() {
             // Alternately in a move to the archive and in a compaction.
             let archiving = up.kills % 2 == 0;
-            let (args, whole) = if archiving {
-                (archive_args(), whole_archive)
+            let (args, whole): (&[&str], _) = if archiving {
+                (&ARCHIVE_RUN, whole_archive)
             } else {
-                (vec!["compact"], whole_compact)
+                (&["compact"], whole_compact)
             };
             let delay = Duration::from_millis(rng.gen_range(0..=whole.as_millis() as u64));
             let log = OpenOptions::new()
@@ -869,7 +871,7 @@ fn sync_killed_at_random_moments_loses_and_duplicates_nothing() {
                 .open(&e.log)
                 .expect("child log");
             let mut child = shukka(&e.data)
-                .args(&args)
+                .args(args)
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log))
                 .spawn()
