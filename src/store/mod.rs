@@ -567,6 +567,11 @@ fn enc_summary(json: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A stored summary, whole.
+fn dec_summary(key: &[u8], bytes: &[u8]) -> Result<InstructionSummary> {
+    dec(key, &summary_text(key, bytes)?)
+}
+
 /// A stored summary's JSON text: decompressed, or as it is when it was written as JSON (older
 /// schemas, restored backups).
 fn summary_text<'a>(key: &[u8], bytes: &'a [u8]) -> Result<std::borrow::Cow<'a, [u8]>> {
@@ -1419,7 +1424,7 @@ impl Store {
                 for id in self.ids_in(st)? {
                     let key = id_key(SUMMARY, id);
                     if let Some(v) = self.inner.data.get(&key)? {
-                        out.push(dec(&key, &summary_text(&key, &v)?)?);
+                        out.push(dec_summary(&key, &v)?);
                     }
                 }
                 Ok(out)
@@ -2077,7 +2082,7 @@ impl Txn<'_> {
         // (a label export or a tracking import rewrites thousands).
         let key = id_key(SUMMARY, i.id);
         let old: InstructionSummary = match self.get_raw(&key)? {
-            Some(v) => dec(&key, &summary_text(&key, &v)?)?,
+            Some(v) => dec_summary(&key, &v)?,
             None => {
                 let no = &i.order_no;
                 return Err(StoreError::NotFound(msg!(

@@ -138,7 +138,7 @@ impl Data {
         self.audit = by_seq.into_values().rev().take(LOG_KEEP).collect();
     }
 
-    pub fn summary(&self, id: u64) -> Option<&InstructionRow> {
+    pub fn row(&self, id: u64) -> Option<&InstructionRow> {
         self.orders.row(id)
     }
 

@@ -188,7 +188,7 @@ impl DashboardScreen {
         let built: Vec<R> = rows
             .filter_map(|pos| {
                 let a = &arrivals[pos];
-                let s = cx.data.summary(a.id)?;
+                let s = cx.data.row(a.id)?;
                 let fresh =
                     a.at.is_some_and(|at| (cx.now - at).num_seconds() < FRESH_SECS);
                 Some(R {

@@ -533,7 +533,7 @@ impl OrdersScreen {
             let Some(id) = self.visible_id(pos, cx) else {
                 continue;
             };
-            let Some(s) = cx.data.summary(id) else {
+            let Some(s) = cx.data.row(id) else {
                 continue;
             };
             built.push(Cells {
@@ -564,7 +564,7 @@ impl OrdersScreen {
                 // Widths of the rows a few screens around too, so that the next screens
                 // mostly fit them.
                 for pos in around {
-                    if let Some(s) = self.visible_id(pos, cx).and_then(|id| cx.data.summary(id)) {
+                    if let Some(s) = self.visible_id(pos, cx).and_then(|id| cx.data.row(id)) {
                         for (w, text) in memo.want.iter_mut().zip(summary_cells(s, cx)) {
                             *w = (*w).max(width(&text));
                         }
@@ -798,7 +798,7 @@ fn summary_cells(s: &InstructionRow, cx: &Ctx) -> [String; 9] {
 fn describe_targets(ids: &[u64], cx: &Ctx) -> String {
     let nos: Vec<&str> = ids
         .iter()
-        .filter_map(|id| cx.data.summary(*id))
+        .filter_map(|id| cx.data.row(*id))
         .map(|s| s.order_no())
         .take(3)
         .collect();
@@ -816,7 +816,7 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
     let t = cx.text;
     let targets: Vec<(u64, u64)> = ids
         .iter()
-        .filter_map(|id| cx.data.summary(*id).map(|s| (s.id, s.version)))
+        .filter_map(|id| cx.data.row(*id).map(|s| (s.id, s.version)))
         .collect();
     if targets.is_empty() {
         out.error(t.nothing_selected);
@@ -833,7 +833,7 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
                 out.error(t.one_at_a_time);
                 return;
             }
-            match cx.data.summary(targets[0].0).and_then(|s| s.bundle) {
+            match cx.data.row(targets[0].0).and_then(|s| s.bundle) {
                 Some(g) => out.call(Tag::Bundle(None), Request::Bundle { id: g }),
                 None => out.error(t.bundle_not),
             }
@@ -843,7 +843,7 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
                 out.error(t.one_at_a_time);
                 return;
             }
-            match cx.data.summary(targets[0].0) {
+            match cx.data.row(targets[0].0) {
                 Some(s) if s.late_cancel_open => {
                     out.popup(crate::tui::popups::LateCancelPopup::new(
                         s.id,
@@ -876,7 +876,7 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
             let reqs = with_version(|id, version| Request::Release { id, version });
             let payment = ids
                 .iter()
-                .filter_map(|id| cx.data.summary(*id))
+                .filter_map(|id| cx.data.row(*id))
                 .any(|s| s.status == Status::AwaitingPayment);
             if n > 1 || payment {
                 let mut lines = vec![format!("{names}: {n} {}", t.confirm_bulk)];
@@ -930,7 +930,7 @@ pub fn instruction_action(a: Action, ids: &[u64], cx: &Ctx, out: &mut Out) {
         Action::Retry => {
             let reqs: Vec<Request> = targets
                 .iter()
-                .filter(|(id, _)| cx.data.summary(*id).is_some_and(|s| s.upstream_error))
+                .filter(|(id, _)| cx.data.row(*id).is_some_and(|s| s.upstream_error))
                 .map(|(id, v)| Request::ResendTracking {
                     id: *id,
                     version: Some(*v),
